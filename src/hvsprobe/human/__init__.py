@@ -1,0 +1,67 @@
+"""Human contrast sensitivity functions (CSFs) in physical units.
+
+Models: Mannos & Sakrison (1974) as published and as the v1 MATLAB code of Tariq et al.
+(2020) computes it, Barten's (1999) physical model, and ``castle_fit``, a parametric CSF
+fitted to the static foveal achromatic castleCSF data (Ashraf et al. 2024). See
+``docs/human.md``.
+
+>>> from hvsprobe.human import get_csf
+>>> csf = get_csf("castle_fit", luminance=100.0, area_deg2=(224 / 60) ** 2)
+>>> weights = csf.normalized([1.0, 4.0, 16.0])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import (
+    BARTEN_DEFAULTS,
+    CSFModel,
+    barten,
+    barten_pupil_diameter,
+    barten_retinal_illuminance,
+    castle_fit_csf,
+    get_csf,
+    list_csfs,
+    load_castle_fit_document,
+    mannos_sakrison,
+    mannos_sakrison_v1,
+)
+
+# The castle functions load lazily so that ``python -m hvsprobe.human.castle`` does not
+# import the module twice.
+_CASTLE_NAMES = (
+    "castle_data_dir",
+    "castle_fit_cross_validation",
+    "csf_error_table",
+    "fit_castle_csf",
+    "load_castle_achromatic",
+    "write_castle_fit",
+)
+
+__all__ = [
+    "BARTEN_DEFAULTS",
+    "CSFModel",
+    "barten",
+    "barten_pupil_diameter",
+    "barten_retinal_illuminance",
+    "castle_fit_csf",
+    "get_csf",
+    "list_csfs",
+    "load_castle_fit_document",
+    "mannos_sakrison",
+    "mannos_sakrison_v1",
+    *_CASTLE_NAMES,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CASTLE_NAMES:
+        from . import castle
+
+        return getattr(castle, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_CASTLE_NAMES))

@@ -1,0 +1,806 @@
+"""castleCSF data: achromatic row selection, the ``castle_fit`` CSF fit and model errors.
+
+The castleCSF measurements (Ashraf, Mantiuk, Chapiro & Wuerger 2024, "castleCSF — A
+contrast sensitivity function of color, area, spatiotemporal frequency, luminance and
+eccentricity", J. Vision 24(4):5) aggregate 18 psychophysical datasets. This module
+selects their static, foveal, achromatic grating/Gabor rows, fits the ``castle_fit``
+form of :func:`hvsprobe.human.models.castle_fit_csf` to them, and scores every CSF of
+:func:`hvsprobe.human.list_csfs` against them.
+
+Regenerate the packaged fit (``hvsprobe/data/castle_csf_fit.json``) with::
+
+    python -m hvsprobe.human.castle --data-root ../shared/data
+
+and print the markdown tables of ``docs/human.md`` with ``--write-doc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy
+from scipy.optimize import least_squares
+
+from .._io import sha256_file, write_json_atomic
+from .models import (
+    _REGISTRY,
+    CASTLE_FIT_KIND,
+    CASTLE_FIT_PARAM_NAMES,
+    CASTLE_FIT_SCHEMA_VERSION,
+    CSFModel,
+    _cached_packaged_document,
+    _castle_log10,
+    _packaged_fit_path,
+    get_csf,
+    list_csfs,
+)
+
+__all__ = [
+    "ACHROMATIC_MAX_ANGLE_DEG",
+    "ENV_VAR",
+    "NEAR_PROBE",
+    "PROBE_CONDITION",
+    "build_castle_fit_document",
+    "castle_data_dir",
+    "castle_fit_cross_validation",
+    "csf_error_table",
+    "error_table_markdown",
+    "fit_castle_csf",
+    "load_castle_achromatic",
+    "main",
+    "write_castle_fit",
+]
+
+#: Environment variable naming the data folder (the one that holds ``psychophysics/``).
+ENV_VAR = "HVSPROBE_DATA"
+#: Largest angle (deg) between a colour direction and the background in LMS space for
+#: the direction to count as achromatic (observed: achromatic <= 2.3, others >= 7.9).
+ACHROMATIC_MAX_ANGLE_DEG = 5.0
+
+_FILES = ("data_aggregated.csv", "color_directions.csv", "backgrounds.csv")
+_DATA_COLUMNS = (
+    "luminance",
+    "s_frequency",
+    "col_dir_id",
+    "bkg_id",
+    "area",
+    "dataset",
+    "t_frequency",
+    "eccentricity",
+    "stimulus",
+    "sensitivity",
+)
+
+#: Viewing condition of the hvsprobe grating probe: 224 px at 60 px/deg on ~100 cd/m^2.
+PROBE_CONDITION = {"luminance": 100.0, "field_size_deg": 224 / 60}
+#: Rows "near the probe condition" in :func:`csf_error_table`: luminance (cd/m^2) and
+#: area (deg^2) ranges, both inclusive.
+NEAR_PROBE = {"luminance": (10.0, 1000.0), "area_deg2": (2.0, 100.0)}
+
+# Fit parametrisation: coefficients marked True are fitted as log10 values.
+_FIT_LOG = {
+    "peak_gain_max": True,
+    "gain_knee_luminance": True,
+    "gain_exponent": False,
+    "peak_freq_max": True,
+    "freq_knee_luminance": True,
+    "freq_exponent": False,
+    "bandwidth_oct": False,
+    "low_freq_floor_log10": True,
+    "area_max_deg2": True,
+    "n_cycles": True,
+}
+# start values and bounds in the fitted space (log10 where _FIT_LOG is True)
+_FIT_X0 = {
+    "peak_gain_max": math.log10(300.0),
+    "gain_knee_luminance": 0.0,
+    "gain_exponent": 0.5,
+    "peak_freq_max": math.log10(4.0),
+    "freq_knee_luminance": 0.0,
+    "freq_exponent": 0.3,
+    "bandwidth_oct": 4.0,
+    "low_freq_floor_log10": math.log10(0.5),
+    "area_max_deg2": 2.0,
+    "n_cycles": math.log10(5.0),
+}
+_FIT_BOUNDS = {
+    "peak_gain_max": (0.0, 4.0),
+    "gain_knee_luminance": (-6.0, 4.0),
+    "gain_exponent": (0.0, 2.0),
+    "peak_freq_max": (-1.0, 1.5),
+    "freq_knee_luminance": (-6.0, 5.0),
+    "freq_exponent": (0.0, 2.0),
+    "bandwidth_oct": (0.5, 12.0),
+    "low_freq_floor_log10": (-3.0, 1.0),
+    "area_max_deg2": (-2.0, 5.0),
+    "n_cycles": (-1.0, 3.0),
+}
+_FIT_TOL = 1e-12
+_FIT_MAX_NFEV = 20000
+
+# --------------------------------------------------------------------------------------
+# locating and reading the data
+# --------------------------------------------------------------------------------------
+
+
+def castle_data_dir(data_root: str | os.PathLike[str] | None = None) -> Path:
+    """Return the folder that holds the castleCSF CSV files.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+        The data folder holding ``psychophysics/castleCSF/`` (the castleCSF folder itself
+        is accepted too). ``None`` reads the environment variable ``HVSPROBE_DATA``.
+
+    Returns
+    -------
+    pathlib.Path
+        The castleCSF folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        If neither ``data_root`` nor ``HVSPROBE_DATA`` is given, or the files are missing.
+    """
+    if data_root is None:
+        env = os.environ.get(ENV_VAR, "").strip()
+        if not env:
+            raise FileNotFoundError(
+                f"no data folder given: pass data_root=... (or --data-root) or set the "
+                f"environment variable {ENV_VAR} to the folder that holds "
+                "psychophysics/castleCSF/"
+            )
+        root, source = Path(env).expanduser(), f"environment variable {ENV_VAR}={env!r}"
+    else:
+        root, source = Path(data_root).expanduser(), f"data_root={str(data_root)!r}"
+    for cand in (root / "psychophysics" / "castleCSF", root / "castleCSF", root):
+        if all((cand / name).is_file() for name in _FILES):
+            return cand
+    raise FileNotFoundError(
+        f"castleCSF files ({', '.join(_FILES)}) not found in "
+        f"{root / 'psychophysics' / 'castleCSF'} (from {source}); pass data_root=... or set "
+        f"{ENV_VAR} to the folder that holds psychophysics/castleCSF/"
+    )
+
+
+def _read_csv(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+        return list(reader)
+
+
+def _num(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    """Angle between two 3-vectors, ignoring sign (a modulation is +/- symmetric)."""
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if not (na > 0 and nb > 0) or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return math.nan
+    cos = min(1.0, abs(float(a @ b)) / (na * nb))
+    return math.degrees(math.acos(cos))
+
+
+def _load(data_root: str | os.PathLike[str] | None) -> tuple[dict[str, np.ndarray], dict]:
+    folder = castle_data_dir(data_root)
+    rows = _read_csv(folder / "data_aggregated.csv", _DATA_COLUMNS)
+    dirs = _read_csv(
+        folder / "color_directions.csv", ("col_dir_id", "L_delta", "M_delta", "S_delta", "dataset")
+    )
+    bkgs = _read_csv(folder / "backgrounds.csv", ("bkg_id", "L", "M", "S"))
+    # colour-direction ids are not unique across datasets (110, 111 reappear in
+    # hansen2009), so directions are joined on (col_dir_id, dataset)
+    dir_by_key: dict[tuple[str, str], np.ndarray] = {}
+    for r in dirs:
+        vec = np.array([_num(r["L_delta"]), _num(r["M_delta"]), _num(r["S_delta"])])
+        dir_by_key[(r["col_dir_id"].strip(), r["dataset"].strip())] = vec
+    bkg_by_id = {
+        r["bkg_id"].strip(): np.array([_num(r["L"]), _num(r["M"]), _num(r["S"])]) for r in bkgs
+    }
+    cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "frequency",
+            "sensitivity",
+            "luminance",
+            "area",
+            "dataset",
+            "stimulus",
+            "col_dir_id",
+            "bkg_id",
+            "t_frequency",
+            "eccentricity",
+            "achromatic_angle_deg",
+        )
+    }
+    counts = {"rows": len(rows), "not_static": 0, "not_foveal": 0, "no_spatial_frequency": 0}
+    counts.update({"not_achromatic": 0, "bad_sensitivity": 0})
+    for r in rows:
+        ds = r["dataset"].strip()
+        key = (r["col_dir_id"].strip(), ds)
+        if key not in dir_by_key:
+            raise ValueError(f"colour direction {key} of a data row is not in color_directions.csv")
+        bkg_id = r["bkg_id"].strip()
+        if bkg_id not in bkg_by_id:
+            raise ValueError(f"background {bkg_id!r} of a data row is not in backgrounds.csv")
+        tf, ecc, sf = _num(r["t_frequency"]), _num(r["eccentricity"]), _num(r["s_frequency"])
+        sens = _num(r["sensitivity"])
+        angle = _angle_deg(dir_by_key[key], bkg_by_id[bkg_id])
+        if tf != 0:
+            counts["not_static"] += 1
+            continue
+        if ecc != 0:
+            counts["not_foveal"] += 1
+            continue
+        if not (math.isfinite(sf) and sf > 0):
+            counts["no_spatial_frequency"] += 1
+            continue
+        if not angle <= ACHROMATIC_MAX_ANGLE_DEG:
+            counts["not_achromatic"] += 1
+            continue
+        area, lum = _num(r["area"]), _num(r["luminance"])
+        if not all(math.isfinite(v) and v > 0 for v in (sens, area, lum)):
+            counts["bad_sensitivity"] += 1
+            continue
+        cols["frequency"].append(sf)
+        cols["sensitivity"].append(sens)
+        cols["luminance"].append(lum)
+        cols["area"].append(area)
+        cols["dataset"].append(ds)
+        cols["stimulus"].append(r["stimulus"].strip())
+        cols["col_dir_id"].append(int(float(r["col_dir_id"])))
+        cols["bkg_id"].append(int(float(bkg_id)))
+        cols["t_frequency"].append(tf)
+        cols["eccentricity"].append(ecc)
+        cols["achromatic_angle_deg"].append(angle)
+    data: dict[str, np.ndarray] = {}
+    for k, v in cols.items():
+        if k in ("dataset", "stimulus"):
+            data[k] = np.array(v, dtype=str)
+        elif k in ("col_dir_id", "bkg_id"):
+            data[k] = np.array(v, dtype=np.int64)
+        else:
+            data[k] = np.array(v, dtype=float)
+    data["field_size_deg"] = np.sqrt(data["area"])
+    data["log10_sensitivity"] = np.log10(data["sensitivity"])
+    counts["selected"] = int(data["frequency"].size)
+    meta = {
+        "folder": str(folder),
+        "sha256": {name: sha256_file(folder / name) for name in _FILES},
+        "counts": counts,
+    }
+    return data, meta
+
+
+def load_castle_achromatic(
+    data_root: str | os.PathLike[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """Static, foveal, achromatic grating/Gabor rows of the castleCSF data.
+
+    A row is kept when ``t_frequency == 0`` (static), ``eccentricity == 0`` (foveal),
+    ``s_frequency > 0`` (a grating or Gabor; discs have no spatial frequency), its colour
+    direction is achromatic and its sensitivity, luminance and area are positive.
+    *Achromatic* means that the direction's cone-excitation change
+    ``(dL, dM, dS)`` (``color_directions.csv``, joined on ``col_dir_id`` *and* ``dataset``
+    because ids are reused) is parallel to the background's ``(L, M, S)``
+    (``backgrounds.csv``) within :data:`ACHROMATIC_MAX_ANGLE_DEG` degrees, i.e. the
+    stimulus scales all cone excitations alike: a pure luminance modulation.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+        Folder holding ``psychophysics/castleCSF/``; ``None`` reads ``HVSPROBE_DATA``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Equal-length columns: ``frequency`` (cpd), ``sensitivity`` (1 / threshold
+        contrast), ``log10_sensitivity``, ``luminance`` (cd/m^2), ``area`` (deg^2),
+        ``field_size_deg`` (``sqrt(area)``), ``dataset``, ``stimulus``, ``col_dir_id``,
+        ``bkg_id``, ``t_frequency``, ``eccentricity`` and ``achromatic_angle_deg``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the data folder is not given or the files are missing.
+    """
+    return _load(data_root)[0]
+
+
+# --------------------------------------------------------------------------------------
+# fitting
+# --------------------------------------------------------------------------------------
+
+
+def _theta_to_coeffs(theta: Sequence[float]) -> dict[str, float]:
+    return {
+        n: float(10.0**t) if _FIT_LOG[n] else float(t)
+        for n, t in zip(CASTLE_FIT_PARAM_NAMES, theta, strict=True)
+    }
+
+
+def _fit_settings() -> dict[str, Any]:
+    return {
+        "form": (
+            "S = S_inf (1 + L_s/L)^-gamma_s * P(f) * (1 + A_c(f)/A)^-1/2; "
+            "f_p = f_inf (1 + L_f/L)^-gamma_f; q = log10(2) (2 log2(f/f_p)/b)^2; "
+            "log10 P = -q for f >= f_p, -delta (1 - exp(-q/delta)) for f < f_p; "
+            "A_c = 1/(1/A_max + f^2/N_c^2)"
+        ),
+        "residual": "log10(model) - log10(sensitivity), one per row, equal weights",
+        "solver": "scipy.optimize.least_squares",
+        "method": "trf",
+        "loss": "linear",
+        "xtol": _FIT_TOL,
+        "ftol": _FIT_TOL,
+        "gtol": _FIT_TOL,
+        "max_nfev": _FIT_MAX_NFEV,
+        "log10_parametrised": [n for n in CASTLE_FIT_PARAM_NAMES if _FIT_LOG[n]],
+        "x0": {n: _FIT_X0[n] for n in CASTLE_FIT_PARAM_NAMES},
+        "bounds": {n: list(_FIT_BOUNDS[n]) for n in CASTLE_FIT_PARAM_NAMES},
+    }
+
+
+def _fit_coeffs(data: Mapping[str, np.ndarray]) -> tuple[dict[str, float], dict[str, Any]]:
+    f, lum, area = data["frequency"], data["luminance"], data["area"]
+    target = np.log10(data["sensitivity"])
+
+    def residual(theta: np.ndarray) -> np.ndarray:
+        return _castle_log10(f, lum, area, _theta_to_coeffs(theta)) - target
+
+    x0 = np.array([_FIT_X0[n] for n in CASTLE_FIT_PARAM_NAMES])
+    lo = np.array([_FIT_BOUNDS[n][0] for n in CASTLE_FIT_PARAM_NAMES])
+    hi = np.array([_FIT_BOUNDS[n][1] for n in CASTLE_FIT_PARAM_NAMES])
+    with np.errstate(all="ignore"):
+        res = least_squares(
+            residual,
+            x0,
+            bounds=(lo, hi),
+            method="trf",
+            loss="linear",
+            xtol=_FIT_TOL,
+            ftol=_FIT_TOL,
+            gtol=_FIT_TOL,
+            max_nfev=_FIT_MAX_NFEV,
+        )
+    if not res.success or not np.all(np.isfinite(res.fun)):
+        raise RuntimeError(f"castle_fit did not converge: {res.message}")
+    coeffs = _theta_to_coeffs(res.x)
+    info = {
+        "rmse_log10": float(np.sqrt(np.mean(res.fun**2))),
+        "n_rows": int(f.size),
+        "nfev": int(res.nfev),
+        "status": int(res.status),
+        "message": str(res.message),
+        "at_bound": [
+            n
+            for n, t, a, b in zip(CASTLE_FIT_PARAM_NAMES, res.x, lo, hi, strict=True)
+            if abs(t - a) < 1e-6 or abs(t - b) < 1e-6
+        ],
+    }
+    return coeffs, info
+
+
+def _model_from_coeffs(coeffs: Mapping[str, float]) -> CSFModel:
+    return get_csf("castle_fit", **dict(coeffs))
+
+
+def fit_castle_csf(data_root: str | os.PathLike[str] | None = None) -> CSFModel:
+    """Fit the ``castle_fit`` CSF to the castleCSF static, foveal, achromatic rows.
+
+    Deterministic: a fixed start point and bounded trust-region least squares on
+    ``log10`` sensitivity with tight tolerances.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+        Folder holding ``psychophysics/castleCSF/``; ``None`` reads ``HVSPROBE_DATA``.
+
+    Returns
+    -------
+    CSFModel
+        ``castle_fit`` model with the fitted coefficients, ``luminance=100`` and
+        ``area_deg2=16``.
+    """
+    coeffs, _ = _fit_coeffs(load_castle_achromatic(data_root))
+    return _model_from_coeffs(coeffs)
+
+
+def build_castle_fit_document(data_root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Fit and return the JSON document stored as ``hvsprobe/data/castle_csf_fit.json``.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+        Folder holding ``psychophysics/castleCSF/``; ``None`` reads ``HVSPROBE_DATA``.
+
+    Returns
+    -------
+    dict
+        ``kind``, ``schema_version``, ``params`` (the coefficients), ``fit`` (settings and
+        result), ``data`` (file hashes and the selection rule), ``software``.
+    """
+    data, meta = _load(data_root)
+    coeffs, info = _fit_coeffs(data)
+    datasets, n_per = np.unique(data["dataset"], return_counts=True)
+    return {
+        "kind": CASTLE_FIT_KIND,
+        "schema_version": CASTLE_FIT_SCHEMA_VERSION,
+        "model": "castle_fit",
+        "params": coeffs,
+        "fit": {
+            "settings": _fit_settings(),
+            "result": info,
+            "rows_per_dataset": {str(d): int(n) for d, n in zip(datasets, n_per, strict=True)},
+        },
+        "data": {
+            "source": "castleCSF data_aggregated.csv (Ashraf et al. 2024, MIT licence)",
+            "file": "psychophysics/castleCSF/data_aggregated.csv",
+            "sha256": meta["sha256"]["data_aggregated.csv"],
+            "sha256_color_directions": meta["sha256"]["color_directions.csv"],
+            "sha256_backgrounds": meta["sha256"]["backgrounds.csv"],
+            "selection": (
+                "t_frequency == 0, eccentricity == 0, s_frequency > 0, sensitivity > 0, and "
+                "angle between (L_delta, M_delta, S_delta) of (col_dir_id, dataset) and the "
+                f"background (L, M, S) of bkg_id <= {ACHROMATIC_MAX_ANGLE_DEG} deg"
+            ),
+            "row_counts": meta["counts"],
+        },
+        "software": {"numpy": np.__version__, "scipy": scipy.__version__},
+        "generated_by": "python -m hvsprobe.human.castle --data-root <data folder>",
+    }
+
+
+def write_castle_fit(
+    data_root: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Fit and write the parameter file atomically (default: the packaged JSON).
+
+    Parameters
+    ----------
+    data_root : path-like or None
+        Folder holding ``psychophysics/castleCSF/``; ``None`` reads ``HVSPROBE_DATA``.
+    out : path-like or None
+        Output path; ``None`` rewrites ``hvsprobe/data/castle_csf_fit.json``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    doc = build_castle_fit_document(data_root)
+    path = Path(out) if out is not None else Path(str(_packaged_fit_path()))
+    _write_document(path, doc)
+    return path
+
+
+def _write_document(path: Path, doc: Mapping[str, Any]) -> None:
+    write_json_atomic(path, doc)
+    # the atomic write goes through a private temporary file (mode 0600); a package data
+    # file must be readable by everyone
+    os.chmod(path, 0o644)
+    _cached_packaged_document.cache_clear()
+
+
+# --------------------------------------------------------------------------------------
+# evaluation
+# --------------------------------------------------------------------------------------
+
+
+def _predict(model: CSFModel, data: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Evaluate ``model`` at every row, at the row's own luminance and size if it takes them."""
+    params = dict(model.params)
+    if "luminance" in params:
+        params["luminance"] = data["luminance"]
+    if "field_size_deg" in params:
+        params["field_size_deg"] = data["field_size_deg"]
+    if "area_deg2" in params:
+        params["area_deg2"] = data["area"]
+    return _REGISTRY[model.name].func(data["frequency"], **params)
+
+
+def _rmse(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x**2))) if x.size else math.nan
+
+
+def csf_error_table(
+    data_root: str | os.PathLike[str] | None = None, *, fitted: CSFModel | None = None
+) -> list[dict[str, Any]]:
+    """RMSE of every CSF in log10 sensitivity against the castle achromatic rows.
+
+    Each model is evaluated at each row's own luminance and field size (``sqrt(area)``
+    for Barten, ``area`` for castle_fit) where it takes them. Reported both raw and after
+    the one constant log10 gain shift that minimises the RMSE (the mean residual), since
+    Mannos–Sakrison is a relative sensitivity.
+
+    Parameters
+    ----------
+    data_root : path-like or None
+        Folder holding ``psychophysics/castleCSF/``; ``None`` reads ``HVSPROBE_DATA``.
+    fitted : CSFModel or None
+        castle_fit model to score; ``None`` uses the packaged fit. Note that castle_fit
+        was fitted to these rows, so its error is in-sample.
+
+    Returns
+    -------
+    list of dict
+        One entry per model: ``model``, ``absolute``, ``conditions``, ``n_rows``,
+        ``rmse_log10``, ``log10_gain_shift`` (add to log10 model), ``rmse_log10_shifted``
+        ``per_dataset`` (``{name: {n_rows, rmse_log10, rmse_log10_shifted,
+        mean_residual_log10}}``, shifted by the model's global shift; residual =
+        data - shifted model) and ``near_probe`` (the rows within :data:`NEAR_PROBE`:
+        ``n_rows``, ``rmse_log10``, and ``rmse_log10_shifted`` after *their own* best
+        shift ``log10_gain_shift``).
+    """
+    data = load_castle_achromatic(data_root)
+    target = data["log10_sensitivity"]
+    datasets = sorted(set(data["dataset"].tolist()))
+    table = []
+    for name in list_csfs():
+        model = fitted if (name == "castle_fit" and fitted is not None) else get_csf(name)
+        resid = target - np.log10(_predict(model, data))
+        shift = float(np.mean(resid))
+        shifted = resid - shift
+        takes = [k for k in ("luminance", "field_size_deg", "area_deg2") if k in model.params]
+        lo_l, hi_l = NEAR_PROBE["luminance"]
+        lo_a, hi_a = NEAR_PROBE["area_deg2"]
+        near = (data["luminance"] >= lo_l) & (data["luminance"] <= hi_l)
+        near &= (data["area"] >= lo_a) & (data["area"] <= hi_a)
+        near_shift = float(np.mean(resid[near])) if near.any() else math.nan
+        per = {}
+        for ds in datasets:
+            m = data["dataset"] == ds
+            per[ds] = {
+                "n_rows": int(m.sum()),
+                "rmse_log10": _rmse(resid[m]),
+                "rmse_log10_shifted": _rmse(shifted[m]),
+                "mean_residual_log10": float(np.mean(shifted[m])),
+            }
+        table.append(
+            {
+                "model": name,
+                "absolute": model.is_absolute,
+                "conditions": ", ".join(takes) if takes else "none (one fixed curve)",
+                "n_rows": int(target.size),
+                "rmse_log10": _rmse(resid),
+                "log10_gain_shift": shift,
+                "rmse_log10_shifted": _rmse(shifted),
+                "per_dataset": per,
+                "near_probe": {
+                    "n_rows": int(near.sum()),
+                    "rmse_log10": _rmse(resid[near]),
+                    "log10_gain_shift": near_shift,
+                    "rmse_log10_shifted": _rmse(resid[near] - near_shift),
+                },
+            }
+        )
+    return table
+
+
+def castle_fit_cross_validation(
+    data_root: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Leave-one-dataset-out error of the castle_fit form.
+
+    For each dataset, fit on the others and score the held-out rows (raw log10 RMSE).
+
+    Parameters
+    ----------
+    data_root : path-like or None
+        Folder holding ``psychophysics/castleCSF/``; ``None`` reads ``HVSPROBE_DATA``.
+
+    Returns
+    -------
+    dict
+        ``per_dataset`` (``{name: {n_rows, rmse_log10}}``) and ``pooled_rmse_log10``
+        over all held-out rows.
+    """
+    data = load_castle_achromatic(data_root)
+    target = data["log10_sensitivity"]
+    resid = np.empty_like(target)
+    per = {}
+    for ds in sorted(set(data["dataset"].tolist())):
+        test = data["dataset"] == ds
+        train = {k: v[~test] for k, v in data.items()}
+        coeffs, _ = _fit_coeffs(train)
+        pred = _castle_log10(
+            data["frequency"][test], data["luminance"][test], data["area"][test], coeffs
+        )
+        resid[test] = pred - target[test]
+        per[ds] = {"n_rows": int(test.sum()), "rmse_log10": _rmse(resid[test])}
+    return {"per_dataset": per, "pooled_rmse_log10": _rmse(resid)}
+
+
+# --------------------------------------------------------------------------------------
+# markdown and command line
+# --------------------------------------------------------------------------------------
+
+
+def error_table_markdown(
+    table: Sequence[Mapping[str, Any]], cv: Mapping[str, Any] | None = None
+) -> str:
+    """Markdown tables (overall and per dataset) for :func:`csf_error_table` output.
+
+    Parameters
+    ----------
+    table : sequence of dict
+        Output of :func:`csf_error_table`.
+    cv : dict or None
+        Output of :func:`castle_fit_cross_validation`, added as a column when given.
+
+    Returns
+    -------
+    str
+        Markdown text.
+    """
+    lines = [
+        "| model | evaluated at row's | rows | RMSE log10 (raw) | best log10 gain shift "
+        "| RMSE log10 (after shift) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for e in table:
+        lines.append(
+            f"| {e['model']} | {e['conditions']} | {e['n_rows']} | {e['rmse_log10']:.3f} "
+            f"| {e['log10_gain_shift']:+.3f} | {e['rmse_log10_shifted']:.3f} |"
+        )
+    if cv is not None:
+        lines.append(
+            f"| castle_fit, leave-one-dataset-out | luminance, area_deg2 | {table[0]['n_rows']} "
+            f"| {cv['pooled_rmse_log10']:.3f} | – | – |"
+        )
+    near = table[0]["near_probe"]
+    lo_l, hi_l = NEAR_PROBE["luminance"]
+    lo_a, hi_a = NEAR_PROBE["area_deg2"]
+    lines += [
+        "",
+        f"Rows near the probe condition ({lo_l:g}-{hi_l:g} cd/m^2, {lo_a:g}-{hi_a:g} deg^2; "
+        f"{near['n_rows']} rows), shift fitted on these rows only:",
+        "",
+        "| model | RMSE log10 (raw) | best log10 gain shift | RMSE log10 (after shift) |",
+        "|---|---:|---:|---:|",
+    ]
+    for e in table:
+        n = e["near_probe"]
+        lines.append(
+            f"| {e['model']} | {n['rmse_log10']:.3f} | {n['log10_gain_shift']:+.3f} "
+            f"| {n['rmse_log10_shifted']:.3f} |"
+        )
+    lines += ["", "Per dataset, RMSE log10 raw / after the model's global shift:", ""]
+    names = [e["model"] for e in table]
+    head = "| dataset | rows | " + " | ".join(names)
+    head += " | castle_fit held out |" if cv is not None else " |"
+    lines.append(head)
+    lines.append("|---|---:|" + "---:|" * (len(names) + (1 if cv is not None else 0)))
+    for ds, info in table[0]["per_dataset"].items():
+        cells = [
+            f"{e['per_dataset'][ds]['rmse_log10']:.3f} / "
+            f"{e['per_dataset'][ds]['rmse_log10_shifted']:.3f}"
+            for e in table
+        ]
+        row = f"| {ds} | {info['n_rows']} | " + " | ".join(cells)
+        row += f" | {cv['per_dataset'][ds]['rmse_log10']:.3f} |" if cv is not None else " |"
+        lines.append(row)
+    return "\n".join(lines) + "\n"
+
+
+def _params_markdown(doc: Mapping[str, Any]) -> str:
+    lines = ["| coefficient | value |", "|---|---:|"]
+    for n in CASTLE_FIT_PARAM_NAMES:
+        lines.append(f"| `{n}` | {doc['params'][n]:.6g} |")
+    res = doc["fit"]["result"]
+    lines.append("")
+    lines.append(
+        f"In-sample RMSE {res['rmse_log10']:.4f} log10 units over {res['n_rows']} rows; "
+        f"data sha256 `{doc['data']['sha256'][:16]}…`."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _probe_markdown(fitted: CSFModel) -> str:
+    lum, x0 = PROBE_CONDITION["luminance"], PROBE_CONDITION["field_size_deg"]
+    models = {
+        "mannos_sakrison": get_csf("mannos_sakrison"),
+        "mannos_sakrison_v1": get_csf("mannos_sakrison_v1"),
+        "barten": get_csf("barten", luminance=lum, field_size_deg=x0),
+        "castle_fit": get_csf(
+            "castle_fit", **{**fitted.params, "luminance": lum, "area_deg2": x0**2}
+        ),
+    }
+    freqs = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+    lines = [
+        f"Probe condition: {lum:g} cd/m^2, {x0:.3f} deg field ({x0 * x0:.2f} deg^2).",
+        "",
+        "| model | peak (cpd) | peak S | " + " | ".join(f"S/S_peak @{f:g}" for f in freqs) + " |",
+        "|---|---:|---:|" + "---:|" * len(freqs),
+    ]
+    for name, m in models.items():
+        w = m.normalized(freqs)
+        lines.append(
+            f"| {name} | {m.peak_frequency():.2f} | {m.peak_sensitivity():.4g} | "
+            + " | ".join(f"{v:.3f}" for v in w)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: fit castle_fit, rewrite its JSON, optionally print the doc tables.
+
+    Parameters
+    ----------
+    argv : sequence of str or None
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m hvsprobe.human.castle",
+        description="Fit the castle_fit CSF to the castleCSF static foveal achromatic rows "
+        "and write hvsprobe/data/castle_csf_fit.json (atomically).",
+    )
+    parser.add_argument(
+        "--data-root",
+        default=None,
+        help=f"folder holding psychophysics/castleCSF/ (default: ${ENV_VAR})",
+    )
+    parser.add_argument("--out", default=None, help="output JSON (default: the packaged file)")
+    parser.add_argument("--dry-run", action="store_true", help="fit and report, write nothing")
+    parser.add_argument(
+        "--write-doc",
+        action="store_true",
+        help="print the markdown tables for docs/human.md (fit, error table, probe peaks)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        doc = build_castle_fit_document(args.data_root)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    fitted = _model_from_coeffs(doc["params"])
+    if args.dry_run:
+        print("dry run: nothing written")
+    else:
+        path = Path(args.out) if args.out else Path(str(_packaged_fit_path()))
+        _write_document(path, doc)
+        print(f"wrote {path}")
+    res = doc["fit"]["result"]
+    print(
+        f"castle_fit: {res['n_rows']} rows, RMSE {res['rmse_log10']:.4f} log10, "
+        f"nfev {res['nfev']}, status {res['status']}"
+    )
+    for n in CASTLE_FIT_PARAM_NAMES:
+        print(f"  {n:22s} {doc['params'][n]:.6g}")
+    if args.write_doc:
+        table = csf_error_table(args.data_root, fitted=fitted)
+        cv = castle_fit_cross_validation(args.data_root)
+        print()
+        print("### Fitted castle_fit coefficients\n")
+        print(_params_markdown(doc))
+        print("### Error table\n")
+        print(error_table_markdown(table, cv))
+        print("### Models at the probe condition\n")
+        print(_probe_markdown(fitted))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,291 @@
+"""Run a stimulus grid through a backbone and record every channel's spatial-mean response.
+
+The result, :class:`Tuning`, holds per layer an array of shape
+``channels x frequencies x orientations x phases x contrasts`` together with the grid, the
+weights identity and the full configuration. It is saved as ``tuning.npz`` (the arrays) plus
+``tuning.json`` (schema version, configuration, checksum of the npz); both writes are atomic
+and the JSON is written last, so a half-written result is never mistaken for a whole one.
+
+Long runs are resumable: :func:`probe` with ``checkpoint=PATH`` saves the partial arrays
+every ``checkpoint_every`` seconds and continues from them when called again with the same
+configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from ._io import atomic_path, check_schema, config_hash, read_json, sha256_file, write_json_atomic
+from ._validation import check_choice
+from .backbones import Backbone
+from .stimuli import StimulusGrid
+
+__all__ = ["PRECISIONS", "Tuning", "probe", "probe_config"]
+
+SCHEMA_VERSION = 1
+PRECISIONS = ("fp32", "bf16")
+AXES = ("channel", "frequency", "orientation", "phase", "contrast")
+
+
+@dataclass
+class Tuning:
+    """Spatial-mean responses of every probed channel to every stimulus of a grid.
+
+    Attributes
+    ----------
+    responses : dict of str to numpy.ndarray
+        Layer name -> float32 array ``C x F x O x P x K`` (channel, frequency, orientation,
+        phase, contrast), in network order.
+    grid : StimulusGrid
+        The stimuli, in the order of the array axes.
+    config : dict
+        Everything that produced the arrays (backbone, weights, weights sha256, layers,
+        grid, precision, batch size, hvsprobe version).
+    """
+
+    responses: dict[str, np.ndarray]
+    grid: StimulusGrid
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def layers(self) -> list[str]:
+        """Probed layer names, in network order."""
+        return list(self.responses)
+
+    @property
+    def backbone(self) -> str:
+        """Registry name of the probed network."""
+        return str(self.config.get("backbone", ""))
+
+    @property
+    def weights_sha256(self) -> str:
+        """Content hash of the probed weights."""
+        return str(self.config.get("weights_sha256", ""))
+
+    def channels(self, layer: str) -> int:
+        """Number of channels recorded for ``layer``."""
+        return int(self.responses[layer].shape[0])
+
+    def phase_mean(self, layer: str) -> np.ndarray:
+        """Responses averaged over phase: ``C x F x O x K`` (float64)."""
+        return self.responses[layer].astype(np.float64).mean(axis=3)
+
+    # -- persistence ---------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``tuning.npz`` and ``tuning.json`` into ``directory`` atomically."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        npz = directory / "tuning.npz"
+        with atomic_path(npz) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **{f"layer/{k}": v for k, v in self.responses.items()})
+        meta = {
+            "kind": "tuning",
+            "schema_version": SCHEMA_VERSION,
+            "axes": list(AXES),
+            "layers": {k: list(v.shape) for k, v in self.responses.items()},
+            "config": self.config,
+            "npz_sha256": sha256_file(npz),
+        }
+        write_json_atomic(directory / "tuning.json", meta)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Tuning:
+        """Read a tuning saved by :meth:`save`, checking schema and checksum."""
+        directory = Path(directory)
+        meta_path = directory / "tuning.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{directory} has no tuning.json (not a probe result)")
+        meta = read_json(meta_path)
+        check_schema(meta, "tuning", SCHEMA_VERSION, meta_path)
+        npz = directory / "tuning.npz"
+        if sha256_file(npz) != meta["npz_sha256"]:
+            raise ValueError(f"{npz} does not match the checksum in {meta_path}")
+        with np.load(npz) as data:
+            responses = {k: data[f"layer/{k}"] for k in meta["layers"]}
+        grid = StimulusGrid.from_dict(meta["config"]["grid"])
+        return cls(responses=responses, grid=grid, config=meta["config"])
+
+
+def probe_config(
+    backbone: Backbone,
+    grid: StimulusGrid,
+    layers: Sequence[str],
+    *,
+    precision: str = "fp32",
+    batch_size: int = 16,
+) -> dict[str, Any]:
+    """The configuration dict recorded with (and identifying) a probe run."""
+    return {
+        "backbone": backbone.name,
+        "weights": backbone.weights,
+        "weights_sha256": backbone.weights_sha256,
+        "layers": list(layers),
+        "grid": grid.to_dict(),
+        "response": "spatial mean over the whole feature map",
+        "precision": precision,
+        "batch_size": int(batch_size),
+        "hvsprobe_version": __version__,
+    }
+
+
+def _identity(cfg: dict[str, Any]) -> str:
+    """Cache key: the parts of the config that change the numbers."""
+    keep = {k: cfg[k] for k in ("backbone", "weights_sha256", "layers", "grid", "precision")}
+    return config_hash(keep)
+
+
+def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def probe(
+    backbone: Backbone,
+    grid: StimulusGrid,
+    layers: Sequence[str] | None = None,
+    *,
+    batch_size: int = 16,
+    precision: str = "fp32",
+    device: str | torch.device | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: float = 60.0,
+    progress: bool = True,
+) -> Tuning:
+    """Record the spatial-mean response of every channel of ``layers`` to every stimulus.
+
+    Each batch of stimuli passes through the network once, which stops after the deepest
+    requested layer; activations are reduced to per-channel means as they appear and then
+    dropped, so memory does not grow with the number of layers.
+
+    Parameters
+    ----------
+    backbone : Backbone
+        The network (see :func:`hvsprobe.backbones.get_backbone`).
+    grid : StimulusGrid
+        Stimuli to show.
+    layers : sequence of str, optional
+        Layers to record; default ``backbone.default_layers`` (every ReLU output / block).
+    batch_size : int
+        Stimuli per forward pass.
+    precision : {'fp32', 'bf16'}
+        ``'bf16'`` runs the convolutions under bfloat16 autocast; the means are always
+        accumulated in float32.
+    device : str or torch.device, optional
+        Device to run on; default: the backbone's device.
+    checkpoint : path, optional
+        Folder for resumable partial results (``probe.partial.npz``). A rerun with the same
+        configuration continues where the last one stopped; the file is removed on success.
+    checkpoint_every : float
+        Seconds between partial saves.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Tuning
+    """
+    check_choice(precision, "precision", PRECISIONS)
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    names = backbone.check_layers(layers if layers is not None else backbone.default_layers)
+    h, w = grid.size
+    need = backbone.min_input_size(names)
+    if min(h, w) < need:
+        raise ValueError(
+            f"{backbone.name} layer {names[-1]} needs images >= {need} px, grid is {h}x{w}"
+        )
+    dev = torch.device(device) if device is not None else next(backbone.parameters()).device
+    backbone = backbone.to(dev)
+    cfg = probe_config(backbone, grid, names, precision=precision, batch_size=batch_size)
+    key = _identity(cfg)
+    n = len(grid)
+    sums = {name: np.zeros((backbone.channels[name], n), dtype=np.float32) for name in names}
+    start = 0
+    partial = Path(checkpoint) / "probe.partial.npz" if checkpoint is not None else None
+    if partial is not None and partial.exists():
+        with np.load(partial) as data:
+            if str(data["key"]) == key:
+                start = int(data["done"])
+                for name in names:
+                    sums[name] = data[f"layer/{name}"].copy()
+
+    def save_partial(done: int) -> None:
+        assert partial is not None
+        with atomic_path(partial) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, key=key, done=done, **{f"layer/{k}": v for k, v in sums.items()})
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, initial=start, unit="stim", desc=f"probe {backbone.name}")
+    last_save = time.monotonic()
+    with torch.inference_mode():
+        for idx, images in grid.batches(batch_size, device=dev, dtype=torch.float32):
+            if idx[-1] < start:
+                continue
+            keep = idx >= start
+            if not keep.all():
+                idx, images = idx[keep], images[torch.from_numpy(keep).to(dev)]
+            with _autocast(precision, dev):
+                for name, act in backbone.iter_layers(images, names, check=False):
+                    means = act.float().mean(dim=(2, 3))
+                    sums[name][:, idx] = means.T.cpu().numpy()
+            if bar is not None:
+                bar.update(len(idx))
+            if partial is not None and time.monotonic() - last_save > checkpoint_every:
+                save_partial(int(idx[-1]) + 1)
+                last_save = time.monotonic()
+    if bar is not None:
+        bar.close()
+    shape = grid.shape
+    responses = {name: arr.reshape(arr.shape[0], *shape) for name, arr in sums.items()}
+    if partial is not None and partial.exists():
+        partial.unlink()
+    return Tuning(responses=responses, grid=grid, config=cfg)
+
+
+def cached_probe(
+    backbone: Backbone,
+    grid: StimulusGrid,
+    directory: str | Path,
+    layers: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> tuple[Tuning, bool]:
+    """Load the tuning in ``directory`` if it was made with the same configuration, else probe.
+
+    Returns the tuning and whether it came from the cache. A fresh result is saved there.
+    """
+    directory = Path(directory)
+    names = backbone.check_layers(layers if layers is not None else backbone.default_layers)
+    cfg = probe_config(
+        backbone,
+        grid,
+        names,
+        precision=kwargs.get("precision", "fp32"),
+        batch_size=kwargs.get("batch_size", 16),
+    )
+    if (directory / "tuning.json").exists():
+        try:
+            old = Tuning.load(directory)
+        except (ValueError, OSError, KeyError):
+            old = None
+        if old is not None and _identity(old.config) == _identity(cfg):
+            return old, True
+    tuning = probe(backbone, grid, names, checkpoint=directory, **kwargs)
+    tuning.save(directory)
+    return tuning, False

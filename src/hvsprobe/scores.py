@@ -1,0 +1,532 @@
+"""Per-channel scores from tuning arrays: mu1 (frequency), mu2 (orientation), PE.
+
+All equations, and the reasons for each choice, are in ``docs/method.md``. In brief, for a
+channel with phase-averaged response ``r(f, theta)`` at the chosen contrast:
+
+* best stimulus ``(f*, theta*) = argmax r``; frequency curve ``a(f) = r(f, theta*)``
+  (``frequency_curve='preferred'``, default), the orientation mean, or the orientation max;
+* **mu1** ``'csf_logslope'`` (default): CSF-weighted mean of ``|d a~ / d ln f|`` with
+  ``a~ = a / max|a|``, trapezoid weights in ``ln f``: independent of the channel's gain and,
+  to first order, of how densely frequencies are sampled; ``'vfss_v1'``: the authors' v1
+  formula ``sum_i CSF_v1(f_i) |gradient(a)(i)|`` with MATLAB's index gradient, verbatim;
+* **mu2** ``'circular'`` (default): ``1 - circular variance`` of the rectified orientation
+  curve at ``f*`` (angles doubled, period 180 deg); ``'peak'``: ``(R_pref - R_orth) /
+  (R_pref + R_orth)``;
+* **PE** ``'product_layer_max'`` (default): ``(mu1 / max_layer mu1) * (mu2 / max_layer mu2)``;
+  ``'product_layer_rank'``: product of within-layer percentile ranks; ``'product'``: raw
+  ``mu1 * mu2``.
+
+Dead channels (no response to any stimulus) get NaN scores and ``dead=True``: they are
+reported, never silently scored as 0.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+from ._io import atomic_path, check_schema, read_json, write_json_atomic
+from ._validation import check_choice
+from .probe import Tuning
+
+__all__ = [
+    "MU1_VARIANTS",
+    "MU2_VARIANTS",
+    "PE_VARIANTS",
+    "ChannelScores",
+    "ScoreConfig",
+    "bandwidth_octaves",
+    "circular_selectivity",
+    "compute_scores",
+    "matlab_gradient",
+    "mu1_csf_logslope",
+    "mu1_vfss_v1",
+    "peak_selectivity",
+]
+
+SCHEMA_VERSION = 1
+MU1_VARIANTS = ("csf_logslope", "vfss_v1")
+MU2_VARIANTS = ("circular", "peak")
+PE_VARIANTS = ("product_layer_max", "product_layer_rank", "product")
+FREQUENCY_CURVES = ("preferred", "mean", "max")
+COLUMNS = (
+    "layer",
+    "channel",
+    "dead",
+    "mu1",
+    "mu2",
+    "pe",
+    "best_frequency_cpd",
+    "preferred_orientation_deg",
+    "osi_peak",
+    "orientation_selective",
+    "bandwidth_oct",
+    "bandwidth_censored",
+    "peak_response",
+)
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """Which variant of each score to compute, and with which human CSF.
+
+    Attributes
+    ----------
+    mu1, mu2, pe : str
+        Variant names (see module docstring).
+    csf : str
+        CSF name for :func:`hvsprobe.human.get_csf` (weights mu1 ``'csf_logslope'``;
+        ``'vfss_v1'`` always uses the v1 Mannos–Sakrison variant, as the authors' code did).
+    csf_params : dict
+        Extra parameters of the CSF (e.g. luminance for Barten).
+    frequency_curve : {'preferred', 'mean', 'max'}
+        How the frequency curve is taken from ``r(f, theta)``.
+    contrast_index : int
+        Which contrast of the grid to score (default: the last, i.e. highest).
+    selective_osi : float
+        A channel is called orientation selective when its peak index
+        ``(R_pref - R_orth) / (R_pref + R_orth)`` reaches this value (1/3 means a 2:1
+        preferred-to-orthogonal response ratio, a common criterion in physiology).
+    dead_rtol, dead_atol : float
+        A channel is dead when ``max |response| <= dead_atol + dead_rtol * layer max``.
+    """
+
+    mu1: str = "csf_logslope"
+    mu2: str = "circular"
+    pe: str = "product_layer_max"
+    csf: str = "mannos_sakrison"
+    csf_params: dict[str, Any] = field(default_factory=dict)
+    frequency_curve: str = "preferred"
+    contrast_index: int = -1
+    selective_osi: float = 1.0 / 3.0
+    dead_rtol: float = 1e-6
+    dead_atol: float = 1e-12
+
+    def __post_init__(self) -> None:
+        check_choice(self.mu1, "mu1 variant", MU1_VARIANTS)
+        check_choice(self.mu2, "mu2 variant", MU2_VARIANTS)
+        check_choice(self.pe, "PE variant", PE_VARIANTS)
+        check_choice(self.frequency_curve, "frequency_curve", FREQUENCY_CURVES)
+        if not 0.0 < self.selective_osi < 1.0:
+            raise ValueError(f"selective_osi must lie in (0, 1), got {self.selective_osi}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------------------
+# the formulas, as small pure functions on arrays
+
+
+def matlab_gradient(y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """MATLAB's ``gradient(y)`` with unit spacing: central differences, one-sided at the ends."""
+    return np.gradient(np.asarray(y, dtype=np.float64), axis=axis, edge_order=1)
+
+
+def _log_trapezoid_weights(freqs: np.ndarray) -> np.ndarray:
+    """Trapezoid-rule weights for integrating over ``ln f`` at the given samples."""
+    x = np.log(freqs)
+    if x.size == 1:
+        return np.ones(1)
+    dx = np.diff(x)
+    w = np.zeros_like(x)
+    w[:-1] += dx / 2
+    w[1:] += dx / 2
+    return w
+
+
+def mu1_csf_logslope(curves: np.ndarray, freqs: np.ndarray, csf: np.ndarray) -> np.ndarray:
+    """CSF-weighted mean absolute log-frequency slope of gain-normalised curves.
+
+    Parameters
+    ----------
+    curves : ndarray, shape (C, F)
+        Frequency tuning curves.
+    freqs : ndarray, shape (F,)
+        Strictly increasing frequencies (cycles/degree).
+    csf : ndarray, shape (F,)
+        Human sensitivity at ``freqs`` (any scale; only its shape matters).
+
+    Returns
+    -------
+    ndarray, shape (C,)
+        ``sum_i w_i S_i |d a~/d ln f|_i / sum_i w_i S_i`` with ``a~ = a / max|a|`` and
+        trapezoid weights ``w_i`` in ``ln f``. NaN where ``max|a| == 0``.
+    """
+    curves = np.asarray(curves, dtype=np.float64)
+    freqs = np.asarray(freqs, dtype=np.float64)
+    if freqs.size < 3:
+        raise ValueError(f"mu1 needs at least 3 frequencies, got {freqs.size}")
+    scale = np.abs(curves).max(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        norm = np.where(scale > 0, curves / scale, np.nan)
+    slope = np.gradient(norm, np.log(freqs), axis=1, edge_order=1)
+    weights = _log_trapezoid_weights(freqs) * np.asarray(csf, dtype=np.float64)
+    return (np.abs(slope) * weights).sum(axis=1) / weights.sum()
+
+
+def mu1_vfss_v1(curves: np.ndarray, csf_v1: np.ndarray) -> np.ndarray:
+    """The authors' v1 frequency score ``VFSS_m = sum_i CSF(f_i) |gradient(a_m)(i)|``.
+
+    Raw (unnormalised) responses, MATLAB index gradient, the CSF values as given.
+    """
+    return (np.asarray(csf_v1)[None, :] * np.abs(matlab_gradient(curves, axis=1))).sum(axis=1)
+
+
+def circular_selectivity(
+    curves: np.ndarray, orientations_deg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``1 - circular variance`` and preferred orientation of orientation curves.
+
+    Responses are rectified (negative means count as 0); angles are doubled because
+    orientation has period 180 degrees.
+
+    Returns
+    -------
+    selectivity : ndarray, shape (C,)
+        In [0, 1]; NaN when the rectified curve is all zero.
+    preferred : ndarray, shape (C,)
+        Degrees in [0, 180).
+    """
+    o = np.clip(np.asarray(curves, dtype=np.float64), 0.0, None)
+    theta = np.deg2rad(np.asarray(orientations_deg, dtype=np.float64)) * 2.0
+    z = (o * np.exp(1j * theta)[None, :]).sum(axis=1)
+    total = o.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sel = np.where(total > 0, np.abs(z) / total, np.nan)
+    pref = np.mod(np.rad2deg(np.angle(z)) / 2.0, 180.0)
+    return sel, pref
+
+
+def _circular_interp(
+    curves: np.ndarray, orientations_deg: np.ndarray, at_deg: np.ndarray
+) -> np.ndarray:
+    """Linear interpolation of 180-degree-periodic curves at one angle per row."""
+    th = np.mod(np.asarray(orientations_deg, dtype=np.float64), 180.0)
+    order = np.argsort(th)
+    th, curves = th[order], np.asarray(curves, dtype=np.float64)[:, order]
+    th_ext = np.concatenate([th - 180.0, th, th + 180.0])
+    out = np.empty(curves.shape[0])
+    for c in range(curves.shape[0]):
+        out[c] = np.interp(np.mod(at_deg[c], 180.0), th_ext, np.tile(curves[c], 3))
+    return out
+
+
+def peak_selectivity(curves: np.ndarray, orientations_deg: np.ndarray) -> np.ndarray:
+    """Peak orientation index ``(R_pref - R_orth) / (R_pref + R_orth)`` of rectified curves.
+
+    ``R_pref`` is the largest sampled response, ``R_orth`` the response 90 degrees away
+    (linearly interpolated on the circle when not sampled). NaN for all-zero curves.
+    """
+    o = np.clip(np.asarray(curves, dtype=np.float64), 0.0, None)
+    th = np.asarray(orientations_deg, dtype=np.float64)
+    best = o.argmax(axis=1)
+    r_pref = o[np.arange(o.shape[0]), best]
+    r_orth = _circular_interp(o, th, th[best] + 90.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(r_pref > 0, (r_pref - r_orth) / (r_pref + r_orth), np.nan)
+
+
+def bandwidth_octaves(curves: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Full width at half maximum of frequency curves, in octaves.
+
+    Half-height crossings are interpolated linearly in ``log2 f``. When the curve does not
+    fall to half its peak before an end of the sampled range, that end is used and the
+    width is flagged as censored (a lower bound).
+
+    Returns
+    -------
+    width : ndarray, shape (C,)
+        Octaves; NaN where the peak is not positive.
+    censored : ndarray of bool, shape (C,)
+    """
+    curves = np.asarray(curves, dtype=np.float64)
+    lf = np.log2(np.asarray(freqs, dtype=np.float64))
+    width = np.full(curves.shape[0], np.nan)
+    censored = np.zeros(curves.shape[0], dtype=bool)
+    for c, a in enumerate(curves):
+        k = int(a.argmax())
+        peak = a[k]
+        if not peak > 0:
+            continue
+        half = peak / 2.0
+        lo, hi = lf[0], lf[-1]
+        cens = False
+        below = np.nonzero(a[:k] < half)[0]
+        if below.size:
+            j = below[-1]
+            lo = np.interp(half, [a[j], a[j + 1]], [lf[j], lf[j + 1]])
+        else:
+            cens = True
+        above = np.nonzero(a[k + 1 :] < half)[0]
+        if above.size:
+            j = k + above[0]
+            hi = np.interp(half, [a[j + 1], a[j]], [lf[j + 1], lf[j]])
+        else:
+            cens = True
+        width[c], censored[c] = hi - lo, cens
+    return width, censored
+
+
+def _refine_peak_log(curve_row: np.ndarray, freqs: np.ndarray, k: int) -> float:
+    """Parabolic refinement of a sampled maximum in log frequency."""
+    if k == 0 or k == len(freqs) - 1:
+        return float(freqs[k])
+    x = np.log(freqs[k - 1 : k + 2])
+    y = curve_row[k - 1 : k + 2]
+    denom = (x[0] - x[1]) * (x[0] - x[2]) * (x[1] - x[2])
+    a = (x[2] * (y[1] - y[0]) + x[1] * (y[0] - y[2]) + x[0] * (y[2] - y[1])) / denom
+    b = (x[2] ** 2 * (y[0] - y[1]) + x[1] ** 2 * (y[2] - y[0]) + x[0] ** 2 * (y[1] - y[2])) / denom
+    if a >= 0:
+        return float(freqs[k])
+    xv = -b / (2 * a)
+    return float(np.exp(np.clip(xv, x[0], x[2])))
+
+
+def _normalise_pe(mu1: np.ndarray, mu2: np.ndarray, variant: str) -> np.ndarray:
+    live = np.isfinite(mu1) & np.isfinite(mu2)
+    pe = np.full(mu1.shape, np.nan)
+    if not live.any():
+        return pe
+    a, b = mu1[live], mu2[live]
+    if variant == "product":
+        pe[live] = a * b
+    elif variant == "product_layer_max":
+        ma, mb = a.max(), b.max()
+        pe[live] = (a / ma if ma > 0 else 0.0) * (b / mb if mb > 0 else 0.0)
+    elif variant == "product_layer_rank":
+        pe[live] = (rankdata(a) / a.size) * (rankdata(b) / b.size)
+    return pe
+
+
+# ----------------------------------------------------------------------------------------
+# the result object
+
+
+@dataclass
+class ChannelScores:
+    """A table with one row per (layer, channel) and the configuration that produced it.
+
+    ``columns`` maps each name of :data:`COLUMNS` to a numpy array of equal length.
+    """
+
+    columns: dict[str, np.ndarray]
+    config: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.columns["channel"])
+
+    @property
+    def layers(self) -> list[str]:
+        """Layer names in the order they appear."""
+        return list(dict.fromkeys(self.columns["layer"].tolist()))
+
+    def layer(self, name: str) -> dict[str, np.ndarray]:
+        """The rows of one layer."""
+        mask = self.columns["layer"] == name
+        if not mask.any():
+            raise ValueError(f"no scores for layer {name!r}; have {self.layers}")
+        return {k: v[mask] for k, v in self.columns.items()}
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per layer: channel count, dead count, medians of the scores, share selective."""
+        rows = []
+        for name in self.layers:
+            t = self.layer(name)
+            live = ~t["dead"]
+            n_live = int(live.sum())
+            top = np.argsort(-np.nan_to_num(t["pe"], nan=-np.inf))[:5]
+
+            def med(col: str, t: dict[str, np.ndarray] = t, live: np.ndarray = live) -> float:
+                vals = t[col][live]
+                vals = vals[np.isfinite(vals)]
+                return float(np.median(vals)) if vals.size else math.nan
+
+            rows.append(
+                {
+                    "layer": name,
+                    "channels": int(live.size),
+                    "dead": int((~live).sum()),
+                    "median_mu1": med("mu1"),
+                    "median_mu2": med("mu2"),
+                    "median_pe": med("pe"),
+                    "median_best_frequency_cpd": med("best_frequency_cpd"),
+                    "orientation_selective": int(t["orientation_selective"][live].sum()),
+                    "share_orientation_selective": (
+                        float(t["orientation_selective"][live].mean()) if n_live else math.nan
+                    ),
+                    "top_channels": [int(t["channel"][i]) for i in top if live[i]],
+                }
+            )
+        return rows
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``scores.csv`` (the table) and ``scores.json`` (config) atomically.
+
+        ``path`` is a folder.
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path / "scores.csv") as tmp:
+            with open(tmp, "w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh)
+                w.writerow(COLUMNS)
+                for i in range(len(self)):
+                    row = []
+                    for col in COLUMNS:
+                        v = self.columns[col][i]
+                        if isinstance(v, np.floating | float):
+                            row.append("" if not np.isfinite(v) else f"{float(v):.9g}")
+                        elif isinstance(v, np.bool_ | bool):
+                            row.append("1" if v else "0")
+                        else:
+                            row.append(str(v))
+                    w.writerow(row)
+        write_json_atomic(
+            path / "scores.json",
+            {
+                "kind": "scores",
+                "schema_version": SCHEMA_VERSION,
+                "columns": list(COLUMNS),
+                "config": self.config,
+            },
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> ChannelScores:
+        """Read a folder written by :meth:`save`."""
+        path = Path(path)
+        meta = read_json(path / "scores.json")
+        check_schema(meta, "scores", SCHEMA_VERSION, path / "scores.json")
+        with open(path / "scores.csv", encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        cols: dict[str, np.ndarray] = {}
+        for col in COLUMNS:
+            vals = [r[col] for r in rows]
+            if col == "layer":
+                cols[col] = np.array(vals, dtype=object)
+            elif col == "channel":
+                cols[col] = np.array([int(v) for v in vals], dtype=np.int64)
+            elif col in ("dead", "orientation_selective", "bandwidth_censored"):
+                cols[col] = np.array([v == "1" for v in vals], dtype=bool)
+            else:
+                cols[col] = np.array([float(v) if v != "" else np.nan for v in vals])
+        return cls(columns=cols, config=meta["config"])
+
+
+# ----------------------------------------------------------------------------------------
+# the driver
+
+
+def _csf_values(name: str, params: dict[str, Any], freqs: np.ndarray) -> np.ndarray:
+    from .human import get_csf
+
+    return np.asarray(get_csf(name, **params)(freqs), dtype=np.float64)
+
+
+def score_layer(
+    responses: np.ndarray,
+    freqs: np.ndarray,
+    orientations: np.ndarray,
+    config: ScoreConfig,
+    csf_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Scores for one layer's responses ``C x F x O x P x K`` (see :class:`ScoreConfig`)."""
+    resp = np.asarray(responses, dtype=np.float64)
+    if resp.ndim != 5:
+        raise ValueError(f"responses must be C x F x O x P x K, got shape {resp.shape}")
+    c, f, o = resp.shape[:3]
+    if f != len(freqs) or o != len(orientations):
+        raise ValueError("responses do not match the grid's frequencies/orientations")
+    scale = np.abs(resp).reshape(c, -1).max(axis=1)
+    dead = scale <= config.dead_atol + config.dead_rtol * (scale.max() if c else 0.0)
+    r = resp.mean(axis=3)[..., config.contrast_index]  # C x F x O
+    flat = r.reshape(c, -1).argmax(axis=1)
+    kf, ko = np.unravel_index(flat, (f, o))
+    rows = np.arange(c)
+    if config.frequency_curve == "preferred":
+        curve = r[rows, :, ko]
+    elif config.frequency_curve == "mean":
+        curve = r.mean(axis=2)
+    else:
+        curve = r.max(axis=2)
+    if config.mu1 == "csf_logslope":
+        csf = csf_fn(freqs) if csf_fn else _csf_values(config.csf, config.csf_params, freqs)
+        mu1 = mu1_csf_logslope(curve, freqs, csf)
+    else:
+        csf_v1 = _csf_values("mannos_sakrison_v1", {}, freqs)
+        mu1 = mu1_vfss_v1(curve, csf_v1)
+    orient_curve = r[rows, kf, :]
+    circ, pref = circular_selectivity(orient_curve, orientations)
+    osi = peak_selectivity(orient_curve, orientations)
+    mu2 = circ if config.mu2 == "circular" else osi
+    pref_curve = r[rows, :, ko]
+    bw, cens = bandwidth_octaves(pref_curve, freqs)
+    best_f = np.array([_refine_peak_log(pref_curve[i], freqs, int(kf[i])) for i in range(c)])
+    mu1, mu2, osi, pref, bw, best_f = (
+        np.where(dead, np.nan, v) for v in (mu1, mu2, osi, pref, bw, best_f)
+    )
+    pe = _normalise_pe(mu1, mu2, config.pe)
+    selective = np.where(dead, False, np.nan_to_num(osi, nan=0.0) >= config.selective_osi)
+    return {
+        "dead": dead,
+        "mu1": mu1,
+        "mu2": mu2,
+        "pe": pe,
+        "best_frequency_cpd": best_f,
+        "preferred_orientation_deg": pref,
+        "osi_peak": osi,
+        "orientation_selective": selective.astype(bool),
+        "bandwidth_oct": bw,
+        "bandwidth_censored": cens & ~dead,
+        "peak_response": r.reshape(c, -1).max(axis=1),
+    }
+
+
+def compute_scores(tuning: Tuning, config: ScoreConfig | None = None) -> ChannelScores:
+    """Score every channel of every layer of ``tuning``.
+
+    Parameters
+    ----------
+    tuning : Tuning
+        Probe result (see :func:`hvsprobe.probe.probe`).
+    config : ScoreConfig, optional
+        Variants and CSF; defaults documented in ``docs/method.md``.
+
+    Returns
+    -------
+    ChannelScores
+    """
+    config = config or ScoreConfig()
+    grid = tuning.grid
+    if grid.kind == "concentric":
+        raise ValueError("orientation scores need oriented gratings; this grid is concentric")
+    freqs = np.asarray(grid.frequencies, dtype=np.float64)
+    orients = np.asarray(grid.orientations, dtype=np.float64)
+    csf = _csf_values(config.csf, config.csf_params, freqs)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in COLUMNS}
+    for layer in tuning.layers:
+        res = score_layer(tuning.responses[layer], freqs, orients, config, csf_fn=lambda _f: csf)
+        n = len(res["mu1"])
+        parts["layer"].append(np.array([layer] * n, dtype=object))
+        parts["channel"].append(np.arange(n, dtype=np.int64))
+        for k, v in res.items():
+            parts[k].append(v)
+    cols = {k: np.concatenate(v) if v else np.array([]) for k, v in parts.items()}
+    cfg = {
+        "score": config.to_dict(),
+        "backbone": tuning.backbone,
+        "weights": tuning.config.get("weights"),
+        "weights_sha256": tuning.weights_sha256,
+        "probe": {k: v for k, v in tuning.config.items() if k != "hvsprobe_version"},
+    }
+    return ChannelScores(columns=cols, config=cfg)
