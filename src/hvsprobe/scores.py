@@ -84,8 +84,12 @@ class ScoreConfig:
     csf : str
         CSF name for :func:`hvsprobe.human.get_csf` (weights mu1 ``'csf_logslope'``;
         ``'vfss_v1'`` always uses the v1 Mannos–Sakrison variant, as the authors' code did).
+        Default ``'castle_fit'``: the achromatic CSF fitted to the castleCSF measurements,
+        the model with the lowest error against human data (docs/human.md).
     csf_params : dict
-        Extra parameters of the CSF (e.g. luminance for Barten).
+        Extra parameters of the CSF. Viewing-condition parameters that are left out are
+        filled from the stimulus grid (see :func:`resolve_csf_params`): field area or size
+        from the grid's size and ppd, and a 100 cd/m^2 display luminance.
     frequency_curve : {'preferred', 'mean', 'max'}
         How the frequency curve is taken from ``r(f, theta)``.
     contrast_index : int
@@ -101,7 +105,7 @@ class ScoreConfig:
     mu1: str = "csf_logslope"
     mu2: str = "circular"
     pe: str = "product_layer_max"
-    csf: str = "mannos_sakrison"
+    csf: str = "castle_fit"
     csf_params: dict[str, Any] = field(default_factory=dict)
     frequency_curve: str = "preferred"
     contrast_index: int = -1
@@ -427,6 +431,29 @@ class ChannelScores:
 # the driver
 
 
+#: Mean display luminance assumed for the probe stimuli (cd/m^2), a typical SDR display.
+DISPLAY_LUMINANCE = 100.0
+
+
+def resolve_csf_params(name: str, params: dict[str, Any], grid: Any) -> dict[str, Any]:
+    """Fill the CSF's viewing-condition parameters that ``params`` leaves out from ``grid``.
+
+    ``castle_fit`` gets ``area_deg2`` = the stimulus field area, ``barten`` gets
+    ``field_size_deg`` = the square root of that area; both get ``luminance`` =
+    :data:`DISPLAY_LUMINANCE` unless given. Other CSFs take no viewing condition.
+    """
+    out = dict(params)
+    h, w = grid.size
+    area = (h / grid.ppd) * (w / grid.ppd)
+    if name == "castle_fit":
+        out.setdefault("area_deg2", area)
+        out.setdefault("luminance", DISPLAY_LUMINANCE)
+    elif name == "barten":
+        out.setdefault("field_size_deg", math.sqrt(area))
+        out.setdefault("luminance", DISPLAY_LUMINANCE)
+    return out
+
+
 def _csf_values(name: str, params: dict[str, Any], freqs: np.ndarray) -> np.ndarray:
     from .human import get_csf
 
@@ -512,7 +539,8 @@ def compute_scores(tuning: Tuning, config: ScoreConfig | None = None) -> Channel
         raise ValueError("orientation scores need oriented gratings; this grid is concentric")
     freqs = np.asarray(grid.frequencies, dtype=np.float64)
     orients = np.asarray(grid.orientations, dtype=np.float64)
-    csf = _csf_values(config.csf, config.csf_params, freqs)
+    csf_params = resolve_csf_params(config.csf, config.csf_params, grid)
+    csf = _csf_values(config.csf, csf_params, freqs)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in COLUMNS}
     for layer in tuning.layers:
         res = score_layer(tuning.responses[layer], freqs, orients, config, csf_fn=lambda _f: csf)
@@ -523,7 +551,7 @@ def compute_scores(tuning: Tuning, config: ScoreConfig | None = None) -> Channel
             parts[k].append(v)
     cols = {k: np.concatenate(v) if v else np.array([]) for k, v in parts.items()}
     cfg = {
-        "score": config.to_dict(),
+        "score": {**config.to_dict(), "csf_params": csf_params},
         "backbone": tuning.backbone,
         "weights": tuning.config.get("weights"),
         "weights_sha256": tuning.weights_sha256,

@@ -1,0 +1,235 @@
+"""Command line: a thin layer over the library (parse, call, print).
+
+``hvsprobe backbones``                     list registered networks
+``hvsprobe analyze BACKBONE [options]``    probe, score, select; write a results folder
+``hvsprobe select RESULTS [options]``      a new selection from a results folder's scores
+``hvsprobe csf [--data-root DIR]``         the human CSF models and their error vs castleCSF
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+
+def _add_analyze(sub: argparse._SubParsersAction) -> None:
+    from .scores import MU1_VARIANTS, MU2_VARIANTS, PE_VARIANTS
+
+    p = sub.add_parser("analyze", help="probe a backbone with gratings, score and select channels")
+    p.add_argument("backbone", help="registered backbone name (see `hvsprobe backbones`)")
+    p.add_argument(
+        "--weights",
+        default="imagenet",
+        help="'imagenet' (default), 'random[:SEED]' or a weights file",
+    )
+    p.add_argument(
+        "--layers", nargs="+", default=None, help="layer names (default: every ReLU output / block)"
+    )
+    p.add_argument("--ppd", type=float, default=60.0, help="pixels per degree (default 60)")
+    p.add_argument("--size", type=int, default=224, help="stimulus size in pixels (default 224)")
+    p.add_argument("--n-frequencies", type=int, default=24)
+    p.add_argument("--n-orientations", type=int, default=12)
+    p.add_argument("--n-phases", type=int, default=4)
+    p.add_argument("--f-min", type=float, default=0.5, help="lowest frequency, cycles/degree")
+    p.add_argument(
+        "--f-max", type=float, default=None, help="highest frequency (default 0.95 x Nyquist)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results folder (default hvsprobe-results/BACKBONE-WEIGHTS)",
+    )
+    p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument(
+        "--csf", default="castle_fit", help="human CSF weighting mu1 (see `hvsprobe csf`)"
+    )
+    p.add_argument("--mu1", choices=MU1_VARIANTS, default="csf_logslope")
+    p.add_argument("--mu2", choices=MU2_VARIANTS, default="circular")
+    p.add_argument("--pe", choices=PE_VARIANTS, default="product_layer_max")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument(
+        "--report", action="store_true", help="also write report.html into the results folder"
+    )
+
+
+def _add_select(sub: argparse._SubParsersAction) -> None:
+    from .selection import SCORE_COLUMNS, STRATEGIES
+
+    p = sub.add_parser("select", help="select channels from a results folder's scores")
+    p.add_argument("results", type=Path, help="results folder written by `hvsprobe analyze`")
+    p.add_argument("--score", choices=SCORE_COLUMNS, default="pe")
+    p.add_argument("--strategy", choices=STRATEGIES, default="top_fraction")
+    p.add_argument(
+        "--value", type=float, default=0.25, help="fraction, count, threshold or soft exponent"
+    )
+    p.add_argument("--scope", choices=("layer", "global"), default="layer")
+    p.add_argument("--bottom", action="store_true", help="take the worst channels (a control)")
+    p.add_argument("--layers", nargs="+", default=None)
+    p.add_argument("--seed", type=int, default=0, help="seed for random_fraction")
+    p.add_argument(
+        "--out", type=Path, default=None, help="output JSON (default RESULTS/selection-<...>.json)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="hvsprobe",
+        description="Probe CNN channels with gratings and score them against human vision.",
+    )
+    parser.add_argument("--version", action="version", version=f"hvsprobe {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("backbones", help="list registered backbones")
+    _add_analyze(sub)
+    _add_select(sub)
+    p = sub.add_parser("csf", help="list human CSF models and their error against castleCSF data")
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="folder holding psychophysics/castleCSF (default $HVSPROBE_DATA)",
+    )
+    return parser
+
+
+def _cmd_backbones(_args: argparse.Namespace) -> int:
+    from .backbones import backbone_info, get_backbone, list_backbones
+
+    for name in list_backbones():
+        info = backbone_info(name)
+        bb = get_backbone(name, "random:0")
+        n_ch = sum(bb.channels[n] for n in bb.default_layers)
+        print(
+            f"{name:14s} {info.description}; {len(bb.default_layers)} default layers, {n_ch} channels"
+        )
+        print(f"{'':14s} {info.reference}")
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from .analyze import analyze, format_summary
+    from .scores import ScoreConfig
+    from .stimuli import StimulusGrid
+
+    grid = StimulusGrid.default(
+        ppd=args.ppd,
+        size=args.size,
+        n_frequencies=args.n_frequencies,
+        n_orientations=args.n_orientations,
+        n_phases=args.n_phases,
+        f_min=args.f_min,
+        f_max=args.f_max,
+    )
+    cfg = ScoreConfig(mu1=args.mu1, mu2=args.mu2, pe=args.pe, csf=args.csf)
+    res = analyze(
+        args.backbone,
+        weights=args.weights,
+        layers=args.layers,
+        grid=grid,
+        out=args.out,
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        score_config=cfg,
+        progress=not args.no_progress,
+        log=lambda m: print(m, file=sys.stderr),
+    )
+    print(
+        format_summary(
+            res.summary, res.scores.config["backbone"], res.tuning.config["weights"], res.selection
+        )
+    )
+    t = res.timings
+    print(
+        f"\nprobe {t['probe_s']:.1f} s{' (cached)' if res.reused_tuning else ''}, total {t['total_s']:.1f} s; results in {res.out}"
+    )
+    if args.report:
+        from .report import build_report
+
+        path = build_report(res.out)
+        print(f"report: {path}")
+    return 0
+
+
+def _cmd_select(args: argparse.Namespace) -> int:
+    from .scores import ChannelScores
+    from .selection import select_channels
+
+    scores = ChannelScores.load(args.results)
+    sel = select_channels(
+        scores,
+        score=args.score,
+        strategy=args.strategy,
+        value=args.value,
+        scope=args.scope,
+        bottom=args.bottom,
+        layers=args.layers,
+        seed=args.seed,
+    )
+    tag = f"{'bottom' if args.bottom else args.strategy}-{args.value:g}-{args.score}-{args.scope}"
+    out = args.out or args.results / f"selection-{tag}.json"
+    sel.save(out)
+    for name, entry in sel.layers.items():
+        print(f"{name:10s} {len(entry['channels']):4d} / {entry['n_channels']}")
+    print(f"{sel.n_selected} channels selected -> {out}")
+    return 0
+
+
+def _cmd_csf(args: argparse.Namespace) -> int:
+    from .human import csf_error_table, get_csf, list_csfs
+
+    for name in list_csfs():
+        m = get_csf(name)
+        print(f"{name:20s} peak {m.peak_frequency():6.2f} cpd")
+    try:
+        table = csf_error_table(args.data_root)
+    except FileNotFoundError as exc:
+        print(f"(no error table: {exc})")
+        return 0
+    print("\nRMSE in log10 sensitivity against the castleCSF static foveal achromatic rows:")
+    for row in table:
+        shown = {
+            k: v for k, v in row.items() if isinstance(v, int | float | str) and k != "per_dataset"
+        }
+        print(
+            "  "
+            + ", ".join(
+                f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
+            )
+        )
+    return 0
+
+
+_COMMANDS = {
+    "backbones": _cmd_backbones,
+    "analyze": _cmd_analyze,
+    "select": _cmd_select,
+    "csf": _cmd_csf,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hvsprobe`` console script."""
+    from .backbones import WeightsNotFoundError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except (ValueError, FileNotFoundError, WeightsNotFoundError, NotImplementedError) as exc:
+        print(f"hvsprobe {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; partial results are kept and a rerun resumes", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

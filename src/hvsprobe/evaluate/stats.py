@@ -1,0 +1,597 @@
+"""Correlation statistics for quality metrics: logistic mapping, SRCC, KRCC, PLCC, RMSE, CIs.
+
+Conventions
+-----------
+* Every function takes the metric's predictions ``x`` and the human scores ``y`` as 1-D
+  arrays of equal length.  The functions are sign-agnostic: orient the inputs first (see
+  :mod:`hvsprobe.evaluate.iqa`, which makes "higher = better quality" on both sides).
+* PLCC and RMSE are computed *after* the 5-parameter logistic of VQEG (2000)::
+
+      q(x) = b1 * (1/2 - 1 / (1 + exp(b2 (x - b3)))) + b4 x + b5
+
+  fitted to map ``x`` onto ``y`` by least squares.  A failed fit is never hidden: the fit
+  raises :class:`LogisticFitError`, and the summaries record it.
+* Bootstrap confidence intervals resample **groups** (in IQA: reference images), not rows:
+  every replicate draws ``G`` group ids with replacement out of the ``G`` groups present and
+  takes all rows of each drawn group.  Distorted versions of the same reference image are
+  not independent, so resampling rows would give intervals that are too narrow.  Intervals
+  are percentile intervals; the random generator is seeded.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import optimize, special, stats
+
+__all__ = [
+    "STATISTICS",
+    "BootstrapCI",
+    "CorrelationSummary",
+    "LogisticFit",
+    "LogisticFitError",
+    "bootstrap_ci",
+    "correlation_summary",
+    "fit_logistic5",
+    "krcc",
+    "logistic5",
+    "plcc",
+    "rmse",
+    "srcc",
+]
+
+#: Names of the statistics computed by :func:`correlation_summary`, in order.
+STATISTICS: tuple[str, ...] = ("srcc", "krcc", "plcc", "rmse")
+
+#: Fewest points accepted by the 5-parameter logistic fit (more points than parameters).
+MIN_POINTS_LOGISTIC = 6
+
+
+class LogisticFitError(RuntimeError):
+    """The 5-parameter logistic could not be fitted (too few points, no convergence, ...)."""
+
+
+# --------------------------------------------------------------------------------------------
+# input checks
+
+
+def _as_pair(x: object, y: object, min_n: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    xa = np.asarray(x, dtype=np.float64).reshape(-1) if np.ndim(x) <= 1 else None
+    ya = np.asarray(y, dtype=np.float64).reshape(-1) if np.ndim(y) <= 1 else None
+    if xa is None or ya is None:
+        raise ValueError(
+            f"x and y must be one-dimensional, got shapes {np.shape(x)} and {np.shape(y)}"
+        )
+    if xa.shape != ya.shape:
+        raise ValueError(f"x and y must have the same length, got {xa.size} and {ya.size}")
+    if xa.size < min_n:
+        raise ValueError(f"need at least {min_n} points, got {xa.size}")
+    if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
+        raise ValueError("x and y must be finite (found NaN or infinite values)")
+    return xa, ya
+
+
+# --------------------------------------------------------------------------------------------
+# rank and linear correlations
+
+
+def srcc(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
+    """Spearman rank-order correlation coefficient (SRCC).
+
+    Parameters
+    ----------
+    x, y : array_like
+        Equal-length 1-D arrays (at least 2 finite values each).
+
+    Returns
+    -------
+    float
+        ``scipy.stats.spearmanr(x, y)``; NaN when either input is constant.
+    """
+    xa, ya = _as_pair(x, y)
+    if np.ptp(xa) == 0 or np.ptp(ya) == 0:
+        return math.nan
+    return float(stats.spearmanr(xa, ya).statistic)
+
+
+def krcc(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
+    """Kendall rank correlation coefficient (tau-b, which handles ties).
+
+    Parameters
+    ----------
+    x, y : array_like
+        Equal-length 1-D arrays.
+
+    Returns
+    -------
+    float
+        ``scipy.stats.kendalltau(x, y)`` (tau-b); NaN when either input is constant.
+    """
+    xa, ya = _as_pair(x, y)
+    if np.ptp(xa) == 0 or np.ptp(ya) == 0:
+        return math.nan
+    return float(stats.kendalltau(xa, ya).statistic)
+
+
+# --------------------------------------------------------------------------------------------
+# logistic
+
+
+def logistic5(
+    x: np.ndarray | float, b1: float, b2: float, b3: float, b4: float, b5: float
+) -> np.ndarray:
+    """The VQEG 5-parameter logistic ``b1 (1/2 - 1/(1 + exp(b2 (x - b3)))) + b4 x + b5``.
+
+    Evaluated with :func:`scipy.special.expit` so that large ``|b2 (x - b3)|`` cannot overflow.
+
+    Parameters
+    ----------
+    x : array_like
+        Metric values.
+    b1, b2, b3, b4, b5 : float
+        Parameters: amplitude, slope, centre, linear term, offset.
+
+    Returns
+    -------
+    numpy.ndarray
+        Mapped values, same shape as ``x``.
+    """
+    xa = np.asarray(x, dtype=np.float64)
+    return b1 * (0.5 - special.expit(-b2 * (xa - b3))) + b4 * xa + b5
+
+
+@dataclass(frozen=True)
+class LogisticFit:
+    """A fitted 5-parameter logistic.
+
+    Attributes
+    ----------
+    params : tuple of float
+        ``(b1, b2, b3, b4, b5)`` in the units of the original ``x`` and ``y``.
+    sse : float
+        Residual sum of squares.
+    n : int
+        Number of points fitted.
+    monotonic : bool
+        Whether the fitted curve is monotonic over the range of the fitted ``x``.
+    n_starts_converged : int
+        How many of the initialisations converged.
+    """
+
+    params: tuple[float, float, float, float, float]
+    sse: float
+    n: int
+    monotonic: bool
+    n_starts_converged: int
+
+    def __call__(self, x: np.ndarray | Sequence[float] | float) -> np.ndarray:
+        """Map metric values ``x`` through the fitted curve."""
+        return logistic5(np.asarray(x, dtype=np.float64), *self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable description."""
+        return {
+            "params": list(self.params),
+            "sse": self.sse,
+            "n": self.n,
+            "monotonic": self.monotonic,
+            "n_starts_converged": self.n_starts_converged,
+        }
+
+
+def _curve_fit(
+    xs: np.ndarray, y: np.ndarray, p0: Sequence[float], maxfev: int
+) -> tuple[np.ndarray, float] | None:
+    """One least-squares fit in standardised x; ``None`` when it does not converge."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optimize.OptimizeWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p, _ = optimize.curve_fit(logistic5, xs, y, p0=list(p0), maxfev=maxfev)
+    except (RuntimeError, ValueError, FloatingPointError):
+        return None
+    if not np.all(np.isfinite(p)):
+        return None
+    sse = float(np.sum((logistic5(xs, *p) - y) ** 2))
+    return (p, sse) if math.isfinite(sse) else None
+
+
+def _starts(xs: np.ndarray, y: np.ndarray) -> list[tuple[float, ...]]:
+    """Initial parameter vectors (in standardised x) spread over slope and centre."""
+    r = np.corrcoef(xs, y)[0, 1] if np.ptp(y) > 0 else 1.0
+    sign = 1.0 if not math.isfinite(r) or r >= 0 else -1.0
+    amp = sign * float(np.ptp(y))
+    out: list[tuple[float, ...]] = []
+    for slope in (1.0, 0.3, 3.0, 10.0):
+        for q in (50.0, 25.0, 75.0):
+            out.append((amp, slope, float(np.percentile(xs, q)), 0.0, float(np.mean(y))))
+    return out
+
+
+def fit_logistic5(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    *,
+    p0: Sequence[float] | None = None,
+    maxfev: int = 20000,
+) -> LogisticFit:
+    """Fit the VQEG 5-parameter logistic mapping ``x`` (metric) onto ``y`` (human scores).
+
+    ``x`` is standardised (zero mean, unit standard deviation) for the fit and the parameters
+    are converted back.  Without ``p0`` twelve initialisations are tried (amplitude
+    ``+/- ptp(y)`` signed by the Pearson correlation, slope 0.3 to 10 in standardised units,
+    centre at the 25th, 50th and 75th percentile of ``x``, no linear term, offset ``mean(y)``)
+    and the lowest residual wins.  With ``p0`` (parameters in the original units, e.g. from a
+    previous fit) that start is tried first and the others only if it fails.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Metric values and human scores, equal-length 1-D, finite.
+    p0 : sequence of 5 floats, optional
+        Preferred start in the original units.
+    maxfev : int
+        Largest number of function evaluations per start.
+
+    Returns
+    -------
+    LogisticFit
+
+    Raises
+    ------
+    LogisticFitError
+        With fewer than :data:`MIN_POINTS_LOGISTIC` points, constant ``x`` or ``y``, or when
+        no initialisation converges to finite parameters.
+    """
+    try:
+        xa, ya = _as_pair(x, y, min_n=1)
+    except ValueError as exc:
+        raise LogisticFitError(f"cannot fit the logistic: {exc}") from None
+    n = xa.size
+    if n < MIN_POINTS_LOGISTIC:
+        raise LogisticFitError(
+            f"cannot fit the 5-parameter logistic to {n} points; it needs at least "
+            f"{MIN_POINTS_LOGISTIC}"
+        )
+    mx, sx = float(np.mean(xa)), float(np.std(xa))
+    if sx == 0 or np.ptp(ya) == 0:
+        raise LogisticFitError(
+            "cannot fit the logistic: the metric values are constant"
+            if sx == 0
+            else "cannot fit the logistic: the human scores are constant"
+        )
+    xs = (xa - mx) / sx
+
+    def to_std(p: Sequence[float]) -> tuple[float, ...]:
+        b1, b2, b3, b4, b5 = (float(v) for v in p)
+        return (b1, b2 * sx, (b3 - mx) / sx, b4 * sx, b5 + b4 * mx)
+
+    def from_std(c: Sequence[float]) -> tuple[float, float, float, float, float]:
+        c1, c2, c3, c4, c5 = (float(v) for v in c)
+        return (c1, c2 / sx, mx + sx * c3, c4 / sx, c5 - c4 * mx / sx)
+
+    best: tuple[np.ndarray, float] | None = None
+    converged = 0
+    if p0 is not None:
+        if len(p0) != 5:
+            raise ValueError(f"p0 must hold 5 parameters, got {len(p0)}")
+        res = _curve_fit(xs, ya, to_std(p0), maxfev)
+        if res is not None:
+            best, converged = res, 1
+    if best is None:
+        for start in _starts(xs, ya):
+            res = _curve_fit(xs, ya, start, maxfev)
+            if res is None:
+                continue
+            converged += 1
+            if best is None or res[1] < best[1]:
+                best = res
+    if best is None:
+        raise LogisticFitError(
+            f"the 5-parameter logistic did not converge from any of the initialisations "
+            f"({n} points, x in [{xa.min():.4g}, {xa.max():.4g}], y in "
+            f"[{ya.min():.4g}, {ya.max():.4g}])"
+        )
+    params = from_std(best[0])
+    grid = np.linspace(xa.min(), xa.max(), 256)
+    d = np.diff(logistic5(grid, *params))
+    tol = 1e-12 * max(1.0, float(np.ptp(ya)))
+    monotonic = bool(np.all(d >= -tol) or np.all(d <= tol))
+    return LogisticFit(params, best[1], n, monotonic, converged)
+
+
+def plcc(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    *,
+    fit: LogisticFit | None = None,
+    logistic: bool = True,
+) -> float:
+    """Pearson linear correlation, by default after the 5-parameter logistic.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Metric values and human scores.
+    fit : LogisticFit, optional
+        A logistic already fitted to ``(x, y)``; fitted here when omitted.
+    logistic : bool
+        ``False`` gives the plain Pearson correlation of ``x`` and ``y``.
+
+    Returns
+    -------
+    float
+        ``pearsonr(q(x), y)``; NaN when the mapped values are constant.
+
+    Raises
+    ------
+    LogisticFitError
+        If the logistic cannot be fitted.
+    """
+    xa, ya = _as_pair(x, y)
+    if logistic:
+        xa = (fit if fit is not None else fit_logistic5(xa, ya))(xa)
+    if np.ptp(xa) == 0 or np.ptp(ya) == 0:
+        return math.nan
+    return float(stats.pearsonr(xa, ya).statistic)
+
+
+def rmse(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    *,
+    fit: LogisticFit | None = None,
+) -> float:
+    """Root-mean-square error between the logistic-mapped ``x`` and ``y`` (units of ``y``).
+
+    Parameters
+    ----------
+    x, y : array_like
+        Metric values and human scores.
+    fit : LogisticFit, optional
+        A logistic already fitted to ``(x, y)``; fitted here when omitted.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    LogisticFitError
+        If the logistic cannot be fitted.
+    """
+    xa, ya = _as_pair(x, y)
+    f = fit if fit is not None else fit_logistic5(xa, ya)
+    return float(np.sqrt(np.mean((f(xa) - ya) ** 2)))
+
+
+# --------------------------------------------------------------------------------------------
+# bootstrap over groups
+
+
+@dataclass(frozen=True)
+class BootstrapCI:
+    """Percentile bootstrap interval of one statistic.
+
+    Attributes
+    ----------
+    low, high : float
+        Interval bounds (NaN when no replicate succeeded or fewer than 2 groups).
+    level : float
+        Confidence level, e.g. 0.95.
+    n_boot : int
+        Replicates drawn.
+    n_failed : int
+        Replicates whose statistic could not be computed (NaN, or a failed logistic fit);
+        they are left out of the percentiles.
+    n_groups : int
+        Number of resampled groups.
+    """
+
+    low: float
+    high: float
+    level: float
+    n_boot: int
+    n_failed: int
+    n_groups: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable description."""
+        return {
+            "low": self.low,
+            "high": self.high,
+            "level": self.level,
+            "n_boot": self.n_boot,
+            "n_failed": self.n_failed,
+            "n_groups": self.n_groups,
+        }
+
+
+def _group_index(groups: Sequence[Any] | np.ndarray, n: int) -> list[np.ndarray]:
+    g = np.asarray(groups)
+    if g.ndim != 1 or g.size != n:
+        raise ValueError(f"groups must be one-dimensional with {n} entries, got shape {g.shape}")
+    _, inverse = np.unique(g.astype(str), return_inverse=True)
+    return [np.flatnonzero(inverse == k) for k in range(int(inverse.max()) + 1)]
+
+
+def bootstrap_ci(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    groups: Sequence[Any] | np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], Mapping[str, float]],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, BootstrapCI]:
+    """Percentile bootstrap intervals that resample whole groups.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Metric values and human scores.
+    groups : array_like
+        Group label of every row (in IQA: the reference image id).
+    statistic : callable
+        ``statistic(x_sample, y_sample) -> {name: value}``; it may raise
+        :class:`LogisticFitError` or ``ValueError`` or return NaN, which marks that statistic
+        of the replicate as failed.
+    n_boot : int
+        Number of replicates (>= 1).
+    seed : int
+        Seed of :func:`numpy.random.default_rng`.
+    level : float
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    dict of str to BootstrapCI
+        One interval per statistic name returned by ``statistic``.
+    """
+    xa, ya = _as_pair(x, y, min_n=1)
+    if not isinstance(n_boot, int | np.integer) or isinstance(n_boot, bool) or n_boot < 1:
+        raise ValueError(f"n_boot must be an int >= 1, got {n_boot!r}")
+    if not 0.0 < float(level) < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    index = _group_index(groups, xa.size)
+    n_groups = len(index)
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {}
+    for _ in range(int(n_boot)):
+        pick = rng.integers(0, n_groups, size=n_groups)
+        rows = np.concatenate([index[k] for k in pick])
+        try:
+            values = dict(statistic(xa[rows], ya[rows]))
+        except (LogisticFitError, ValueError):
+            values = {}
+        for name in values:
+            draws.setdefault(name, [])
+        for name in draws:
+            draws[name].append(float(values.get(name, math.nan)))
+    alpha = (1.0 - float(level)) / 2.0
+    out: dict[str, BootstrapCI] = {}
+    for name, vals in draws.items():
+        arr = np.asarray(vals + [math.nan] * (int(n_boot) - len(vals)))
+        ok = arr[np.isfinite(arr)]
+        if ok.size == 0 or n_groups < 2:
+            lo = hi = math.nan
+        else:
+            lo, hi = (float(v) for v in np.percentile(ok, [100 * alpha, 100 * (1 - alpha)]))
+        out[name] = BootstrapCI(lo, hi, float(level), int(n_boot), int(arr.size - ok.size), n_groups)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the summary used by the IQA protocol
+
+
+@dataclass(frozen=True)
+class CorrelationSummary:
+    """SRCC, KRCC, PLCC (after the logistic) and RMSE of one subset, with bootstrap CIs.
+
+    Attributes
+    ----------
+    n : int
+        Number of rows.
+    n_groups : int
+        Number of groups (reference images).
+    srcc, krcc, plcc, rmse : float
+        The statistics; ``plcc`` and ``rmse`` are NaN when the logistic fit failed.
+    ci : dict of str to BootstrapCI
+        Intervals per statistic (empty when ``n_boot == 0``).
+    logistic : LogisticFit or None
+        The fitted logistic, ``None`` when the fit failed.
+    fit_error : str or None
+        Why the logistic fit failed.
+    """
+
+    n: int
+    n_groups: int
+    srcc: float
+    krcc: float
+    plcc: float
+    rmse: float
+    ci: dict[str, BootstrapCI] = field(default_factory=dict)
+    logistic: LogisticFit | None = None
+    fit_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable description."""
+        return {
+            "n": self.n,
+            "n_groups": self.n_groups,
+            "srcc": self.srcc,
+            "krcc": self.krcc,
+            "plcc": self.plcc,
+            "rmse": self.rmse,
+            "ci": {k: v.to_dict() for k, v in self.ci.items()},
+            "logistic": None if self.logistic is None else self.logistic.to_dict(),
+            "fit_error": self.fit_error,
+        }
+
+
+def correlation_summary(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    groups: Sequence[Any] | np.ndarray,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> CorrelationSummary:
+    """All four statistics of ``(x, y)`` with group-bootstrap confidence intervals.
+
+    The bootstrap refits the logistic in every replicate, starting from the full-sample fit.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Metric values and human scores (oriented the same way, see the module docstring).
+    groups : array_like
+        Group label per row (reference image).
+    n_boot : int
+        Bootstrap replicates; 0 skips the intervals.
+    seed : int
+        Bootstrap seed.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    CorrelationSummary
+    """
+    xa, ya = _as_pair(x, y)
+    n_groups = len(_group_index(groups, xa.size))
+    fit: LogisticFit | None
+    try:
+        fit = fit_logistic5(xa, ya)
+        fit_error = None
+    except LogisticFitError as exc:
+        fit, fit_error = None, str(exc)
+    s, k = srcc(xa, ya), krcc(xa, ya)
+    p = plcc(xa, ya, fit=fit) if fit is not None else math.nan
+    e = rmse(xa, ya, fit=fit) if fit is not None else math.nan
+    ci: dict[str, BootstrapCI] = {}
+    if n_boot:
+        p0 = fit.params if fit is not None else None
+
+        def statistic(xb: np.ndarray, yb: np.ndarray) -> dict[str, float]:
+            out = {"srcc": math.nan, "krcc": math.nan, "plcc": math.nan, "rmse": math.nan}
+            if np.ptp(xb) == 0 or np.ptp(yb) == 0:
+                return out
+            out["srcc"], out["krcc"] = srcc(xb, yb), krcc(xb, yb)
+            try:
+                fb = fit_logistic5(xb, yb, p0=p0)
+            except LogisticFitError:
+                return out
+            out["plcc"], out["rmse"] = plcc(xb, yb, fit=fb), rmse(xb, yb, fit=fb)
+            return out
+
+        ci = bootstrap_ci(xa, ya, groups, statistic, n_boot=n_boot, seed=seed, level=level)
+    return CorrelationSummary(xa.size, n_groups, s, k, p, e, ci, fit, fit_error)
