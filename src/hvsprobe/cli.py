@@ -3,6 +3,9 @@
 ``hvsprobe backbones``                     list registered networks
 ``hvsprobe analyze BACKBONE [options]``    probe, score, select; write a results folder
 ``hvsprobe select RESULTS [options]``      a new selection from a results folder's scores
+``hvsprobe report RESULTS``                 report.html with figures for a results folder
+``hvsprobe distance REF DIST [--metric]``  perceptual distances between images or folders
+``hvsprobe metrics``                       list the metrics
 ``hvsprobe csf [--data-root DIR]``         the human CSF models and their error vs castleCSF
 """
 
@@ -89,6 +92,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("backbones", help="list registered backbones")
     _add_analyze(sub)
     _add_select(sub)
+    p = sub.add_parser(
+        "distance", help="perceptual distance between two images or two folders (paired by name)"
+    )
+    p.add_argument("ref", type=Path, help="reference image or folder")
+    p.add_argument("dist", type=Path, help="distorted image or folder")
+    p.add_argument(
+        "--metric",
+        nargs="+",
+        default=["lpips-alex"],
+        help="metric names (see --list-metrics); default lpips-alex",
+    )
+    p.add_argument(
+        "--selection", type=Path, default=None, help="selection JSON for the 'selected' metric"
+    )
+    p.add_argument("--out", type=Path, default=None, help="CSV to write (default: print only)")
+    p.add_argument("--device", default=None)
+    p = sub.add_parser("report", help="write report.html with figures for a results folder")
+    p.add_argument("results", type=Path, help="results folder written by `hvsprobe analyze`")
+    p.add_argument(
+        "--out", type=Path, default=None, help="HTML file or folder (default RESULTS/report.html)"
+    )
+    p = sub.add_parser("metrics", help="list the metrics `hvsprobe distance` accepts")
     p = sub.add_parser("csf", help="list human CSF models and their error against castleCSF data")
     p.add_argument(
         "--data-root",
@@ -182,6 +207,39 @@ def _cmd_select(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_distance(args: argparse.Namespace) -> int:
+    from .metric import distance_command
+
+    rows = distance_command(
+        args.ref, args.dist, args.metric, args.out, selection=args.selection, device=args.device
+    )
+    names = list(args.metric)
+    print("pair," + ",".join(names))
+    for row in rows:
+        print(row["pair"] + "," + ",".join(f"{row[n]:.6g}" for n in names))
+    if args.out is not None:
+        print(f"{len(rows)} pairs -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    path = build_report(args.results, args.out)
+    print(f"report: {path}")
+    return 0
+
+
+def _cmd_metrics(_args: argparse.Namespace) -> int:
+    from .metric import list_metrics, metric_info
+
+    for name in list_metrics():
+        info = metric_info(name)
+        better = "higher is better" if info.higher_is_better else "lower is better"
+        print(f"{name:14s} {info.description} ({better})")
+    return 0
+
+
 def _cmd_csf(args: argparse.Namespace) -> int:
     from .human import csf_error_table, get_csf, list_csfs
 
@@ -212,6 +270,9 @@ _COMMANDS = {
     "analyze": _cmd_analyze,
     "select": _cmd_select,
     "csf": _cmd_csf,
+    "distance": _cmd_distance,
+    "metrics": _cmd_metrics,
+    "report": _cmd_report,
 }
 
 

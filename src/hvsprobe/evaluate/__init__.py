@@ -164,9 +164,9 @@ def resolve_data_root(data_root: str | os.PathLike[str] | None = None) -> Path:
 from .agreement import LayerAgreement, lpips_agreement, score_weight_agreement  # noqa: E402
 from .bapps import (  # noqa: E402
     JNDPair,
+    JNDResult,
     TwoAFCResult,
     TwoAFCTriplet,
-    JNDResult,
     evaluate_2afc,
     evaluate_jnd,
     jnd_map,

@@ -184,16 +184,28 @@ class LogisticFit:
         }
 
 
+def _logistic5_jac(
+    x: np.ndarray, b1: float, b2: float, b3: float, b4: float, b5: float
+) -> np.ndarray:
+    """Analytic Jacobian of :func:`logistic5` with respect to ``(b1, ..., b5)``, shape (n, 5)."""
+    del b4, b5
+    sig = special.expit(b2 * (x - b3))  # logistic5 = b1 (sig - 1/2) + b4 x + b5
+    dsig = sig * (1.0 - sig)
+    return np.stack([sig - 0.5, b1 * dsig * (x - b3), -b1 * dsig * b2, x, np.ones_like(x)], axis=1)
+
+
 def _curve_fit(
     xs: np.ndarray, y: np.ndarray, p0: Sequence[float], maxfev: int
 ) -> tuple[np.ndarray, float] | None:
-    """One least-squares fit in standardised x; ``None`` when it does not converge."""
+    """One Levenberg-Marquardt fit in standardised units; ``None`` when it does not converge."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optimize.OptimizeWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            p, _ = optimize.curve_fit(logistic5, xs, y, p0=list(p0), maxfev=maxfev)
-    except (RuntimeError, ValueError, FloatingPointError):
+            p, _ = optimize.curve_fit(
+                logistic5, xs, y, p0=list(p0), jac=_logistic5_jac, maxfev=maxfev
+            )
+    except (RuntimeError, ValueError, FloatingPointError, np.linalg.LinAlgError):
         return None
     if not np.all(np.isfinite(p)):
         return None
@@ -201,16 +213,45 @@ def _curve_fit(
     return (p, sse) if math.isfinite(sse) else None
 
 
-def _starts(xs: np.ndarray, y: np.ndarray) -> list[tuple[float, ...]]:
-    """Initial parameter vectors (in standardised x) spread over slope and centre."""
-    r = np.corrcoef(xs, y)[0, 1] if np.ptp(y) > 0 else 1.0
-    sign = 1.0 if not math.isfinite(r) or r >= 0 else -1.0
-    amp = sign * float(np.ptp(y))
-    out: list[tuple[float, ...]] = []
-    for slope in (1.0, 0.3, 3.0, 10.0):
-        for q in (50.0, 25.0, 75.0):
-            out.append((amp, slope, float(np.percentile(xs, q)), 0.0, float(np.mean(y))))
-    return out
+def _starts(xs: np.ndarray, y: np.ndarray, n_best: int = 8) -> list[tuple[float, ...]]:
+    """Initial parameter vectors (standardised x and y) from a grid over slope and centre.
+
+    For a fixed slope ``b2`` and centre ``b3`` the logistic is linear in ``b1``, ``b4`` and
+    ``b5``, which are then solved by linear least squares.  The ``n_best`` grid points with
+    the lowest residual become the starts of the full non-linear fit.  (The least-squares
+    surface has several local minima when the metric values are skewed, e.g. MSE, so a
+    handful of fixed starts is not enough.)
+    """
+    slopes = np.geomspace(0.1, 100.0, 19)
+    centres = np.unique(
+        np.concatenate(
+            [np.linspace(xs.min(), xs.max(), 25), np.percentile(xs, [5, 25, 50, 75, 95])]
+        )
+    )
+    b2, b3 = (g.reshape(-1) for g in np.meshgrid(slopes, centres, indexing="ij"))
+    sig = 0.5 - special.expit(-b2[:, None] * (xs[None, :] - b3[:, None]))  # (G, n)
+    a = np.stack([sig, np.broadcast_to(xs, sig.shape), np.ones_like(sig)], axis=2)  # (G, n, 3)
+    # least squares per grid point through the (slightly regularised) normal equations
+    ata = np.einsum("gnk,gnl->gkl", a, a)
+    ata += 1e-9 * np.trace(ata, axis1=1, axis2=2)[:, None, None] * np.eye(3)
+    coef = np.linalg.solve(ata, np.einsum("gnk,n->gk", a, y)[..., None])[..., 0]  # (G, 3)
+    sse = np.sum((np.einsum("gnk,gk->gn", a, coef) - y) ** 2, axis=1)
+    found = [
+        (
+            float(sse[g]),
+            (float(coef[g, 0]), float(b2[g]), float(b3[g]), float(coef[g, 1]), float(coef[g, 2])),
+        )
+        for g in np.flatnonzero(np.isfinite(sse))
+    ]
+    # very large amplitudes mean a nearly flat sigmoid cancelled by the linear term: an
+    # ill-conditioned start from which Levenberg-Marquardt rarely converges
+    span = float(np.ptp(y))
+    found = [f for f in found if abs(f[1][0]) <= 2.0 * span and abs(f[1][3]) <= 2.0 * span]
+    found.sort(key=lambda t: t[0])
+    r = float(np.corrcoef(xs, y)[0, 1]) if np.ptp(xs) > 0 and span > 0 else 1.0
+    amp = span if not r < 0 else -span
+    classic = [(amp, b2, float(np.median(xs)), 0.0, float(np.mean(y))) for b2 in (1.0, 3.0)]
+    return [p for _, p in found[:n_best]] + classic
 
 
 def fit_logistic5(
@@ -218,15 +259,16 @@ def fit_logistic5(
     y: Sequence[float] | np.ndarray,
     *,
     p0: Sequence[float] | None = None,
-    maxfev: int = 20000,
+    maxfev: int = 1000,
 ) -> LogisticFit:
     """Fit the VQEG 5-parameter logistic mapping ``x`` (metric) onto ``y`` (human scores).
 
     ``x`` is standardised (zero mean, unit standard deviation) for the fit and the parameters
-    are converted back.  Without ``p0`` twelve initialisations are tried (amplitude
-    ``+/- ptp(y)`` signed by the Pearson correlation, slope 0.3 to 10 in standardised units,
-    centre at the 25th, 50th and 75th percentile of ``x``, no linear term, offset ``mean(y)``)
-    and the lowest residual wins.  With ``p0`` (parameters in the original units, e.g. from a
+    are converted back.  Without ``p0`` the starts come from a grid over slope (0.1 to 100 in
+    standardised units, log-spaced) and centre (across the range of ``x``) on which the three
+    linear parameters are solved exactly; the 8 best grid points are refined by
+    :func:`scipy.optimize.curve_fit` and the lowest residual wins (the surface has local
+    minima).  With ``p0`` (parameters in the original units, e.g. from a
     previous fit) that start is tried first and the others only if it fails.
 
     Parameters
@@ -236,7 +278,8 @@ def fit_logistic5(
     p0 : sequence of 5 floats, optional
         Preferred start in the original units.
     maxfev : int
-        Largest number of function evaluations per start.
+        Largest number of function evaluations per start (Levenberg-Marquardt with the
+        analytic Jacobian converges in far fewer when it converges at all).
 
     Returns
     -------
@@ -245,47 +288,52 @@ def fit_logistic5(
     Raises
     ------
     LogisticFitError
-        With fewer than :data:`MIN_POINTS_LOGISTIC` points, constant ``x`` or ``y``, or when
-        no initialisation converges to finite parameters.
+        With fewer than :data:`MIN_POINTS_LOGISTIC` distinct metric values, constant ``y``,
+        or when no initialisation converges to finite parameters.
     """
     try:
         xa, ya = _as_pair(x, y, min_n=1)
     except ValueError as exc:
         raise LogisticFitError(f"cannot fit the logistic: {exc}") from None
     n = xa.size
-    if n < MIN_POINTS_LOGISTIC:
+    n_distinct = np.unique(xa).size
+    if n_distinct < MIN_POINTS_LOGISTIC:
         raise LogisticFitError(
-            f"cannot fit the 5-parameter logistic to {n} points; it needs at least "
-            f"{MIN_POINTS_LOGISTIC}"
+            f"cannot fit the 5-parameter logistic to {n} points with {n_distinct} distinct "
+            f"metric value(s); it needs at least {MIN_POINTS_LOGISTIC}"
         )
     mx, sx = float(np.mean(xa)), float(np.std(xa))
-    if sx == 0 or np.ptp(ya) == 0:
-        raise LogisticFitError(
-            "cannot fit the logistic: the metric values are constant"
-            if sx == 0
-            else "cannot fit the logistic: the human scores are constant"
-        )
-    xs = (xa - mx) / sx
+    my, sy = float(np.mean(ya)), float(np.std(ya))
+    if sy == 0:
+        raise LogisticFitError("cannot fit the logistic: the human scores are constant")
+    xs, ys = (xa - mx) / sx, (ya - my) / sy
 
+    # q(x) = sy * c(xs) + my with xs = (x - mx) / sx, c the logistic with parameters c1..c5
     def to_std(p: Sequence[float]) -> tuple[float, ...]:
         b1, b2, b3, b4, b5 = (float(v) for v in p)
-        return (b1, b2 * sx, (b3 - mx) / sx, b4 * sx, b5 + b4 * mx)
+        return (b1 / sy, b2 * sx, (b3 - mx) / sx, b4 * sx / sy, (b5 + b4 * mx - my) / sy)
 
     def from_std(c: Sequence[float]) -> tuple[float, float, float, float, float]:
         c1, c2, c3, c4, c5 = (float(v) for v in c)
-        return (c1, c2 / sx, mx + sx * c3, c4 / sx, c5 - c4 * mx / sx)
+        return (
+            sy * c1,
+            c2 / sx,
+            mx + sx * c3,
+            sy * c4 / sx,
+            sy * c5 + my - sy * c4 * mx / sx,
+        )
 
     best: tuple[np.ndarray, float] | None = None
     converged = 0
     if p0 is not None:
         if len(p0) != 5:
             raise ValueError(f"p0 must hold 5 parameters, got {len(p0)}")
-        res = _curve_fit(xs, ya, to_std(p0), maxfev)
+        res = _curve_fit(xs, ys, to_std(p0), maxfev)
         if res is not None:
             best, converged = res, 1
     if best is None:
-        for start in _starts(xs, ya):
-            res = _curve_fit(xs, ya, start, maxfev)
+        for start in _starts(xs, ys):
+            res = _curve_fit(xs, ys, start, maxfev)
             if res is None:
                 continue
             converged += 1
@@ -298,11 +346,12 @@ def fit_logistic5(
             f"[{ya.min():.4g}, {ya.max():.4g}])"
         )
     params = from_std(best[0])
+    sse = float(np.sum((logistic5(xa, *params) - ya) ** 2))
     grid = np.linspace(xa.min(), xa.max(), 256)
     d = np.diff(logistic5(grid, *params))
     tol = 1e-12 * max(1.0, float(np.ptp(ya)))
     monotonic = bool(np.all(d >= -tol) or np.all(d <= tol))
-    return LogisticFit(params, best[1], n, monotonic, converged)
+    return LogisticFit(params, sse, n, monotonic, converged)
 
 
 def plcc(
@@ -463,13 +512,19 @@ def bootstrap_ci(
     n_groups = len(index)
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = {}
+    # The statistics do not depend on the order of the rows, so replicates that draw the same
+    # multiset of groups (frequent when there are few groups) are computed once.
+    memo: dict[tuple[int, ...], dict[str, float]] = {}
     for _ in range(int(n_boot)):
-        pick = rng.integers(0, n_groups, size=n_groups)
-        rows = np.concatenate([index[k] for k in pick])
-        try:
-            values = dict(statistic(xa[rows], ya[rows]))
-        except (LogisticFitError, ValueError):
-            values = {}
+        pick = np.sort(rng.integers(0, n_groups, size=n_groups))
+        key = tuple(int(k) for k in pick)
+        if key not in memo:
+            rows = np.concatenate([index[k] for k in pick])
+            try:
+                memo[key] = dict(statistic(xa[rows], ya[rows]))
+            except (LogisticFitError, ValueError):
+                memo[key] = {}
+        values = memo[key]
         for name in values:
             draws.setdefault(name, [])
         for name in draws:
@@ -483,7 +538,9 @@ def bootstrap_ci(
             lo = hi = math.nan
         else:
             lo, hi = (float(v) for v in np.percentile(ok, [100 * alpha, 100 * (1 - alpha)]))
-        out[name] = BootstrapCI(lo, hi, float(level), int(n_boot), int(arr.size - ok.size), n_groups)
+        out[name] = BootstrapCI(
+            lo, hi, float(level), int(n_boot), int(arr.size - ok.size), n_groups
+        )
     return out
 
 
@@ -587,7 +644,7 @@ def correlation_summary(
                 return out
             out["srcc"], out["krcc"] = srcc(xb, yb), krcc(xb, yb)
             try:
-                fb = fit_logistic5(xb, yb, p0=p0)
+                fb = fit_logistic5(xb, yb, p0=p0, maxfev=400)
             except LogisticFitError:
                 return out
             out["plcc"], out["rmse"] = plcc(xb, yb, fit=fb), rmse(xb, yb, fit=fb)

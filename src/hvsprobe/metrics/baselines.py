@@ -1,0 +1,318 @@
+"""Classic full-reference baselines: PSNR, SSIM and MS-SSIM, per sample.
+
+SSIM and MS-SSIM are computed by ``pytorch-msssim`` (Gaussian window 11 / sigma 1.5, 'valid'
+filtering, K = (0.01, 0.03), Wang et al.'s five MS-SSIM weights). What makes them reproduce the
+official MATLAB numbers is the input convention, which is the default here:
+
+* ``color="gray"``: RGB is turned into luma with MATLAB ``rgb2gray``'s coefficients
+  (0.2989, 0.5870, 0.1140) on the 0-255 scale,
+* ``quantize=True``: the luma is rounded to integer levels, as ``rgb2gray`` does on ``uint8``
+  images (the rounding uses a straight-through gradient, so the metrics stay differentiable),
+* no automatic downsampling (``downsample=False``), and ``data_range`` 255 internally.
+
+PSNR is ``10 log10(data_range^2 / MSE)`` over all channels and pixels (``skimage``'s
+``peak_signal_noise_ratio`` on RGB). All three accept ``N x 1 x H x W`` or ``N x 3 x H x W``
+floating-point images in ``[0, data_range]``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._validation import check_choice, check_positive, check_same_shape
+from .perceptual import REDUCTIONS, reduce_batch
+
+__all__ = ["MSSSIM", "PSNR", "SSIM", "ms_ssim", "psnr", "rgb_to_gray", "ssim"]
+
+#: MATLAB ``rgb2gray`` weights (the luma row of ``inv(ntsc2rgb)``, ~ ITU-R BT.601).
+MATLAB_GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+COLORS = ("gray", "rgb")
+#: pytorch-msssim refuses smaller images: the fifth scale must still hold an 11-pixel window.
+MS_SSIM_MIN_SIZE = 161
+SSIM_MIN_SIZE = 11
+
+
+def _msssim_lib() -> Any:
+    try:
+        import pytorch_msssim
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "ssim/ms_ssim need the 'pytorch-msssim' package: pip install pytorch-msssim"
+        ) from exc
+    return pytorch_msssim
+
+
+def check_image_pair(
+    x: object, y: object, *, data_range: float = 1.0, min_size: int = 1, what: str = "this metric"
+) -> None:
+    """Validate a pair of ``N x C x H x W`` (C = 1 or 3) images in ``[0, data_range]``.
+
+    Raises
+    ------
+    TypeError
+        Not a floating-point tensor, or ``x``/``y`` dtypes differ.
+    ValueError
+        Wrong rank or channel count, shapes differ, NaN/inf, values outside the range, images
+        smaller than ``min_size``.
+    """
+    for name, t in (("x", x), ("y", y)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor N x C x H x W, got {type(t).__name__}")
+        if not t.is_floating_point():
+            raise TypeError(
+                f"{name} must be a floating-point tensor with values in [0, {data_range:g}], got "
+                f"dtype {t.dtype}; convert uint8 images with x.float() / 255"
+            )
+        if t.ndim != 4 or t.shape[1] not in (1, 3):
+            raise ValueError(
+                f"{name} must have shape N x 3 x H x W (or N x 1 x H x W), got {tuple(t.shape)}"
+            )
+        if t.numel() == 0:
+            raise ValueError(f"{name} is empty (shape {tuple(t.shape)})")
+        if t.shape[2] < min_size or t.shape[3] < min_size:
+            raise ValueError(
+                f"{name} is {t.shape[2]} x {t.shape[3]} pixels, smaller than the "
+                f"{min_size} x {min_size} {what} needs"
+            )
+        with torch.no_grad():
+            if not bool(torch.isfinite(t).all()):
+                raise ValueError(f"{name} contains NaN or infinite values")
+            lo, hi = float(t.min()), float(t.max())
+        if lo < 0.0 or hi > data_range:
+            raise ValueError(
+                f"{name} must have values in [0, {data_range:g}], got range [{lo:.4g}, {hi:.4g}]"
+                + (
+                    " (pass data_range=255 for 0-255 images)"
+                    if hi > 1.0 and data_range == 1
+                    else ""
+                )
+            )
+    assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
+    check_same_shape(x, y)
+    if x.dtype != y.dtype:
+        raise TypeError(f"x and y must have the same dtype, got {x.dtype} and {y.dtype}")
+    if x.device != y.device:
+        raise ValueError(f"x and y must be on the same device, got {x.device} and {y.device}")
+
+
+def _round_ste(v: torch.Tensor) -> torch.Tensor:
+    """Round to integers; the gradient passes straight through."""
+    return v + (torch.round(v) - v).detach()
+
+
+def rgb_to_gray(x: torch.Tensor, *, data_range: float = 1.0, quantize: bool = True) -> torch.Tensor:
+    """MATLAB ``rgb2gray`` luma on the 0-255 scale, ``N x 1 x H x W``.
+
+    ``quantize`` rounds to integer levels (what ``rgb2gray`` returns for ``uint8`` input) with a
+    straight-through gradient. One-channel input is only rescaled (and rounded).
+    """
+    v = x * (255.0 / data_range)
+    if v.shape[1] == 3:
+        coeff = torch.tensor(MATLAB_GRAY, dtype=v.dtype, device=v.device).view(1, 3, 1, 1)
+        v = (v * coeff).sum(dim=1, keepdim=True)
+    return _round_ste(v) if quantize else v
+
+
+def _prepare(x: torch.Tensor, data_range: float, color: str, quantize: bool) -> torch.Tensor:
+    if color == "gray":
+        return rgb_to_gray(x, data_range=data_range, quantize=quantize)
+    v = x * (255.0 / data_range)
+    return _round_ste(v) if quantize else v
+
+
+def _symmetric_pad(v: torch.Tensor, before: int, after: int, dim: int) -> torch.Tensor:
+    """MATLAB 'symmetric' padding (mirror including the edge sample) along ``dim``."""
+    parts = []
+    if before:
+        parts.append(v.narrow(dim, 0, before).flip(dim))
+    parts.append(v)
+    if after:
+        parts.append(v.narrow(dim, v.shape[dim] - after, after).flip(dim))
+    return torch.cat(parts, dim=dim) if len(parts) > 1 else v
+
+
+def wang_downsample(v: torch.Tensor) -> torch.Tensor:
+    """The automatic downsampling of Wang's 2009 ``ssim.m``.
+
+    ``f = max(1, round(min(H, W) / 256))``; an ``f x f`` mean filter (``imfilter``,
+    'symmetric') followed by taking every ``f``-th pixel.
+    """
+    f = max(1, math.floor(min(v.shape[-2:]) / 256 + 0.5))
+    if f == 1:
+        return v
+    before, after = (f + 1) // 2 - 1, f - (f + 1) // 2  # MATLAB's kernel centre for size f
+    for dim in (2, 3):
+        v = _symmetric_pad(v, before, after, dim)
+    return F.avg_pool2d(v, kernel_size=f, stride=f)
+
+
+def psnr(
+    x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, *, reduction: str = "none"
+) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB, per sample, over all channels and pixels.
+
+    ``inf`` for identical images. Matches ``skimage.metrics.peak_signal_noise_ratio`` on
+    RGB images (the official calibration row is PSNR on RGB 0-255).
+    """
+    data_range = check_positive(data_range, "data_range")
+    check_choice(reduction, "reduction", REDUCTIONS)
+    check_image_pair(x, y, data_range=data_range, what="PSNR")
+    mse = (x - y).pow(2).flatten(1).mean(dim=1)
+    return reduce_batch(10.0 * torch.log10(data_range**2 / mse), reduction)
+
+
+def ssim(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    color: str = "gray",
+    quantize: bool = True,
+    downsample: bool = False,
+    reduction: str = "none",
+) -> torch.Tensor:
+    """Structural similarity (Wang et al. 2004), per sample; 1 for identical images.
+
+    Parameters
+    ----------
+    x, y : torch.Tensor
+        ``N x 3 x H x W`` (or ``N x 1 x H x W``) in ``[0, data_range]``, at least 11 x 11.
+    data_range : float
+        Value range of the inputs.
+    color : {'gray', 'rgb'}
+        ``'gray'``: SSIM of the MATLAB ``rgb2gray`` luma (reproduces the official values);
+        ``'rgb'``: mean of the per-channel SSIMs.
+    quantize : bool
+        Round to 8-bit levels first (as the official code on ``uint8`` images);
+        straight-through gradient.
+    downsample : bool
+        Apply the automatic downsampling of Wang's 2009 ``ssim.m`` (off: the official
+        calibration values are computed without it).
+    reduction : {'none', 'mean', 'sum'}
+    """
+    data_range = check_positive(data_range, "data_range")
+    check_choice(color, "color", COLORS)
+    check_choice(reduction, "reduction", REDUCTIONS)
+    check_image_pair(x, y, data_range=data_range, min_size=SSIM_MIN_SIZE, what="SSIM")
+    a, b = _prepare(x, data_range, color, quantize), _prepare(y, data_range, color, quantize)
+    if downsample:
+        a, b = wang_downsample(a), wang_downsample(b)
+        if min(a.shape[-2:]) < SSIM_MIN_SIZE:
+            raise ValueError("the downsampled images are smaller than the 11 x 11 SSIM window")
+    lib = _msssim_lib()
+    val = lib.ssim(a, b, data_range=255.0, size_average=False, win_size=11, win_sigma=1.5)
+    return reduce_batch(val, reduction)
+
+
+def ms_ssim(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    data_range: float = 1.0,
+    color: str = "gray",
+    quantize: bool = True,
+    reduction: str = "none",
+) -> torch.Tensor:
+    """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003), per sample; 1 for identical images.
+
+    Five scales with weights (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), 2 x 2 mean
+    downsampling. Needs images of at least 161 x 161 pixels. Arguments as in :func:`ssim`.
+    On odd sizes pytorch-msssim pads the 2 x 2 mean with zeros where MATLAB mirrors: border
+    pixels then differ slightly from the MATLAB code.
+    """
+    data_range = check_positive(data_range, "data_range")
+    check_choice(color, "color", COLORS)
+    check_choice(reduction, "reduction", REDUCTIONS)
+    check_image_pair(x, y, data_range=data_range, min_size=MS_SSIM_MIN_SIZE, what="MS-SSIM")
+    a, b = _prepare(x, data_range, color, quantize), _prepare(y, data_range, color, quantize)
+    lib = _msssim_lib()
+    val = lib.ms_ssim(a, b, data_range=255.0, size_average=False, win_size=11, win_sigma=1.5)
+    return reduce_batch(val, reduction)
+
+
+class _Baseline(nn.Module):
+    """A baseline as a module with the registry's interface."""
+
+    name = ""
+    higher_is_better = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        self.kwargs = kwargs
+
+    @staticmethod
+    def _fn(*args: Any, **kwargs: Any) -> torch.Tensor:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return self._fn(x, y, **self.kwargs)
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+
+
+class PSNR(_Baseline):
+    """:func:`psnr` as a module (``name='psnr'``, higher is better)."""
+
+    name = "psnr"
+
+    def __init__(self, data_range: float = 1.0, *, reduction: str = "none") -> None:
+        check_positive(data_range, "data_range")
+        check_choice(reduction, "reduction", REDUCTIONS)
+        super().__init__(data_range=data_range, reduction=reduction)
+
+    _fn = staticmethod(psnr)
+
+
+class SSIM(_Baseline):
+    """:func:`ssim` as a module (``name='ssim'``, higher is better)."""
+
+    name = "ssim"
+
+    def __init__(
+        self,
+        *,
+        data_range: float = 1.0,
+        color: str = "gray",
+        quantize: bool = True,
+        downsample: bool = False,
+        reduction: str = "none",
+    ) -> None:
+        check_positive(data_range, "data_range")
+        check_choice(color, "color", COLORS)
+        check_choice(reduction, "reduction", REDUCTIONS)
+        super().__init__(
+            data_range=data_range,
+            color=color,
+            quantize=quantize,
+            downsample=downsample,
+            reduction=reduction,
+        )
+
+    _fn = staticmethod(ssim)
+
+
+class MSSSIM(_Baseline):
+    """:func:`ms_ssim` as a module (``name='ms-ssim'``, higher is better)."""
+
+    name = "ms-ssim"
+
+    def __init__(
+        self,
+        *,
+        data_range: float = 1.0,
+        color: str = "gray",
+        quantize: bool = True,
+        reduction: str = "none",
+    ) -> None:
+        check_positive(data_range, "data_range")
+        check_choice(color, "color", COLORS)
+        check_choice(reduction, "reduction", REDUCTIONS)
+        super().__init__(data_range=data_range, color=color, quantize=quantize, reduction=reduction)
+
+    _fn = staticmethod(ms_ssim)

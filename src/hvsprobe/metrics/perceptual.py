@@ -1,0 +1,387 @@
+"""LPIPS-style perceptual distances on a frozen backbone, weighted per channel.
+
+For every layer the distance uses, both images' activations are unit-normalised over the
+layer's channels at each position, their squared difference is weighted per channel, summed
+over channels, averaged over positions (or upsampled to a per-pixel map) and summed over
+layers::
+
+    d(x, y) = sum_l mean_hw sum_c w_lc (fx_lchw / n_lhw(fx) - fy_lchw / n_lhw(fy))^2,
+    n_lhw(f) = sqrt(sum_c f_lchw^2 + eps)
+
+The weights ``w`` come from a :class:`~hvsprobe.selection.Selection` (hard 0/1 or soft), from
+the official LPIPS v0.1 linear layers (:class:`hvsprobe.metrics.LPIPS`), or are 1 for every channel of the LPIPS
+layers (the uncalibrated "baseline", ``selection=None``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._validation import check_choice, check_images, check_positive, check_same_shape
+from ..backbones import Backbone, get_backbone
+from ..backbones.weights import LPIPS_LAYERS
+from ..selection import Selection
+
+__all__ = [
+    "DEFAULT_EPS",
+    "REDUCTIONS",
+    "UPSAMPLE_MODES",
+    "PerceptualDistance",
+    "perceptual_distance",
+    "unit_normalize",
+]
+
+#: ``reduction`` values: over the batch dimension.
+REDUCTIONS = ("none", "mean", "sum")
+#: How per-layer distance maps are brought to the input size when ``spatial=True``.
+UPSAMPLE_MODES = ("box", "bilinear")
+#: Added to the squared norm inside the square root (LPIPS adds 1e-10 to the norm itself).
+DEFAULT_EPS = 1e-10
+
+ChannelWeights = Mapping[str, "Sequence[float] | np.ndarray | torch.Tensor"]
+SelectionLike = Selection | str | os.PathLike[str] | ChannelWeights | None
+
+
+# --------------------------------------------------------------------------------------------
+# construction helpers
+
+
+def resolve_backbone(backbone: str | Backbone, weights: str | os.PathLike[str]) -> Backbone:
+    """Return ``backbone`` itself or build the registered one with ``weights``."""
+    if isinstance(backbone, Backbone):
+        if not (isinstance(weights, str) and weights == "imagenet"):
+            raise ValueError(
+                "weights= applies only when backbone is given by name; a Backbone instance "
+                f"already carries its weights ({backbone.weights!r})"
+            )
+        return backbone
+    if isinstance(backbone, str):
+        return get_backbone(backbone, weights=weights)
+    raise TypeError(f"backbone must be a name or a Backbone, got {type(backbone).__name__}")
+
+
+def _as_vector(values: Any, layer: str, n: int) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().double().numpy()
+    vec = np.asarray(values, dtype=np.float64).reshape(-1)
+    if vec.size != n:
+        raise ValueError(f"layer {layer} has {n} channels, but {vec.size} weights were given")
+    return vec
+
+
+def channel_plan(
+    selection: SelectionLike, backbone: Backbone
+) -> dict[str, tuple[torch.Tensor | None, torch.Tensor]]:
+    """Per used layer (network order): selected channel indices (``None`` = all) and weights.
+
+    Parameters
+    ----------
+    selection : Selection, path, mapping or None
+        ``None``: every channel of the LPIPS layers (every default layer for backbones without
+        LPIPS layers) with weight 1. A :class:`Selection` (or the path of its JSON): its
+        channels and weights. A mapping: layer name -> full per-channel weight vector.
+    backbone : Backbone
+
+    Returns
+    -------
+    dict
+        Layer -> ``(indices or None, weights)``; channels with weight 0 are left out.
+
+    Raises
+    ------
+    ValueError
+        A selection made on another backbone or other weights, unknown layers, a wrong
+        channel count, negative or non-finite weights, or no channel with a positive weight.
+    """
+    full: dict[str, np.ndarray] = {}
+    if isinstance(selection, str | os.PathLike):
+        selection = Selection.load(Path(selection))
+    if selection is None:
+        layers = list(LPIPS_LAYERS.get(backbone.name, ())) or backbone.default_layers
+        full = {n: np.ones(backbone.channels[n]) for n in layers}
+    elif isinstance(selection, Selection):
+        if (
+            selection.backbone != backbone.name
+            or selection.weights_sha256 != backbone.weights_sha256
+        ):
+            raise ValueError(
+                f"the selection was made on backbone {selection.backbone!r} with weights sha256 "
+                f"{selection.weights_sha256[:12] or '(none)'}…, but this metric runs "
+                f"{backbone.name!r} with weights sha256 {backbone.weights_sha256[:12]}… "
+                f"({backbone.weights}); build the metric on the backbone and weights the "
+                "channels were scored on"
+            )
+        for layer in selection.used_layers():
+            backbone.check_layers([layer])
+            n = int(selection.layers[layer]["n_channels"])
+            if n != backbone.channels[layer]:
+                raise ValueError(
+                    f"selection layer {layer} has {n} channels, the backbone's has "
+                    f"{backbone.channels[layer]}"
+                )
+            full[layer] = selection.weight_vector(layer)
+    elif isinstance(selection, Mapping):
+        for layer, values in selection.items():
+            backbone.check_layers([layer])
+            full[layer] = _as_vector(values, layer, backbone.channels[layer])
+    else:
+        raise TypeError(
+            "selection must be None, a Selection, a path to a selection JSON or a mapping "
+            f"layer -> channel weights, got {type(selection).__name__}"
+        )
+    plan: dict[str, tuple[torch.Tensor | None, torch.Tensor]] = {}
+    for layer in backbone.check_layers(list(full)) if full else []:
+        vec = full[layer]
+        if not np.all(np.isfinite(vec)) or np.any(vec < 0):
+            raise ValueError(f"channel weights of layer {layer} must be finite and >= 0")
+        keep = np.nonzero(vec > 0)[0]
+        if keep.size == 0:
+            continue
+        idx = None if keep.size == vec.size else torch.from_numpy(keep.astype(np.int64))
+        plan[layer] = (idx, torch.from_numpy(vec[keep].astype(np.float32)))
+    if not plan:
+        raise ValueError("the selection has no channel with a positive weight")
+    return plan
+
+
+# --------------------------------------------------------------------------------------------
+# normalisation and spatial maps
+
+
+def unit_normalize(f: torch.Tensor, eps: float = DEFAULT_EPS) -> torch.Tensor:
+    """``f / sqrt(sum_c f^2 + eps)`` over dimension 1 (channels).
+
+    Smooth everywhere: at a position where every channel is 0 the derivative is
+    ``1 / sqrt(eps)``, where LPIPS's ``f / (sqrt(sum_c f^2) + eps)`` has an infinite derivative
+    of the square root and back-propagates NaN.
+    """
+    return f / torch.sqrt(f.pow(2).sum(dim=1, keepdim=True) + eps)
+
+
+@functools.lru_cache(maxsize=64)
+def _box_matrix(n_in: int, n_out: int) -> torch.Tensor:
+    """``n_out x n_in`` overlap matrix of two tilings of one interval (rows sum to 1)."""
+    edges = torch.arange(n_in + 1, dtype=torch.float64) * (n_out / n_in)
+    pos = torch.arange(n_out, dtype=torch.float64)[:, None]
+    lo = torch.maximum(pos, edges[None, :-1])
+    hi = torch.minimum(pos + 1.0, edges[None, 1:])
+    return (hi - lo).clamp_min(0.0)
+
+
+def upsample_map(d: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
+    """Bring an ``N x 1 x h x w`` map to ``size``.
+
+    ``"box"`` treats each feature cell as covering an equal share of the image and gives every
+    pixel the area-weighted mean of the cells it overlaps: the map's mean is unchanged exactly,
+    whatever the size ratio. ``"bilinear"`` is LPIPS's ``nn.Upsample(mode='bilinear',
+    align_corners=False)``: smoother, mean preserved only when the ratio is an integer.
+    """
+    if mode == "bilinear":
+        return F.interpolate(d, size=size, mode="bilinear", align_corners=False)
+    mh = _box_matrix(d.shape[-2], size[0]).to(device=d.device, dtype=d.dtype)
+    mw = _box_matrix(d.shape[-1], size[1]).to(device=d.device, dtype=d.dtype)
+    return torch.einsum("ih,nchw,jw->ncij", mh, d, mw)
+
+
+def reduce_batch(values: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Apply ``reduction`` over dimension 0."""
+    if reduction == "mean":
+        return values.mean(dim=0)
+    if reduction == "sum":
+        return values.sum(dim=0)
+    return values
+
+
+# --------------------------------------------------------------------------------------------
+# the module
+
+
+class PerceptualDistance(nn.Module):
+    """LPIPS-style distance on selected (optionally weighted) channels of a frozen backbone.
+
+    Parameters
+    ----------
+    backbone : str or Backbone
+        Registry name (``"vgg16"``, ``"alexnet"``, ``"mobilenet_v2"``) or a built backbone.
+    selection : Selection, path, mapping or None
+        Which channels count and how much (see :func:`channel_plan`). ``None`` is the LPIPS
+        "baseline": every channel of the LPIPS layers, weight 1. A selection made on another
+        backbone or other weights is refused.
+    weights : str or path
+        The backbone's weights when it is given by name (``"imagenet"``, ``"random:SEED"``, a
+        file).
+    spatial : bool
+        Return an ``N x 1 x H x W`` distance map (summed over layers) instead of ``(N,)``.
+    reduction : {'none', 'mean', 'sum'}
+        Over the batch: ``'none'`` keeps it; ``'mean'``/``'sum'`` drop the batch dimension.
+    eps : float
+        Added to the squared norm *inside* the square root: ``f / sqrt(sum_c f^2 + eps)``
+        (:func:`unit_normalize`). Official LPIPS divides by ``sqrt(sum_c f^2) + eps``, whose
+        backward pass yields NaN wherever all channels of a position are exactly 0 (the
+        derivative of the square root is infinite there); after a ReLU, PyTorch's ReLU
+        backward happens to mask that NaN, but on other layers (MobileNetV2's linear
+        bottlenecks, custom trunks) or with half-precision underflow it reaches the input.
+        Inside the root the derivative is bounded by ``1 / sqrt(eps)``. With ``eps = 1e-10``
+        both forms agree to ~1e-7 on natural images.
+    upsample : {'box', 'bilinear'}
+        Map upsampling for ``spatial=True`` (see :func:`upsample_map`). ``'box'`` (default)
+        keeps ``map.mean((-2, -1)) == distance`` exactly.
+    name : str, optional
+        ``.name`` of the metric (default ``"perceptual-<backbone>"``).
+
+    Notes
+    -----
+    Normalisation runs over *all* channels of a layer, as in LPIPS, even when only some are
+    weighted: a selection then re-weights the LPIPS baseline's terms and the distances of
+    different selections on one backbone share a scale. Only the layers the selection uses
+    are computed and the trunk stops at the deepest of them; channels with weight 0 are
+    dropped right after the normalisation. The last conv cannot be sliced to the selected
+    channels because the norm needs all of them.
+
+    Inputs are ``N x 3 x H x W`` RGB in [0, 1] (``ValueError``/``TypeError`` otherwise, see
+    :func:`hvsprobe._validation.check_images`). The module follows the inputs: on the first
+    call with another device or floating dtype it moves itself there. The backbone is frozen;
+    gradients flow to the inputs, so the module works as a training loss.
+    """
+
+    higher_is_better = False
+
+    def __init__(
+        self,
+        backbone: str | Backbone = "vgg16",
+        selection: SelectionLike = None,
+        weights: str | os.PathLike[str] = "imagenet",
+        spatial: bool = False,
+        reduction: str = "none",
+        *,
+        eps: float = DEFAULT_EPS,
+        upsample: str = "box",
+        name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.reduction = check_choice(reduction, "reduction", REDUCTIONS)
+        self.upsample = check_choice(upsample, "upsample", UPSAMPLE_MODES)
+        self.eps = check_positive(eps, "eps")
+        self.spatial = bool(spatial)
+        self.backbone = resolve_backbone(backbone, weights)
+        plan = channel_plan(selection, self.backbone)
+        self.layers: list[str] = list(plan)
+        self._has_index: list[bool] = []
+        for i, (idx, w) in enumerate(plan.values()):
+            self.register_buffer(f"channel_weights_{i}", w, persistent=False)
+            self.register_buffer(f"channel_index_{i}", idx, persistent=False)
+            self._has_index.append(idx is not None)
+        self.min_size = self.backbone.min_input_size(self.layers)
+        self.name = name or f"perceptual-{self.backbone.name}"
+
+    def extra_repr(self) -> str:  # noqa: D102
+        n = sum(int(getattr(self, f"channel_weights_{i}").numel()) for i in range(len(self.layers)))
+        return (
+            f"name={self.name!r}, layers={self.layers}, channels={n}, spatial={self.spatial}, "
+            f"reduction={self.reduction!r}, eps={self.eps:g}"
+        )
+
+    @property
+    def n_channels(self) -> dict[str, int]:
+        """Channels with a positive weight, per used layer."""
+        return {
+            n: int(getattr(self, f"channel_weights_{i}").numel()) for i, n in enumerate(self.layers)
+        }
+
+    def check_inputs(self, x: object, y: object) -> None:
+        """Raise ``TypeError``/``ValueError`` unless ``x``, ``y`` are a valid image pair."""
+        check_images(x, "x", min_size=self.min_size)
+        check_images(y, "y", min_size=self.min_size)
+        assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
+        check_same_shape(x, y)
+        if x.dtype != y.dtype:
+            raise TypeError(f"x and y must have the same dtype, got {x.dtype} and {y.dtype}")
+        if x.device != y.device:
+            raise ValueError(f"x and y must be on the same device, got {x.device} and {y.device}")
+
+    def _follow(self, x: torch.Tensor) -> None:
+        p = next(self.backbone.parameters(), None)
+        if p is not None and (p.device != x.device or p.dtype != x.dtype):
+            self.to(device=x.device, dtype=x.dtype)
+
+    def _layer_map(self, i: int, fx: torch.Tensor, fy: torch.Tensor) -> torch.Tensor:
+        """``N x 1 x h x w`` weighted squared difference of unit-normalised features."""
+        nx, ny = unit_normalize(fx, self.eps), unit_normalize(fy, self.eps)
+        if self._has_index[i]:
+            idx = getattr(self, f"channel_index_{i}")
+            nx, ny = nx.index_select(1, idx), ny.index_select(1, idx)
+        w = getattr(self, f"channel_weights_{i}")
+        return ((nx - ny).pow(2) * w.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
+
+    def compute(
+        self, x: torch.Tensor, y: torch.Tensor, *, spatial: bool, reduction: str
+    ) -> torch.Tensor:
+        """The distance with explicit ``spatial``/``reduction`` (``forward`` uses the stored ones)."""
+        check_choice(reduction, "reduction", REDUCTIONS)
+        self.check_inputs(x, y)
+        self._follow(x)
+        size = (int(x.shape[-2]), int(x.shape[-1]))
+        total: torch.Tensor | None = None
+        gx = self.backbone.iter_layers(x, self.layers, check=False)
+        gy = self.backbone.iter_layers(y, self.layers, check=False)
+        for i, ((_, fx), (_, fy)) in enumerate(zip(gx, gy, strict=True)):
+            d = self._layer_map(i, fx, fy)
+            term = upsample_map(d, size, self.upsample) if spatial else d.mean(dim=(1, 2, 3))
+            total = term if total is None else total + term
+        assert total is not None
+        return reduce_batch(total, reduction)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Distance between image batches ``x`` and ``y`` (``N x 3 x H x W`` in [0, 1]).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(N,)`` (or ``N x 1 x H x W`` with ``spatial=True``); without the batch dimension
+            after a ``'mean'``/``'sum'`` reduction. 0 for identical images.
+        """
+        return self.compute(x, y, spatial=self.spatial, reduction=self.reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# functional forms (cached modules)
+
+
+@functools.lru_cache(maxsize=8)
+def shared_backbone(name: str, weights: str) -> Backbone:
+    """A backbone built once per process for the functional forms (do not move it yourself)."""
+    return get_backbone(name, weights=weights)
+
+
+def perceptual_distance(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    backbone: str | Backbone = "vgg16",
+    selection: SelectionLike = None,
+    weights: str | os.PathLike[str] = "imagenet",
+    spatial: bool = False,
+    reduction: str = "none",
+    eps: float = DEFAULT_EPS,
+    upsample: str = "box",
+) -> torch.Tensor:
+    """Functional form of :class:`PerceptualDistance` (same arguments and result).
+
+    Backbones given by name are built once per process and reused.
+    """
+    if isinstance(backbone, str):
+        backbone = shared_backbone(backbone, str(weights))
+        weights = "imagenet"  # now carried by the backbone
+    metric = PerceptualDistance(
+        backbone, selection, weights, spatial, reduction, eps=eps, upsample=upsample
+    )
+    return metric(x, y)

@@ -1,0 +1,632 @@
+"""The report's figures, drawn with matplotlib's Agg canvas (never a display).
+
+Every function draws one PNG and returns its path. Figures are built as
+:class:`matplotlib.figure.Figure` objects on a :class:`FigureCanvasAgg`, so pyplot's global
+figure registry and the interactive backend are never touched; each figure is cleared once
+saved. The style is reset to matplotlib's defaults inside :func:`report_style` (a user's
+``matplotlibrc`` does not change the output), mathtext is off (a ``$`` in a layer name is
+drawn as a ``$``), and the PNG carries no software or date metadata, so the same inputs
+give the same bytes.
+
+See ``docs/report.md`` for what each figure shows and how to read it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+import matplotlib.style
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    MaxNLocator,
+    NullFormatter,
+    NullLocator,
+)
+
+from .._io import atomic_path
+from ..scores import ChannelScores
+from ..stimuli import StimulusGrid
+
+__all__ = [
+    "DPI",
+    "best_frequency_histograms",
+    "layer_shares",
+    "mu1_mu2_scatter",
+    "report_style",
+    "save_figure",
+    "score_distributions",
+    "selection_counts",
+    "stimulus_examples",
+    "tuning_curve_data",
+    "tuning_curves",
+]
+
+#: Resolution of every PNG (dots per inch).
+DPI = 100
+_RC = {
+    "font.size": 10,
+    "axes.titlesize": 10.5,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "text.parse_math": False,
+    "svg.hashsalt": "hvsprobe",
+}
+_SELECTED = "#d9640f"
+_OTHER = "#8f98a3"
+_CSF_COLOR = "#555555"
+_TOP_COLORS = ("#1f5fa8", "#2a9d4b", "#c23b22", "#8a4fbf")
+_FREQ_TICKS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+
+#: A CSF for the plots: ``normalized(f)`` (peak 1), its peak frequency and a label.
+CSFCurve = tuple[Callable[[np.ndarray], np.ndarray], float, str]
+
+
+@contextlib.contextmanager
+def report_style() -> Iterator[None]:
+    """Matplotlib defaults plus the report's settings, restored on exit."""
+    with matplotlib.style.context("default"), matplotlib.rc_context(_RC):
+        yield
+
+
+def _figure(width: float, height: float, *, constrained: bool = True) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained" if constrained else None)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as PNG to ``path`` atomically, without metadata, and clear it."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+    finally:
+        fig.clear()
+    return path
+
+
+def _layer_axes(
+    n: int, *, ncols: int = 4, w: float = 3.3, h: float = 2.8
+) -> tuple[Figure, list[Axes]]:
+    """A figure with one panel per layer (unused panels hidden)."""
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig = _figure(max(w * ncols, 6.0), h * nrows + 0.4)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _empty(ax: Axes, text: str = "no live channels") -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=_OTHER)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def _log_frequency_axis(ax: Axes, f_lo: float, f_hi: float) -> None:
+    """Log x axis in cycles/degree with plain-number ticks at octaves."""
+    ax.set_xscale("log")
+    ax.set_xlim(f_lo / 1.2, f_hi * 1.2)
+    ticks = [t for t in _FREQ_TICKS if f_lo / 1.2 <= t <= f_hi * 1.2]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _layer_tick_labels(ax: Axes, layers: Sequence[str]) -> None:
+    ax.set_xticks(np.arange(len(layers)))
+    rotate = len(layers) > 6 or max((len(s) for s in layers), default=0) > 10
+    ax.set_xticklabels(layers, rotation=35 if rotate else 0, ha="right" if rotate else "center")
+    ax.set_xlim(-0.6, len(layers) - 0.4)
+
+
+# ----------------------------------------------------------------------------------------
+# stimuli
+
+
+def _spread(n_total: int, n_pick: int, *, periodic: bool = False) -> list[int]:
+    """Up to ``n_pick`` indices spread evenly over ``range(n_total)``.
+
+    Ends included, or, with ``periodic``, evenly spaced around the cycle from index 0
+    (orientations: 0, 45, 90, 135 degrees out of 12 samples).
+    """
+    if n_total <= n_pick:
+        return list(range(n_total))
+    if periodic:
+        return sorted({int(math.floor(k * n_total / n_pick)) for k in range(n_pick)})
+    return sorted({int(round(x)) for x in np.linspace(0, n_total - 1, n_pick)})
+
+
+def stimulus_examples(
+    grid: StimulusGrid,
+    path: str | Path,
+    *,
+    n_frequencies: int = 4,
+    n_orientations: int = 4,
+    contrast_index: int = -1,
+) -> Path:
+    """A grid of example stimuli: frequencies in rows, orientations in columns.
+
+    Frequencies are spread evenly over the grid's (ends included), orientations evenly over
+    the half circle; the first phase and the scored contrast are shown. Rows are labelled
+    in cycles/degree (and cycles across the image), columns in degrees of the wave vector
+    (0 = vertical bars). The images form one montage on a single axes, separated by white
+    gaps, each shown at an integer zoom of its pixels where the figure width allows.
+    """
+    n_f, n_o, _n_p, n_c = grid.shape
+    fi = _spread(n_f, n_frequencies)
+    oi = _spread(n_o, n_orientations, periodic=True)
+    ci = contrast_index % n_c
+    idx = [int(np.ravel_multi_index((f, o, 0, ci), grid.shape)) for f in fi for o in oi]
+    images = grid.render(idx).numpy()[:, 0].astype(np.float64)
+    h, w = grid.size
+    gap = max(2, w // 16)
+    mont = np.ones((len(fi) * (h + gap) - gap, len(oi) * (w + gap) - gap))
+    for r in range(len(fi)):
+        for c in range(len(oi)):
+            y, x = r * (h + gap), c * (w + gap)
+            mont[y : y + h, x : x + w] = images[r * len(oi) + c]
+    # pixels of the montage per figure pixel: an integer zoom keeps the gratings undistorted
+    zoom = max(1, int(round(230 / w)))
+    width_in = mont.shape[1] * zoom / DPI
+    height_in = mont.shape[0] * zoom / DPI
+    left, right, top, bottom = 1.55, 0.2, 0.75, 0.15
+    fig = _figure(width_in + left + right, height_in + top + bottom, constrained=False)
+    fw, fh = width_in + left + right, height_in + top + bottom
+    ax = fig.add_axes((left / fw, bottom / fh, width_in / fw, height_in / fh))
+    ax.imshow(mont, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
+    ax.grid(False)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.xaxis.tick_top()
+    ax.set_xticks([c * (w + gap) + (w - 1) / 2 for c in range(len(oi))])
+    suffix = " (ignored)" if grid.kind == "concentric" else ""
+    ax.set_xticklabels([f"θ = {grid.orientations[o]:g}°{suffix}" for o in oi], fontsize=10)
+    ax.set_yticks([r * (h + gap) + (h - 1) / 2 for r in range(len(fi))])
+    ax.set_yticklabels(
+        [
+            f"{grid.frequencies[f]:.3g} cpd\n{grid.frequencies[f] * w / grid.ppd:.3g} cycles/image"
+            for f in fi
+        ],
+        fontsize=9.5,
+    )
+    ax.tick_params(length=0, pad=6)
+    fig.suptitle(
+        f"{grid.kind}, {h}×{w} px at {grid.ppd:g} px/deg ({w / grid.ppd:.2f}° wide), "
+        f"contrast {grid.contrasts[ci]:g}, phase {grid.phases[0]:g}°",
+        fontsize=10,
+        y=1 - 0.12 / fh,
+        va="top",
+    )
+    return save_figure(fig, path)
+
+
+# ----------------------------------------------------------------------------------------
+# scores across layers
+
+
+def _live(t: Mapping[str, np.ndarray], col: str) -> np.ndarray:
+    v = np.asarray(t[col], dtype=np.float64)[~np.asarray(t["dead"], dtype=bool)]
+    return v[np.isfinite(v)]
+
+
+def score_distributions(scores: ChannelScores, path: str | Path, *, log_mu1: bool = False) -> Path:
+    """Violins of mu1, mu2 and PE per layer (live channels), with medians marked.
+
+    With ``log_mu1`` the first panel shows ``log10 mu1`` (for the unnormalised
+    ``vfss_v1`` variant, whose values span orders of magnitude across layers).
+    """
+    layers = scores.layers
+    rows = [
+        ("mu1", "log10 μ1 (frequency)" if log_mu1 else "μ1 (frequency)"),
+        ("mu2", "μ2 (orientation)"),
+        ("pe", "PE (combined)"),
+    ]
+    fig = _figure(max(7.0, 0.75 * len(layers) + 3.0), 7.6)
+    axes = fig.subplots(3, 1, sharex=True)
+    for ax, (col, label) in zip(axes, rows, strict=True):
+        pos, data = [], []
+        for i, name in enumerate(layers):
+            v = _live(scores.layer(name), col)
+            if log_mu1 and col == "mu1":
+                v = np.log10(v[v > 0])
+            if v.size:
+                pos.append(i)
+                data.append(v)
+        spread = [(p, d) for p, d in zip(pos, data, strict=True) if np.ptp(d) > 0 and d.size > 1]
+        if spread:
+            parts = ax.violinplot(
+                [d for _, d in spread],
+                positions=[p for p, _ in spread],
+                widths=0.8,
+                showextrema=False,
+            )
+            for body in parts["bodies"]:
+                body.set_facecolor("#7fa7d6")
+                body.set_edgecolor("#1f5fa8")
+                body.set_alpha(0.7)
+        for p, d in zip(pos, data, strict=True):
+            if np.ptp(d) == 0 or d.size == 1:
+                ax.plot([p], [d[0]], "o", color="#1f5fa8", ms=4)
+            q1, med, q3 = np.percentile(d, [25, 50, 75])
+            ax.vlines(p, q1, q3, color="#1d232b", lw=3)
+            ax.plot([p], [med], "o", color="white", mec="#1d232b", ms=5, zorder=3)
+        missing = [i for i in range(len(layers)) if i not in pos]
+        for i in missing:
+            ax.text(
+                i,
+                0.5,
+                "no live\nchannels",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=_OTHER,
+                transform=ax.get_xaxis_transform(),
+            )
+        ax.set_ylabel(label)
+        if col in ("mu2", "pe"):
+            ax.set_ylim(-0.03, 1.03)
+    _layer_tick_labels(axes[-1], layers)
+    axes[0].set_title("distribution over live channels (bar: quartiles, dot: median)")
+    return save_figure(fig, path)
+
+
+def layer_shares(scores: ChannelScores, path: str | Path) -> Path:
+    """Bars per layer: share of live channels that are orientation selective, share dead."""
+    layers = scores.layers
+    sel, dead = [], []
+    for name in layers:
+        t = scores.layer(name)
+        d = np.asarray(t["dead"], dtype=bool)
+        live = ~d
+        sel.append(100.0 * t["orientation_selective"][live].mean() if live.any() else math.nan)
+        dead.append(100.0 * d.mean() if d.size else math.nan)
+    x = np.arange(len(layers))
+    fig = _figure(max(6.5, 0.7 * len(layers) + 3.0), 3.6)
+    ax = fig.subplots()
+    b1 = ax.bar(x - 0.2, sel, width=0.4, color="#1f5fa8", label="orientation selective (% of live)")
+    b2 = ax.bar(x + 0.2, dead, width=0.4, color="#b0413e", label="dead (% of all channels)")
+    for bars, vals in ((b1, sel), (b2, dead)):
+        labels = ["" if math.isnan(v) else f"{v:.0f}" for v in vals]
+        ax.bar_label(bars, labels=labels, fontsize=7, padding=1)
+    ax.set_ylim(0, 108)
+    ax.set_ylabel("% of channels")
+    ax.grid(axis="x", visible=False)
+    _layer_tick_labels(ax, layers)
+    fig.legend(loc="outside upper center", ncols=2, frameon=False)
+    return save_figure(fig, path)
+
+
+def mu1_mu2_scatter(
+    scores: ChannelScores,
+    path: str | Path,
+    *,
+    selected: Mapping[str, Sequence[int]] | None = None,
+    selection_label: str = "selected",
+    log_mu1: bool = False,
+) -> Path:
+    """One panel per layer: mu1 against mu2 for live channels, selected channels highlighted."""
+    layers = scores.layers
+    fig, axes = _layer_axes(len(layers))
+    legend_done = False
+    for ax, name in zip(axes, layers, strict=True):
+        t = scores.layer(name)
+        live = ~np.asarray(t["dead"], dtype=bool)
+        ok = live & np.isfinite(t["mu1"]) & np.isfinite(t["mu2"])
+        if log_mu1:
+            ok &= np.asarray(t["mu1"]) > 0
+        if not ok.any():
+            _empty(ax)
+            ax.set_title(name)
+            continue
+        chosen = np.zeros(ok.shape, dtype=bool)
+        if selected is not None and name in selected:
+            pos = {int(c): i for i, c in enumerate(t["channel"])}
+            for c in selected[name]:
+                if int(c) in pos:
+                    chosen[pos[int(c)]] = True
+        rest = ok & ~chosen
+        pick = ok & chosen
+        ax.scatter(
+            t["mu1"][rest],
+            t["mu2"][rest],
+            s=9,
+            color=_OTHER,
+            alpha=0.6,
+            lw=0,
+            label="other live channels" if selected is not None else "live channels",
+        )
+        if pick.any():
+            ax.scatter(
+                t["mu1"][pick], t["mu2"][pick], s=14, color=_SELECTED, lw=0, label=selection_label
+            )
+        if log_mu1:
+            ax.set_xscale("log")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel("μ1 (frequency)")
+        ax.set_ylabel("μ2 (orientation)")
+        n_sel = f", {int(pick.sum())} selected" if selected is not None else ""
+        ax.set_title(f"{name} ({int(ok.sum())} live{n_sel})")
+        if not legend_done:
+            ax.legend(loc="lower right", fontsize=7, markerscale=1.5, framealpha=0.8)
+            legend_done = True
+    return save_figure(fig, path)
+
+
+def best_frequency_histograms(
+    scores: ChannelScores,
+    grid: StimulusGrid,
+    path: str | Path,
+    *,
+    csf_peak: float | None = None,
+    csf_label: str = "CSF peak",
+) -> Path:
+    """Histogram of the channels' best frequencies per layer on a log axis.
+
+    One bin per sampled frequency (edges at the geometric midpoints), because the best
+    frequency is only refined within a sample's neighbourhood. ``csf_peak`` draws the
+    human CSF's peak frequency as a vertical line.
+    """
+    freqs = np.asarray(grid.frequencies, dtype=np.float64)
+    if freqs.size > 1:
+        mids = np.sqrt(freqs[1:] * freqs[:-1])
+        edges = np.concatenate([[freqs[0] ** 2 / mids[0]], mids, [freqs[-1] ** 2 / mids[-1]]])
+    else:
+        edges = np.array([freqs[0] / 1.2, freqs[0] * 1.2])
+    layers = scores.layers
+    fig, axes = _layer_axes(len(layers), h=2.6)
+    for k, (ax, name) in enumerate(zip(axes, layers, strict=True)):
+        v = _live(scores.layer(name), "best_frequency_cpd")
+        _log_frequency_axis(ax, float(edges[0]), float(edges[-1]))
+        if not v.size:
+            ax.set_title(name)
+            ax.text(
+                0.5,
+                0.5,
+                "no live channels",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                color=_OTHER,
+            )
+            continue
+        ax.hist(np.clip(v, edges[0], edges[-1]), bins=edges, color="#7fa7d6", ec="#1f5fa8", lw=0.6)
+        med = float(np.median(v))
+        ax.axvline(med, color="#1d232b", lw=1.2, ls=":", label=f"median {med:.3g} cpd")
+        if csf_peak is not None and math.isfinite(csf_peak):
+            ax.axvline(
+                csf_peak, color="#c23b22", lw=1.6, ls="--", label=f"{csf_label} {csf_peak:.3g} cpd"
+            )
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"{name} (n = {v.size})")
+        ax.set_xlabel("best frequency (cycles/degree)")
+        if k % 4 == 0:
+            ax.set_ylabel("channels")
+        ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
+    return save_figure(fig, path)
+
+
+# ----------------------------------------------------------------------------------------
+# tuning curves
+
+
+def tuning_curve_data(
+    responses: np.ndarray,
+    *,
+    frequency_curve: str = "preferred",
+    contrast_index: int = -1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frequency and orientation curves of every channel, as the scores define them.
+
+    Parameters
+    ----------
+    responses : ndarray, shape (C, F, O, P, K)
+        One layer's recorded responses.
+    frequency_curve : {'preferred', 'mean', 'max'}
+        ``r(f, theta*)``, the orientation mean or the orientation max.
+    contrast_index : int
+        Contrast to use.
+
+    Returns
+    -------
+    freq_curves : ndarray, shape (C, F)
+    orient_curves : ndarray, shape (C, O)
+        ``r(f*, theta)`` at each channel's best frequency.
+    """
+    r = np.asarray(responses, dtype=np.float64).mean(axis=3)[..., contrast_index]
+    c, f, o = r.shape
+    kf, ko = np.unravel_index(r.reshape(c, -1).argmax(axis=1), (f, o))
+    rows = np.arange(c)
+    if frequency_curve == "mean":
+        fc = r.mean(axis=2)
+    elif frequency_curve == "max":
+        fc = r.max(axis=2)
+    else:
+        fc = r[rows, :, ko]
+    return fc, r[rows, kf, :]
+
+
+def _rank(pe: np.ndarray, dead: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ``n`` highest and ``n`` lowest finite PE values (stable order)."""
+    ok = np.nonzero(np.isfinite(pe) & ~dead)[0]
+    order = ok[np.argsort(-pe[ok], kind="stable")]
+    return order[:n], order[::-1][:n]
+
+
+def _normed(curve: np.ndarray) -> np.ndarray:
+    m = np.max(np.abs(curve))
+    return curve / m if m > 0 else curve
+
+
+def tuning_curves(
+    layer: str,
+    responses: np.ndarray,
+    grid: StimulusGrid,
+    layer_scores: Mapping[str, np.ndarray],
+    path: str | Path,
+    *,
+    n: int = 4,
+    csf: CSFCurve | None = None,
+    frequency_curve: str = "preferred",
+    contrast_index: int = -1,
+) -> Path:
+    """Frequency and orientation tuning of the ``n`` best and ``n`` worst channels by PE.
+
+    Top row: the highest-PE channels; bottom row: the lowest. Left: response against
+    frequency (log axis, cycles/degree) with the human CSF (normalised to peak 1) in grey;
+    right: response against orientation at each channel's best frequency, one period
+    (0–180°, the first point repeated at 180°). Every curve is divided by its largest
+    absolute value.
+    """
+    freqs = np.asarray(grid.frequencies, dtype=np.float64)
+    orients = np.asarray(grid.orientations, dtype=np.float64)
+    fc, oc = tuning_curve_data(
+        responses, frequency_curve=frequency_curve, contrast_index=contrast_index
+    )
+    pe = np.asarray(layer_scores["pe"], dtype=np.float64)
+    dead = np.asarray(layer_scores["dead"], dtype=bool)
+    channels = np.asarray(layer_scores["channel"])
+    top, bottom = _rank(pe, dead, n)
+    fig = _figure(12.5, 6.6, constrained=False)  # fixed geometry: half the drawing time
+    axes = fig.subplots(2, 2, gridspec_kw={"width_ratios": [1.3, 1.0]})
+    fig.subplots_adjust(left=0.075, right=0.805, bottom=0.085, top=0.895, wspace=0.16, hspace=0.34)
+    f_dense = np.geomspace(freqs[0], freqs[-1], 200)
+    o_order = np.argsort(np.mod(orients, 180.0))
+    o_sorted = np.mod(orients, 180.0)[o_order]
+    o_x = np.concatenate([o_sorted, [o_sorted[0] + 180.0]])
+    fc_name = {
+        "preferred": "at preferred orientation",
+        "mean": "mean over orientations",
+        "max": "max over orientations",
+    }.get(frequency_curve, frequency_curve)
+    for row, (group, label) in enumerate(((top, "highest PE"), (bottom, "lowest PE"))):
+        ax_f, ax_o = axes[row]
+        _log_frequency_axis(ax_f, float(freqs[0]), float(freqs[-1]))
+        if csf is not None:
+            norm, peak, csf_label = csf
+            ax_f.fill_between(f_dense, 0, norm(f_dense), color=_CSF_COLOR, alpha=0.12, lw=0)
+            ax_f.plot(
+                f_dense,
+                norm(f_dense),
+                color=_CSF_COLOR,
+                lw=2.0,
+                ls="--",
+                label=f"{csf_label},\nnormalised to peak 1",
+            )
+        for k, i in enumerate(group):
+            color = _TOP_COLORS[k % len(_TOP_COLORS)]
+            lab = f"ch {int(channels[i])}  PE {pe[i]:.2f}"
+            ax_f.plot(freqs, _normed(fc[i]), "o-", color=color, ms=3.5, lw=1.5, label=lab)
+            y = _normed(oc[i])[o_order]
+            ax_o.plot(o_x, np.concatenate([y, y[:1]]), "o-", color=color, ms=3.5, lw=1.5, label=lab)
+        ax_f.set_ylabel(f"{label}\nresponse / max |response|")
+        ax_f.set_title(f"frequency tuning ({fc_name})")
+        ax_o.set_title("orientation tuning (at best frequency)")
+        ax_o.set_xlim(-5, 185)
+        ax_o.set_xticks([0, 45, 90, 135, 180])
+        if len(group) == 0:
+            for ax in (ax_f, ax_o):
+                ax.text(
+                    0.5,
+                    0.5,
+                    "no live channels",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    color=_OTHER,
+                )
+        lows = [float(_normed(fc[i]).min()) for i in group] + [
+            float(_normed(oc[i]).min()) for i in group
+        ]
+        ymin = min(-0.05, min(lows + [0.0]) - 0.05)
+        for ax in (ax_f, ax_o):
+            ax.set_ylim(ymin, 1.08)
+        handles, labels = ax_f.get_legend_handles_labels()
+        if handles:
+            ax_o.legend(
+                handles,
+                labels,
+                loc="center left",
+                bbox_to_anchor=(1.02, 0.5),
+                fontsize=8,
+                frameon=False,
+            )
+    axes[1][0].set_xlabel("spatial frequency (cycles/degree)")
+    axes[1][1].set_xlabel("orientation θ (degrees; 0 = vertical bars)")
+    fig.suptitle(f"{layer}: {n} highest- and {n} lowest-PE channels", fontsize=11, y=0.985)
+    return save_figure(fig, path)
+
+
+# ----------------------------------------------------------------------------------------
+# selection
+
+
+def selection_counts(
+    layers: Sequence[str],
+    live: Mapping[str, int],
+    selections: Sequence[tuple[str, Mapping[str, int]]],
+    path: str | Path,
+) -> Path:
+    """Channels kept per layer, one bar per selection file, over the layer's live count.
+
+    Parameters
+    ----------
+    layers : sequence of str
+        Layers in display order.
+    live : mapping
+        Layer -> number of live channels (drawn as a light background bar).
+    selections : sequence of (label, mapping)
+        Selection label and its layer -> number of kept channels.
+    """
+    x = np.arange(len(layers))
+    k = max(1, len(selections))
+    width = 0.8 / k
+    fig = _figure(max(6.5, (0.45 + 0.3 * k) * len(layers) + 2.0) + 3.0, 3.8)
+    ax = fig.subplots()
+    ax.bar(
+        x,
+        [live.get(name, 0) for name in layers],
+        width=0.9,
+        color="#e4e8ee",
+        label="live channels",
+        zorder=0,
+    )
+    cmap = matplotlib.colormaps["tab10"]
+    for j, (label, counts) in enumerate(selections):
+        vals = [counts.get(name, 0) for name in layers]
+        bars = ax.bar(
+            x - 0.4 + width * (j + 0.5),
+            vals,
+            width=width * 0.95,
+            color=cmap(j % 10),
+            label=label,
+            zorder=2,
+        )
+        if k == 1:
+            ax.bar_label(bars, fontsize=7, padding=1)
+    ax.set_ylabel("channels")
+    ax.grid(axis="x", visible=False)
+    _layer_tick_labels(ax, layers)
+    top = max([live.get(name, 0) for name in layers] + [1])
+    ax.set_ylim(0, top * 1.08)
+    # outside the axes: a legend inside would make constrained layout shrink the axes
+    fig.legend(loc="outside right upper", fontsize=8, frameon=False)
+    return save_figure(fig, path)

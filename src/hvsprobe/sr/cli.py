@@ -1,0 +1,296 @@
+"""Command line for super-resolution: ``hvsprobe sr train|eval`` and ``hvsprobe experiment claim2``.
+
+Wiring into the main parser::
+
+    from hvsprobe.sr.cli import add_sr_commands, add_experiment_commands, run
+    add_sr_commands(sub)            # adds "sr" with "train" and "eval"
+    add_experiment_commands(sub)    # adds "experiment" with "claim2" (or add_claim2_command
+                                    # on an existing "experiment" sub-parser group)
+    ...
+    return run(args)                # for args.command in {"sr", "experiment"}
+
+Every leaf parser stores its handler in ``args.sr_handler``; :func:`run` calls it.
+``python -m hvsprobe.sr.cli ...`` works on its own, also under ``torchrun``::
+
+    torchrun --nproc_per_node 2 -m hvsprobe.sr.cli sr train --loss vgg --lambda 0.1 ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "add_claim2_command",
+    "add_experiment_commands",
+    "add_sr_commands",
+    "build_parser",
+    "main",
+    "run",
+]
+
+
+def _add_train(sub: Any) -> None:
+    from .data import DEFAULT_TRAIN_SETS
+    from .losses import PERCEPTUAL_KINDS
+    from .model import PRESETS
+
+    p = sub.add_parser(
+        "train", help="train or fine-tune an x4 SR network (L1 + lambda x perceptual)"
+    )
+    p.add_argument("--loss", choices=PERCEPTUAL_KINDS, default="none", help="perceptual term")
+    p.add_argument("--selection", type=Path, default=None, help="selection JSON (selected/random)")
+    p.add_argument("--selection-seed", type=int, default=None, help="seed of the random subset")
+    p.add_argument("--lambda", dest="lam", type=float, default=0.0, help="perceptual weight")
+    p.add_argument("--steps", type=int, required=True, help="total optimiser steps")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="small")
+    p.add_argument("--n-blocks", type=int, default=None, help="override the preset")
+    p.add_argument("--n-feats", type=int, default=None, help="override the preset")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
+    p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights")
+    p.add_argument("--seed", type=int, default=0, help="data order seed")
+    p.add_argument("--model-seed", type=int, default=0, help="weight initialisation seed")
+    p.add_argument("--batch-size", type=int, default=16, help="global batch (all processes)")
+    p.add_argument("--patch", type=int, default=96, help="HR patch size (multiple of 4)")
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--data-root", type=Path, default=None, help="data folder ($HVSPROBE_DATA)")
+    p.add_argument("--train-sets", nargs="+", default=list(DEFAULT_TRAIN_SETS))
+    p.add_argument("--ckpt-every", type=int, default=500)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--num-workers", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(sr_handler=_cmd_train)
+
+
+def _add_eval(sub: Any) -> None:
+    from .data import TEST_SETS
+
+    p = sub.add_parser("eval", help="PSNR/SSIM (Y), LPIPS and crops of checkpoints vs bicubic")
+    p.add_argument("checkpoints", nargs="+", type=Path, help="checkpoint.pt files (or run folders)")
+    p.add_argument("--names", nargs="+", default=None, help="display names (default: folder names)")
+    p.add_argument("--sets", nargs="+", default=list(TEST_SETS))
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--lpips", nargs="*", default=["alex", "vgg"], choices=("alex", "vgg"))
+    p.add_argument("--no-bicubic", action="store_true")
+    p.add_argument("--crops", type=int, default=3, help="side-by-side crops per set")
+    p.add_argument("--device", default=None)
+    p.add_argument("--data-root", type=Path, default=None)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(sr_handler=_cmd_eval)
+
+
+def add_sr_commands(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``sr`` (with ``train`` and ``eval``) to an ``add_subparsers()`` object."""
+    p = subparsers.add_parser("sr", help="x4 super-resolution: train, evaluate")
+    sub = p.add_subparsers(dest="sr_command", required=True, metavar="SR_COMMAND")
+    _add_train(sub)
+    _add_eval(sub)
+    return p
+
+
+def add_claim2_command(experiment_subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``claim2`` to the sub-parser group of an ``experiment`` command."""
+    from .experiment import BUDGETS
+
+    p = experiment_subparsers.add_parser(
+        "claim2",
+        help="selected-channel perceptual loss vs VGG/random in x4 SR (trains many models)",
+    )
+    p.add_argument("--budget", choices=sorted(BUDGETS), default="cpu-small")
+    p.add_argument(
+        "--preset", choices=("small", "standard"), default=None, help="override the budget"
+    )
+    p.add_argument("--out", type=Path, default=Path("docs/results"), help="report folder")
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="runs and caches (default hvsprobe-results/claim2-BUDGET)",
+    )
+    p.add_argument(
+        "--selection",
+        type=Path,
+        default=None,
+        help="selection JSON (default: from hvsprobe analyze)",
+    )
+    p.add_argument("--data-root", type=Path, default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    p.add_argument("--sets", nargs="+", default=None, help="override the budget's test sets")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help="override the budget's seeds")
+    p.add_argument(
+        "--rhos", nargs="+", type=float, default=None, help="override the relative lambdas"
+    )
+    p.add_argument("--pretrain-steps", type=int, default=None)
+    p.add_argument("--finetune-steps", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--patch", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--estimate-only", action="store_true", help="time the steps, print the estimate, stop"
+    )
+    p.set_defaults(sr_handler=_cmd_claim2)
+    return p
+
+
+def add_experiment_commands(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``experiment`` with ``claim2`` to an ``add_subparsers()`` object."""
+    p = subparsers.add_parser("experiment", help="paper experiments")
+    sub = p.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
+    add_claim2_command(sub)
+    return p
+
+
+def _threads(n: int | None) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .train import TrainConfig, train
+
+    _threads(args.threads)
+    cfg = TrainConfig(
+        out=str(args.out),
+        steps=args.steps,
+        preset=args.preset,
+        n_blocks=args.n_blocks,
+        n_feats=args.n_feats,
+        loss=args.loss,
+        lam=args.lam,
+        selection=str(args.selection) if args.selection else None,
+        selection_seed=args.selection_seed,
+        seed=args.seed,
+        model_seed=args.model_seed,
+        init=str(args.init) if args.init else None,
+        batch_size=args.batch_size,
+        patch=args.patch,
+        lr=args.lr,
+        schedule=args.schedule,
+        precision=args.precision,
+        device=args.device,
+        data_root=str(args.data_root) if args.data_root else None,
+        train_sets=args.train_sets,
+        ckpt_every=args.ckpt_every,
+        log_every=args.log_every,
+        num_workers=args.num_workers,
+        progress=not args.no_progress,
+    )
+    res = train(cfg, resume=args.resume)
+    if res.summary.get("world_size", 1) == 1 or _rank() == 0:
+        print(
+            f"step {res.step}/{cfg.steps}: loss {res.last_loss:.5f}, {res.step_time_s:.3f} s/step "
+            f"({res.images_per_s:.1f} images/s); {res.out / 'checkpoint.pt'}"
+        )
+    return 0
+
+
+def _rank() -> int:
+    import os
+
+    return int(os.environ.get("RANK", "0"))
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .eval import evaluate
+
+    _threads(args.threads)
+    paths = [p / "checkpoint.pt" if p.is_dir() else p for p in args.checkpoints]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"no checkpoint at {', '.join(missing)}")
+    names = args.names or [p.parent.name for p in paths]
+    if len(names) != len(paths) or len(set(names)) != len(names):
+        raise ValueError("--names needs one distinct name per checkpoint")
+    res = evaluate(
+        dict(zip(names, paths, strict=True)),
+        args.sets,
+        data_root=args.data_root,
+        out=args.out,
+        device=args.device,
+        lpips_nets=tuple(args.lpips),
+        bicubic=not args.no_bicubic,
+        n_crops=args.crops,
+        progress=not args.no_progress,
+    )
+    print((args.out / "eval_summary.md").read_text(encoding="utf-8"))
+    print(f"{len(res.crops)} crop images in {args.out / 'crops'}")
+    return 0
+
+
+def _cmd_claim2(args: argparse.Namespace) -> int:
+    from .experiment import Claim2Config, format_estimate, run_claim2
+
+    cfg = Claim2Config(
+        budget=args.budget,
+        out=str(args.out),
+        work=str(args.work) if args.work else None,
+        selection=str(args.selection) if args.selection else None,
+        data_root=str(args.data_root) if args.data_root else None,
+        device=args.device,
+        precision=args.precision,
+        preset=args.preset,
+        sets=args.sets,
+        seeds=args.seeds,
+        rhos=args.rhos,
+        pretrain_steps=args.pretrain_steps,
+        finetune_steps=args.finetune_steps,
+        batch_size=args.batch_size,
+        patch=args.patch,
+        threads=args.threads,
+    )
+    res = run_claim2(cfg, estimate_only=args.estimate_only)
+    if isinstance(res, dict):
+        print(format_estimate(cfg, res))
+        return 0
+    print(res.report.read_text(encoding="utf-8").split("## Results")[0])
+    print(f"report {res.report}, table {res.csv}, plot {res.plot}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the handler a ``sr``/``experiment`` sub-command stored in ``args``."""
+    handler = getattr(args, "sr_handler", None)
+    if handler is None:
+        raise ValueError("no sr/experiment sub-command was given")
+    return int(handler(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """A stand-alone parser with ``sr`` and ``experiment``."""
+    parser = argparse.ArgumentParser(prog="hvsprobe", description="hvsprobe super-resolution")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_sr_commands(sub)
+    add_experiment_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m hvsprobe.sr.cli``."""
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"hvsprobe {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted; a rerun with --resume (sr train) or the same command continues",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
