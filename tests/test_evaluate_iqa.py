@@ -279,7 +279,9 @@ def _noise_dataset(tmp_path: Path, *, dmos: bool) -> IQADataset:
             dist_path = _save(tmp_path / f"d{r}_{level}.png", ref + (2 + 4 * level) * noise)
             badness = level + 0.1 * r
             score = badness * 10 if dmos else 100 - badness * 10
-            pairs.append(IQAPair(ref_path, dist_path, score, "noise" if level % 2 else "other", f"r{r}"))
+            pairs.append(
+                IQAPair(ref_path, dist_path, score, "noise" if level % 2 else "other", f"r{r}")
+            )
     return IQADataset("toy", pairs, not dmos, "DMOS" if dmos else "MOS", tmp_path)
 
 
@@ -287,7 +289,7 @@ def _noise_dataset(tmp_path: Path, *, dmos: bool) -> IQADataset:
 @pytest.mark.parametrize("metric", [MSE(), PSNR()])
 def test_sign_convention_gives_positive_correlations(tmp_path: Path, dmos: bool, metric) -> None:
     ds = _noise_dataset(tmp_path, dmos=dmos)
-    res = evaluate_iqa(metric, ds, batch_size=4, progress=False, n_boot=50)
+    res = evaluate_iqa(metric, ds, batch_size=4, progress=False, n_boot=20)
     assert res.overall.srcc > 0.9
     assert res.overall.krcc > 0.8
     assert res.overall.plcc > 0.9
@@ -378,10 +380,16 @@ def test_load_image(tmp_path: Path) -> None:
 def live_results() -> dict:
     ds = read_live(LIVE)
     cache: dict = {}
-    return {
-        name: evaluate_iqa(m, ds, progress=False, cache=cache, n_boot=200, seed=0)
-        for name, m in (("mse", MSE()), ("psnr", PSNR()), ("blur", BlurToy()))
-    }
+    out = {"mse": evaluate_iqa(MSE(), ds, progress=False, cache=cache, n_boot=200, seed=0)}
+    # PSNR = -10 log10(MSE): filled in through the cache, so no image is loaded again
+    keys = list(cache["mse"])
+    cache["psnr"] = {k: -10 * math.log10(cache["mse"][k]) for k in keys}
+    out["psnr"] = evaluate_iqa(PSNR(), ds, progress=False, cache=cache, n_boot=0)
+    blur_only = IQADataset(
+        "gblur", [p for p in ds.pairs if p.dist_type == "gblur"], False, "DMOS", LIVE
+    )
+    out["blur"] = evaluate_iqa(BlurToy(), blur_only, progress=False, n_boot=0)
+    return out
 
 
 @needs_live
@@ -405,5 +413,6 @@ def test_live_subset_psnr_ranks_like_mse(live_results: dict) -> None:
 
 @needs_live
 def test_live_subset_blur_toy_sees_blur(live_results: dict) -> None:
-    assert live_results["blur"].per_type["gblur"].srcc > live_results["mse"].per_type["gblur"].srcc
-    assert live_results["blur"].per_type["gblur"].srcc > 0.9
+    blur = live_results["blur"].overall.srcc
+    assert blur > live_results["mse"].per_type["gblur"].srcc
+    assert blur > 0.9

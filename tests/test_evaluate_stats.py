@@ -149,3 +149,15 @@ def test_correlation_summary() -> None:
     small = correlation_summary(x[:4], y[:4], groups[:4], n_boot=0)
     assert math.isnan(small.plcc) and "logistic" in (small.fit_error or "")
     assert not math.isnan(small.srcc)
+
+
+def test_fit_falls_back_to_bounds_when_the_optimum_is_at_infinity() -> None:
+    # concave relation (score ~ sqrt(-x)): the unconstrained least-squares logistic runs off
+    # to an exponential tail; the bounded trust-region fit converges and says so
+    level = np.tile(np.arange(7.0), 3)
+    x = -((2 + 4 * level) ** 2)
+    y = -(level + 0.1 * np.repeat(np.arange(3.0), 7)) * 10
+    fit = fit_logistic5(x, y)
+    assert fit.at_bound and fit.to_dict()["at_bound"]
+    assert plcc(x, y, fit=fit) > 0.99
+    assert fit.monotonic

@@ -508,3 +508,23 @@ def test_load_image_modes(tmp_path):
     deep = (np.arange(256, dtype=np.uint16) * 257).reshape(16, 16)
     Image.fromarray(deep).save(tmp_path / "d.png")
     assert torch.allclose(load_image(tmp_path / "d.png"), t)
+
+
+def test_channel_decomposition_reproduces_perceptual_distance():
+    """The per-channel decomposition used by the experiments equals PerceptualDistance."""
+    from hvsprobe.backbones import get_backbone
+    from hvsprobe.metrics import PerceptualDistance, channel_distances, combine
+
+    bb = get_backbone("vgg16", "random:0")
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 40, 40, generator=g)
+    y = torch.rand(2, 3, 40, 40, generator=g)
+    rng = np.random.default_rng(0)
+    weights = {"relu1_2": rng.random(64) * (rng.random(64) < 0.3), "relu3_3": rng.random(256)}
+    ref = PerceptualDistance(bb, selection=weights)(x, y)
+    d = channel_distances(bb, x, y, ["relu1_2", "relu3_3"])
+    assert d["relu1_2"].shape == (2, 64)
+    np.testing.assert_allclose(combine(d, weights), ref.numpy(), rtol=1e-5)
+    # broadcasting one reference against a batch
+    d1 = channel_distances(bb, x[:1], y, ["relu1_2"])
+    assert d1["relu1_2"].shape == (2, 64)

@@ -108,6 +108,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=None, help="CSV to write (default: print only)")
     p.add_argument("--device", default=None)
+    p = sub.add_parser("experiment", help="run a claim experiment and write its generated results")
+    esub = p.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
+    e1 = esub.add_parser(
+        "claim1", help="do higher-scoring channels predict human judgments better?"
+    )
+    e1.add_argument("--backbones", nargs="+", default=["vgg16", "alexnet"])
+    e1.add_argument("--fractions", nargs="+", type=float, default=[0.10, 0.25, 0.50])
+    e1.add_argument("--n-random", type=int, default=20)
+    e1.add_argument("--n-boot", type=int, default=1000)
+    e1.add_argument("--seed", type=int, default=0)
+    e1.add_argument(
+        "--data-root",
+        default=None,
+        help="folder with iqa/ and psychophysics/ (default $HVSPROBE_DATA)",
+    )
+    e1.add_argument(
+        "--results-root",
+        default="hvsprobe-results",
+        help="where BACKBONE-imagenet results folders live",
+    )
+    e1.add_argument("--out", default="hvsprobe-results/claim1")
+    e1.add_argument(
+        "--doc", default="docs/results/claim1.md", help="markdown copy to write ('' for none)"
+    )
+    e1.add_argument("--live-only", action="store_true", help="skip ModelFest and castleCSF (quick)")
+    e1.add_argument("--no-progress", action="store_true")
     p = sub.add_parser("report", help="write report.html with figures for a results folder")
     p.add_argument("results", type=Path, help="results folder written by `hvsprobe analyze`")
     p.add_argument(
@@ -222,6 +248,34 @@ def _cmd_distance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_experiment(args: argparse.Namespace) -> int:
+    if args.experiment == "claim1":
+        from .experiments.claim1 import Claim1Config, run_claim1
+
+        cfg = Claim1Config(
+            backbones=tuple(args.backbones),
+            fractions=tuple(args.fractions),
+            n_random=args.n_random,
+            n_boot=args.n_boot,
+            seed=args.seed,
+            data_root=args.data_root,
+            results_root=args.results_root,
+            out=args.out,
+            doc=args.doc or None,
+            live_only=args.live_only,
+        )
+        res = run_claim1(
+            cfg, progress=not args.no_progress, log=lambda m: print(m, file=sys.stderr)
+        )
+        print(
+            f"claim1: {len(res.rows)} metric variants in {res.timings['total_s'] / 60:.1f} min -> {cfg.out}"
+        )
+        if cfg.doc:
+            print(f"markdown: {cfg.doc}")
+        return 0
+    raise ValueError(f"unknown experiment {args.experiment!r}")
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
@@ -273,6 +327,7 @@ _COMMANDS = {
     "distance": _cmd_distance,
     "metrics": _cmd_metrics,
     "report": _cmd_report,
+    "experiment": _cmd_experiment,
 }
 
 

@@ -9,13 +9,23 @@ and the JSON is written last, so a half-written result is never mistaken for a w
 Long runs are resumable: :func:`probe` with ``checkpoint=PATH`` saves the partial arrays
 every ``checkpoint_every`` seconds and continues from them when called again with the same
 configuration.
+
+Two ways of running the stimuli are offered:
+
+* :func:`probe` (the default, fast path): batches of stimuli, every requested layer recorded
+  in one forward pass that stops after the deepest of them, ``channels_last`` activations
+  on the CPU (measured faster there with oneDNN, see ``docs/performance.md``).
+* :func:`probe_paper_protocol` (the reference): the protocol of the original study, one
+  stimulus per forward pass, one layer per run and the full network every time. It gives
+  the same numbers up to floating-point summation order and exists to check that, and to
+  time it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +39,14 @@ from ._validation import check_choice
 from .backbones import Backbone
 from .stimuli import StimulusGrid
 
-__all__ = ["PRECISIONS", "Tuning", "probe", "probe_config"]
+__all__ = [
+    "PRECISIONS",
+    "Tuning",
+    "default_channels_last",
+    "probe",
+    "probe_config",
+    "probe_paper_protocol",
+]
 
 SCHEMA_VERSION = 1
 PRECISIONS = ("fp32", "bf16")
@@ -125,8 +142,14 @@ def probe_config(
     *,
     precision: str = "fp32",
     batch_size: int = 16,
+    channels_last: bool = False,
 ) -> dict[str, Any]:
-    """The configuration dict recorded with (and identifying) a probe run."""
+    """The configuration dict recorded with (and identifying) a probe run.
+
+    ``memory_format`` is recorded for provenance only: it changes the floating-point
+    summation order (results agree to ~1e-6 relative), not the quantity measured, so it is
+    not part of the cache identity.
+    """
     return {
         "backbone": backbone.name,
         "weights": backbone.weights,
@@ -136,6 +159,7 @@ def probe_config(
         "response": "spatial mean over the whole feature map",
         "precision": precision,
         "batch_size": int(batch_size),
+        "memory_format": "channels_last" if channels_last else "contiguous",
         "hvsprobe_version": __version__,
     }
 
@@ -152,6 +176,43 @@ def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContex
     return contextlib.nullcontext()
 
 
+def default_channels_last(device: str | torch.device) -> bool:
+    """Whether :func:`probe` uses ``channels_last`` by default on ``device``.
+
+    ``True`` on the CPU, where oneDNN convolves NHWC tensors without the reorder to and from
+    its blocked layout that NCHW inputs need at every layer (measured by
+    ``benchmarks/run.py``, see ``docs/performance.md``); ``False`` elsewhere (unmeasured, so
+    the previous behaviour is kept).
+    """
+    return torch.device(device).type == "cpu"
+
+
+@contextlib.contextmanager
+def _channels_last_weights(module: torch.nn.Module, enabled: bool) -> Iterator[None]:
+    """Temporarily store the 4-d parameters and buffers of ``module`` as ``channels_last``.
+
+    The original tensors are put back on exit, so a backbone shared with other code (a
+    metric, a loss) keeps its layout; values are never changed.
+    """
+    if not enabled:
+        yield
+        return
+    fmt = torch.channels_last
+    saved: list[tuple[torch.Tensor, torch.Tensor]] = []
+    tensors = [*module.parameters(), *module.buffers()]
+    with torch.no_grad():
+        for t in tensors:
+            if t.dim() == 4 and not t.is_contiguous(memory_format=fmt):
+                saved.append((t, t.data))
+                t.data = t.data.contiguous(memory_format=fmt)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for t, data in saved:
+                t.data = data
+
+
 def probe(
     backbone: Backbone,
     grid: StimulusGrid,
@@ -163,6 +224,7 @@ def probe(
     checkpoint: str | Path | None = None,
     checkpoint_every: float = 60.0,
     progress: bool = True,
+    channels_last: bool | None = None,
 ) -> Tuning:
     """Record the spatial-mean response of every channel of ``layers`` to every stimulus.
 
@@ -192,10 +254,21 @@ def probe(
         Seconds between partial saves.
     progress : bool
         Show a progress bar.
+    channels_last : bool, optional
+        Run the convolutions on ``channels_last`` (NHWC) tensors: the stimuli are converted,
+        and the backbone's 4-d weights are converted for the duration of the call and put
+        back afterwards. Default :func:`default_channels_last` (``True`` on the CPU). The
+        results agree with the contiguous (NCHW) path to floating-point summation order
+        (``tests/test_performance_paths.py``: rtol 1e-5).
 
     Returns
     -------
     Tuning
+
+    See Also
+    --------
+    probe_paper_protocol : the original study's one-stimulus, one-layer, full-network
+        protocol (a slow reference with the same results).
     """
     check_choice(precision, "precision", PRECISIONS)
     if int(batch_size) < 1:
@@ -209,7 +282,10 @@ def probe(
         )
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     backbone = backbone.to(dev)
-    cfg = probe_config(backbone, grid, names, precision=precision, batch_size=batch_size)
+    cl = default_channels_last(dev) if channels_last is None else bool(channels_last)
+    cfg = probe_config(
+        backbone, grid, names, precision=precision, batch_size=batch_size, channels_last=cl
+    )
     key = _identity(cfg)
     n = len(grid)
     sums = {name: np.zeros((backbone.channels[name], n), dtype=np.float32) for name in names}
@@ -234,13 +310,15 @@ def probe(
 
         bar = tqdm(total=n, initial=start, unit="stim", desc=f"probe {backbone.name}")
     last_save = time.monotonic()
-    with torch.inference_mode():
+    with torch.inference_mode(), _channels_last_weights(backbone, cl):
         for idx, images in grid.batches(batch_size, device=dev, dtype=torch.float32):
             if idx[-1] < start:
                 continue
             keep = idx >= start
             if not keep.all():
                 idx, images = idx[keep], images[torch.from_numpy(keep).to(dev)]
+            if cl:
+                images = images.contiguous(memory_format=torch.channels_last)
             with _autocast(precision, dev):
                 for name, act in backbone.iter_layers(images, names, check=False):
                     means = act.float().mean(dim=(2, 3))
@@ -257,6 +335,83 @@ def probe(
     if partial is not None and partial.exists():
         partial.unlink()
     return Tuning(responses=responses, grid=grid, config=cfg)
+
+
+def probe_paper_protocol(
+    backbone: Backbone,
+    grid: StimulusGrid,
+    layers: Sequence[str] | None = None,
+    *,
+    indices: Sequence[int] | np.ndarray | None = None,
+    precision: str = "fp32",
+    device: str | torch.device | None = None,
+    progress: bool = False,
+) -> dict[str, np.ndarray]:
+    """Spatial-mean responses measured the way the original study did: the slow reference.
+
+    For every layer separately ("one layer per run") and every stimulus separately ("one
+    stimulus per forward pass") the stimulus is rendered and sent through the *whole*
+    trunk (``backbone.features``, no early stop) in the contiguous NCHW layout, and the
+    spatial mean of the layer's output is recorded. Compared with :func:`probe` this
+    repeats every forward pass once per layer, runs past the deepest layer and gives up
+    batching; the numbers are the same up to floating-point summation order.
+
+    Parameters
+    ----------
+    backbone : Backbone
+    grid : StimulusGrid
+    layers : sequence of str, optional
+        Default ``backbone.default_layers``.
+    indices : sequence of int, optional
+        Flat stimulus indices to measure (default: the whole grid), e.g. a sample to time
+        the protocol on and extrapolate.
+    precision : {'fp32', 'bf16'}
+        As in :func:`probe`.
+    device : str or torch.device, optional
+        Default: the backbone's device.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Layer -> float32 array ``C x len(indices)`` in the order of ``indices`` (flat grid
+        order; ``Tuning.responses[layer].reshape(C, -1)[:, indices]`` is the batched
+        equivalent).
+    """
+    check_choice(precision, "precision", PRECISIONS)
+    names = backbone.check_layers(layers if layers is not None else backbone.default_layers)
+    h, w = grid.size
+    need = backbone.min_input_size(names)
+    if min(h, w) < need:
+        raise ValueError(
+            f"{backbone.name} layer {names[-1]} needs images >= {need} px, grid is {h}x{w}"
+        )
+    idx = np.arange(len(grid)) if indices is None else np.asarray(indices, dtype=np.int64)
+    dev = torch.device(device) if device is not None else next(backbone.parameters()).device
+    backbone = backbone.to(dev)
+    out = {n: np.zeros((backbone.channels[n], idx.size), dtype=np.float32) for n in names}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(names) * idx.size, unit="pass", desc="paper protocol")
+    with torch.inference_mode():
+        for name in names:
+            target = backbone.layer_index(name)
+            for j, i in enumerate(idx.tolist()):
+                x = grid.render(int(i), device=dev, dtype=torch.float32)
+                with _autocast(precision, dev):
+                    act = backbone.normalize(x)
+                    for k, stage in enumerate(backbone.features):  # the whole trunk
+                        act = stage(act)
+                        if k == target:
+                            out[name][:, j] = act.float().mean(dim=(2, 3))[0].cpu().numpy()
+                if bar is not None:
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out
 
 
 def cached_probe(

@@ -43,6 +43,7 @@ __all__ = [
     "IQAResult",
     "KADID_TYPES",
     "TID2013_TYPES",
+    "compute_metric_values",
     "evaluate_iqa",
     "load_image",
     "load_iqa_dataset",

@@ -161,6 +161,9 @@ class LogisticFit:
         Whether the fitted curve is monotonic over the range of the fitted ``x``.
     n_starts_converged : int
         How many of the initialisations converged.
+    at_bound : bool
+        Whether the bounded fallback fit ended on a bound (see :func:`fit_logistic5`): the
+        unconstrained optimum lies at infinity (a step or an exponential tail).
     """
 
     params: tuple[float, float, float, float, float]
@@ -168,6 +171,7 @@ class LogisticFit:
     n: int
     monotonic: bool
     n_starts_converged: int
+    at_bound: bool = False
 
     def __call__(self, x: np.ndarray | Sequence[float] | float) -> np.ndarray:
         """Map metric values ``x`` through the fitted curve."""
@@ -181,6 +185,7 @@ class LogisticFit:
             "n": self.n,
             "monotonic": self.monotonic,
             "n_starts_converged": self.n_starts_converged,
+            "at_bound": self.at_bound,
         }
 
 
@@ -211,6 +216,53 @@ def _curve_fit(
         return None
     sse = float(np.sum((logistic5(xs, *p) - y) ** 2))
     return (p, sse) if math.isfinite(sse) else None
+
+
+#: Bounds of the fallback fit, in standardised units: |slope| <= 1000 (a transition over
+#: 1/1000 of a standard deviation is a step), centre within 2 standard deviations of the
+#: data, |amplitude| <= 50 times the range of the scores.
+SLOPE_BOUND = 1000.0
+CENTRE_MARGIN = 2.0
+AMPLITUDE_BOUND = 50.0
+
+
+def _fallback_bounds(xs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    amp = AMPLITUDE_BOUND * float(np.ptp(y))
+    lb = np.array([-amp, -SLOPE_BOUND, xs.min() - CENTRE_MARGIN, -np.inf, -np.inf])
+    ub = np.array([amp, SLOPE_BOUND, xs.max() + CENTRE_MARGIN, np.inf, np.inf])
+    return lb, ub
+
+
+def _bounded_fit(
+    xs: np.ndarray, y: np.ndarray, p0: Sequence[float], max_nfev: int
+) -> tuple[np.ndarray, float] | None:
+    """Trust-region fit inside :func:`_fallback_bounds`.
+
+    It converges where the unbounded least-squares optimum lies at infinity (a step:
+    slope -> infinity; an exponential tail: amplitude and centre -> infinity) and
+    Levenberg-Marquardt runs away.
+    """
+    lb, ub = _fallback_bounds(xs, y)
+    width = np.where(np.isfinite(ub - lb), ub - lb, 1.0)
+    start = np.clip(np.asarray(p0, dtype=np.float64), lb + 1e-6 * width, ub - 1e-6 * width)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = optimize.least_squares(
+                lambda p: logistic5(xs, *p) - y,
+                start,
+                jac=lambda p: _logistic5_jac(xs, *p),
+                bounds=(lb, ub),
+                method="trf",
+                x_scale="jac",
+                max_nfev=max_nfev,
+            )
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if res.status <= 0 or not np.all(np.isfinite(res.x)):
+        return None
+    sse = float(np.sum(res.fun**2))
+    return (res.x, sse) if math.isfinite(sse) else None
 
 
 def _starts(xs: np.ndarray, y: np.ndarray, n_best: int = 8) -> list[tuple[float, ...]]:
@@ -267,8 +319,13 @@ def fit_logistic5(
     are converted back.  Without ``p0`` the starts come from a grid over slope (0.1 to 100 in
     standardised units, log-spaced) and centre (across the range of ``x``) on which the three
     linear parameters are solved exactly; the 8 best grid points are refined by
-    :func:`scipy.optimize.curve_fit` and the lowest residual wins (the surface has local
-    minima).  With ``p0`` (parameters in the original units, e.g. from a
+    :func:`scipy.optimize.curve_fit` (Levenberg-Marquardt, analytic Jacobian) and the lowest
+    residual wins (the surface has local minima).  When no start converges — typically
+    because the least-squares optimum lies at infinity (a step, slope -> infinity, or an
+    exponential tail, amplitude and centre -> infinity) — the three best grid starts are
+    refitted with a trust-region method inside bounds (standardised units: ``|b2| <=``
+    :data:`SLOPE_BOUND`, ``b3`` within :data:`CENTRE_MARGIN` of the data, ``|b1| <=``
+    :data:`AMPLITUDE_BOUND` times the score range); the result records ``at_bound``.  With ``p0`` (parameters in the original units, e.g. from a
     previous fit) that start is tried first and the others only if it fails.
 
     Parameters
@@ -339,6 +396,22 @@ def fit_logistic5(
             converged += 1
             if best is None or res[1] < best[1]:
                 best = res
+    bounded = False
+    if best is None:
+        # the least-squares optimum lies at infinity (a step or an exponential tail): fit
+        # again inside bounds with a trust-region method
+        for start in _starts(xs, ys)[:3]:
+            res = _bounded_fit(xs, ys, start, maxfev)
+            if res is None:
+                continue
+            converged += 1
+            if best is None or res[1] < best[1]:
+                best, bounded = res, True
+    at_bound = False
+    if bounded and best is not None:
+        lb, ub = _fallback_bounds(xs, ys)
+        tol = 1e-6 * np.where(np.isfinite(ub - lb), ub - lb, 1.0)
+        at_bound = bool(np.any(best[0] <= lb + tol) or np.any(best[0] >= ub - tol))
     if best is None:
         raise LogisticFitError(
             f"the 5-parameter logistic did not converge from any of the initialisations "
@@ -351,7 +424,7 @@ def fit_logistic5(
     d = np.diff(logistic5(grid, *params))
     tol = 1e-12 * max(1.0, float(np.ptp(ya)))
     monotonic = bool(np.all(d >= -tol) or np.all(d <= tol))
-    return LogisticFit(params, sse, n, monotonic, converged)
+    return LogisticFit(params, sse, n, monotonic, converged, at_bound)
 
 
 def plcc(

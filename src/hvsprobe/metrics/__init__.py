@@ -13,6 +13,7 @@
 
 from .baselines import MSSSIM, PSNR, SSIM, ms_ssim, psnr, rgb_to_gray, ssim
 from .cli_support import distance_command, image_pairs, load_image
+from .decompose import channel_distances, combine, normalized_features, pair_channel_distances
 from .lpips_ref import LPIPS, lpips
 from .perceptual import (
     DEFAULT_EPS,
@@ -34,7 +35,9 @@ __all__ = [
     "Metric",
     "MetricSpec",
     "PerceptualDistance",
+    "channel_distances",
     "channel_plan",
+    "combine",
     "distance_command",
     "get_metric",
     "image_pairs",
@@ -42,6 +45,8 @@ __all__ = [
     "load_image",
     "lpips",
     "metric_info",
+    "normalized_features",
+    "pair_channel_distances",
     "ms_ssim",
     "perceptual_distance",
     "psnr",

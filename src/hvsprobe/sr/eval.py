@@ -24,6 +24,7 @@ Protocol (per image, then averaged over the set):
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import math
 import os
@@ -200,24 +201,23 @@ def _model_key(model: str | os.PathLike[str] | nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-class _LPIPSBank:
-    """LPIPS modules, built once."""
+@functools.lru_cache(maxsize=4)
+def _lpips_module(net: str, device: str) -> nn.Module:
+    from .. import metric
 
-    def __init__(self, nets: Sequence[str], device: torch.device) -> None:
-        self.mods: dict[str, nn.Module] = {}
-        if nets:
-            from .. import metric
+    return metric.LPIPS(net).to(device).eval()
 
-            for n in nets:
-                self.mods[n] = metric.LPIPS(n).to(device).eval()
-        self.device = device
 
-    def __call__(self, sr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:
-        out = {}
-        with torch.no_grad():
-            for n, m in self.mods.items():
-                out[f"lpips_{n}"] = float(m(sr.to(self.device), hr.to(self.device)).item())
-        return out
+def _lpips(
+    nets: Sequence[str], sr: torch.Tensor, hr: torch.Tensor, device: torch.device
+) -> dict[str, float]:
+    """LPIPS v0.1 of one image pair for each of ``nets`` (modules built once per process)."""
+    out = {}
+    with torch.no_grad():
+        for n in nets:
+            m = _lpips_module(n, str(device))
+            out[f"lpips_{n}"] = float(m(sr.to(device), hr.to(device)).item())
+    return out
 
 
 @dataclass
@@ -317,6 +317,7 @@ def evaluate(
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
     banks: Mapping[str, ImageBank] | None = None,
+    lpips_nets_by_set: Mapping[str, Sequence[str]] | None = None,
 ) -> EvalResult:
     """Evaluate SR models (and the bicubic baseline) on test sets.
 
@@ -348,6 +349,8 @@ def evaluate(
     progress : bool
     banks : mapping, optional
         Preloaded test sets (name -> :class:`ImageBank`).
+    lpips_nets_by_set : mapping, optional
+        Set name -> LPIPS variants, overriding ``lpips_nets`` for that set.
 
     Returns
     -------
@@ -364,16 +367,9 @@ def evaluate(
     out_p = Path(out) if out is not None else None
     cache_p = Path(cache_dir) if cache_dir is not None else (out_p / "cache" if out_p else None)
     keys = {name: _model_key(m) for name, m in entries.items()}
-    lp: _LPIPSBank | None = None
     upscalers: dict[str, Upscaler] = {}
     rows: list[dict[str, Any]] = []
     crops: list[Path] = []
-    proto = {
-        "protocol": PROTOCOL_VERSION,
-        "border": border,
-        "lpips": sorted(lpips_nets),
-        "ssim": ssim_backend_name(),
-    }
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -382,6 +378,13 @@ def evaluate(
     for set_name in sets:
         bank = (banks or {}).get(set_name) or load_test_set(set_name, data_root)
         set_label = Path(set_name).name
+        nets = tuple((lpips_nets_by_set or {}).get(set_label, lpips_nets))
+        proto = {
+            "protocol": PROTOCOL_VERSION,
+            "border": border,
+            "lpips": sorted(nets),
+            "ssim": ssim_backend_name(),
+        }
         sr_images: dict[str, list[torch.Tensor]] = {}
         for name, m in entries.items():
             cfile = cache_p / f"{keys[name]}-{set_label}.json" if cache_p else None
@@ -411,10 +414,8 @@ def evaluate(
                         "psnr_y": float(psnr_y(sr, hr, border)[0]),
                         "ssim_y": float(ssim_y(sr, hr, border)[0]),
                     }
-                    if lpips_nets:
-                        if lp is None:
-                            lp = _LPIPSBank(lpips_nets, dev)
-                        row.update(lp(shave(sr, border), shave(hr, border)))
+                    if nets:
+                        row.update(_lpips(nets, shave(sr, border), shave(hr, border), dev))
                     set_rows.append(row)
                 sr_images[name] = outs
                 if cfile is not None and cached is None:
@@ -447,7 +448,7 @@ def evaluate(
     summary = _summarise(rows)
     result = EvalResult(rows, summary, out_p, crops)
     if out_p is not None:
-        _write_tables(result, out_p, proto)
+        _write_tables(result, out_p, {"border": border, "ssim": ssim_backend_name()})
     return result
 
 

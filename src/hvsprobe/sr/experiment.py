@@ -74,33 +74,45 @@ BUDGETS: dict[str, dict[str, Any]] = {
         "finetune_steps": 5,
         "batch_size": 4,
         "patch": 48,
+        "finetune_batch_size": 4,
+        "finetune_patch": 48,
         "rhos": [0.5, 2.0],
         "seeds": [0, 1],
+        "reference_losses": ["lpips-vgg"],
         "sets": ["Set5"],
+        "lpips_vgg_sets": ["Set5"],
         "n_crops": 1,
         "probe_grid": "coarse",
     },
     "cpu-small": {
         "preset": "small",
-        "pretrain_steps": 3000,
-        "finetune_steps": 150,
+        "pretrain_steps": 2000,
+        "finetune_steps": 100,
         "batch_size": 8,
         "patch": 64,
+        "finetune_batch_size": 4,
+        "finetune_patch": 48,
         "rhos": [0.25, 1.0, 4.0],
         "seeds": [0, 1],
+        "reference_losses": [],
         "sets": ["Set5", "Set14", "BSD100"],
+        "lpips_vgg_sets": ["Set5"],
         "n_crops": 3,
         "probe_grid": "default",
     },
     "gpu": {
         "preset": "standard",
-        "pretrain_steps": 6000,
-        "finetune_steps": 600,
+        "pretrain_steps": 4000,
+        "finetune_steps": 400,
         "batch_size": 16,
         "patch": 128,
+        "finetune_batch_size": 16,
+        "finetune_patch": 128,
         "rhos": [0.25, 1.0, 4.0],
         "seeds": [0, 1, 2],
+        "reference_losses": ["lpips-vgg"],
         "sets": ["Set5", "Set14", "BSD100"],
+        "lpips_vgg_sets": ["Set5", "Set14", "BSD100"],
         "n_crops": 3,
         "probe_grid": "default",
     },
@@ -126,6 +138,8 @@ class Claim2Config:
         As in :class:`hvsprobe.sr.train.TrainConfig`.
     preset, pretrain_steps, finetune_steps, batch_size, patch
         Network and training size (from the budget unless given).
+    finetune_batch_size, finetune_patch : int, optional
+        Batch and HR patch of the fine-tuning runs (the perceptual terms dominate their cost).
     pretrain_lr, finetune_lr : float
         Adam learning rates (cosine decay to 1 %).
     rhos : list of float
@@ -135,9 +149,12 @@ class Claim2Config:
     losses : list of str
         Perceptual losses compared over all seeds.
     reference_losses : list of str
-        Extra losses run with the first seed only.
+        Extra losses run with the first seed only (``lpips-vgg``).
     sets : list of str
         Test sets.
+    lpips_vgg_sets : list of str
+        Sets on which LPIPS-VGG is computed (LPIPS-Alex is computed on all); on CPUs VGG-16
+        on full test images dominates the evaluation time.
     n_crops : int
         Side-by-side crops per test set.
     probe_grid : {'default', 'coarse'}
@@ -158,13 +175,16 @@ class Claim2Config:
     finetune_steps: int | None = None
     batch_size: int | None = None
     patch: int | None = None
+    finetune_batch_size: int | None = None
+    finetune_patch: int | None = None
     pretrain_lr: float = 5e-4
     finetune_lr: float = 1e-4
     rhos: list[float] | None = None
     seeds: list[int] | None = None
     losses: list[str] = field(default_factory=lambda: list(MAIN_LOSSES))
-    reference_losses: list[str] = field(default_factory=lambda: ["lpips-vgg"])
+    reference_losses: list[str] | None = None
     sets: list[str] | None = None
+    lpips_vgg_sets: list[str] | None = None
     n_crops: int | None = None
     probe_grid: str | None = None
     train_sets: list[str] = field(default_factory=lambda: list(DEFAULT_TRAIN_SETS))
@@ -178,7 +198,7 @@ class Claim2Config:
                 setattr(self, k, v)
         if self.work is None:
             self.work = f"hvsprobe-results/claim2-{self.budget}"
-        bad = [x for x in [*self.losses, *self.reference_losses] if x in ("none",)]
+        bad = [x for x in [*self.losses, *(self.reference_losses or [])] if x in ("none",)]
         if bad:
             raise ValueError("'none' (the L1 control) is always run; do not list it in losses")
 
@@ -274,12 +294,14 @@ def _resolve_selection(cfg: Claim2Config, say: Callable[[str], None]) -> Path:
 # runs
 
 
-def _train_config(cfg: Claim2Config, out: Path, **kw: Any) -> TrainConfig:
+def _train_config(cfg: Claim2Config, out: Path, *, finetune: bool, **kw: Any) -> TrainConfig:
+    batch = (cfg.finetune_batch_size if finetune else None) or cfg.batch_size or 16
+    patch = (cfg.finetune_patch if finetune else None) or cfg.patch or 96
     return TrainConfig(
         out=str(out),
         preset=str(cfg.preset),
-        batch_size=int(cfg.batch_size or 16),
-        patch=int(cfg.patch or 96),
+        batch_size=int(batch),
+        patch=int(patch),
         precision=cfg.precision,
         device=cfg.device,
         data_root=cfg.data_root,
@@ -297,7 +319,7 @@ def _runs(cfg: Claim2Config) -> list[RunSpec]:
     for loss in cfg.losses:
         for rho in cfg.rhos or []:
             runs += [RunSpec(f"ft-{loss}-r{rho:g}-s{s}", loss, float(rho), s) for s in seeds]
-    for loss in cfg.reference_losses:
+    for loss in cfg.reference_losses or []:
         for rho in cfg.rhos or []:
             runs.append(RunSpec(f"ft-{loss}-r{rho:g}-s{seeds[0]}", loss, float(rho), seeds[0]))
     return runs
@@ -308,14 +330,15 @@ def _calibrate(
 ) -> dict[str, Any]:
     """L1 and each perceptual distance on one fixed batch at the pretrained checkpoint."""
     path = Path(str(cfg.work)) / "calibration.json"
-    key = {"checkpoint": str(pre_ckpt), "selection": str(selection), "patch": cfg.patch}
+    patch = int(cfg.finetune_patch or cfg.patch or 96)
+    key = {"checkpoint": str(pre_ckpt), "selection": str(selection), "patch": patch}
     if path.exists():
         old = read_json(path)
         if old.get("key") == key:
             return old
     device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = load_model(pre_ckpt, device)
-    ds = PatchDataset(bank, int(cfg.patch or 96), seed=987654)
+    ds = PatchDataset(bank, patch, seed=987654)
     pairs = [ds[i] for i in range(16)]
     lr = torch.stack([p[0] for p in pairs]).to(device)
     hr = torch.stack([p[1] for p in pairs]).to(device)
@@ -323,7 +346,7 @@ def _calibrate(
         sr = model(lr)
         l1 = float((sr - hr).abs().mean())
         dist: dict[str, float] = {}
-        for loss in [*cfg.losses, *cfg.reference_losses]:
+        for loss in [*cfg.losses, *(cfg.reference_losses or [])]:
             values = []
             seeds_for = (cfg.seeds or [0]) if loss == "random" else [0]
             for s in seeds_for:
@@ -362,6 +385,20 @@ def _time_steps(tcfg: TrainConfig, bank: ImageBank, n: int = 3) -> float:
     return res.step_time_s if math.isfinite(res.step_time_s) else res.wall_s / (n + 1)
 
 
+def _set_megapixels(name: str, data_root: str | None) -> tuple[int, float]:
+    """Number of images and total HR megapixels of a test set (from the file headers)."""
+    from PIL import Image
+
+    from .data import _set_dir, list_images
+
+    files = list_images(_set_dir(name, "test", data_root))
+    total = 0
+    for f in files:
+        with Image.open(f) as im:
+            total += im.size[0] * im.size[1]
+    return len(files), total / 1e6
+
+
 def estimate_claim2(
     cfg: Claim2Config,
     *,
@@ -369,44 +406,66 @@ def estimate_claim2(
     selection: Path,
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Time a few steps of each loss and one test image; project the experiment's wall time."""
-    work = Path(str(cfg.work))
-    step_s: dict[str, float] = {}
-    for loss in ["none", *cfg.losses, *cfg.reference_losses]:
-        tc = _train_config(cfg, work / "timing", loss=loss, lam=0.1, selection=str(selection))
-        step_s[loss] = _time_steps(tc, bank)
-    runs = _runs(cfg)
-    pre = float(cfg.pretrain_steps or 0) * step_s["none"]
-    ft = sum(float(cfg.finetune_steps or 0) * step_s[r.loss] for r in runs)
-    # evaluation: one mid-sized test image through the model and both LPIPS nets
+    """Time a few steps of each loss and the evaluation of one image; project the wall time.
+
+    Steps: median of 3 after a warm-up, per loss, at the fine-tuning batch (``none`` also at
+    the pretraining batch). Evaluation: seconds per megapixel of one Set14 image (model,
+    PSNR/SSIM, LPIPS-Alex; LPIPS-VGG separately), scaled by each set's pixel count and the
+    number of models.
+    """
     from .data import load_test_set
     from .eval import evaluate
-
-    t0 = time.perf_counter()
-    probe_bank = load_test_set("Set14", cfg.data_root)
-    one = ImageBank(probe_bank.hr[:1], probe_bank.lr[:1], probe_bank.names[:1])
     from .model import build_model
 
-    evaluate(
-        {"m": build_model(str(cfg.preset))},
-        ["Set14"],
-        banks={"Set14": one},
-        device=cfg.device,
-        bicubic=False,
-        progress=False,
-    )
-    per_image = time.perf_counter() - t0
-    sizes = {"Set5": 5, "Set14": 14, "BSD100": 100}
-    n_images = sum(sizes.get(Path(s).name, 20) for s in cfg.sets or [])
-    n_models = len(runs) + 2
-    ev = per_image * n_images * n_models
+    work = Path(str(cfg.work))
+    step_s: dict[str, float] = {}
+    pre_tc = _train_config(cfg, work / "timing", finetune=False, loss="none", lam=0.0)
+    step_s["pretrain"] = _time_steps(pre_tc, bank)
+    for loss in ["none", *cfg.losses, *(cfg.reference_losses or [])]:
+        tc = _train_config(
+            cfg,
+            work / "timing",
+            finetune=True,
+            loss=loss,
+            lam=0.0 if loss == "none" else 0.1,
+            selection=str(selection),
+        )
+        step_s[loss] = _time_steps(tc, bank)
+    runs = _runs(cfg)
+    pre = float(cfg.pretrain_steps or 0) * step_s["pretrain"]
+    ft = sum(float(cfg.finetune_steps or 0) * step_s[r.loss] for r in runs)
+    test = load_test_set("Set14", cfg.data_root)
+    one = {"Set14": ImageBank(test.hr[:1], test.lr[:1], test.names[:1])}
+    mp = test.hr[0].shape[-1] * test.hr[0].shape[-2] / 1e6
+    model = {"m": build_model(str(cfg.preset))}
+    per_mp: dict[str, float] = {}
+    for label, nets in (("alex", ("alex",)), ("alex+vgg", ("alex", "vgg"))):
+        for warm in (True, False):  # the first call builds the LPIPS modules
+            t0 = time.perf_counter()
+            evaluate(
+                model,
+                ["Set14"],
+                banks=one,
+                device=cfg.device,
+                bicubic=False,
+                progress=False,
+                lpips_nets=nets,
+            )
+            if not warm:
+                per_mp[label] = (time.perf_counter() - t0) / mp
+    n_models = len(runs) + 2  # + pretrained + bicubic
+    vgg_sets = set(cfg.lpips_vgg_sets if cfg.lpips_vgg_sets is not None else cfg.sets or [])
+    ev = 0.0
+    for s in cfg.sets or []:
+        _, mps = _set_megapixels(s, cfg.data_root)
+        ev += mps * per_mp["alex+vgg" if Path(s).name in vgg_sets else "alex"] * n_models
     est = {
         "step_time_s": step_s,
         "n_finetune_runs": len(runs),
         "pretrain_s": pre,
         "finetune_s": ft,
         "eval_s": ev,
-        "eval_s_per_image_model": per_image,
+        "eval_s_per_megapixel": per_mp,
         "total_s": pre + ft + ev,
         "threads": torch.get_num_threads(),
         "device": cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"),
@@ -419,9 +478,10 @@ def estimate_claim2(
 def format_estimate(cfg: Claim2Config, est: dict[str, Any]) -> str:
     """Human-readable estimate."""
     lines = [
-        f"claim2 budget {cfg.budget}: preset {cfg.preset}, batch {cfg.batch_size} x {cfg.patch} px, "
-        f"{cfg.pretrain_steps} pretrain + {est['n_finetune_runs']} x {cfg.finetune_steps} fine-tune steps, "
-        f"{est['threads']} threads on {est['device']}",
+        f"claim2 budget {cfg.budget}: preset {cfg.preset}; {cfg.pretrain_steps} pretrain steps "
+        f"(batch {cfg.batch_size} x {cfg.patch} px) + {est['n_finetune_runs']} runs x "
+        f"{cfg.finetune_steps} fine-tune steps (batch {cfg.finetune_batch_size or cfg.batch_size} x "
+        f"{cfg.finetune_patch or cfg.patch} px); {est['threads']} threads on {est['device']}",
         "measured seconds per step: "
         + ", ".join(f"{k} {v:.3f}" for k, v in est["step_time_s"].items()),
         f"estimated wall time: pretrain {est['pretrain_s'] / 60:.1f} min + fine-tune "
@@ -791,7 +851,9 @@ def run_claim2(
     selection_path = _resolve_selection(cfg, say)
     say(f"decoding training images ({', '.join(cfg.train_sets)}) once for all runs …")
     bank = ImageBank.from_folders(
-        cfg.train_sets, data_root=cfg.data_root, min_size=int(cfg.patch or 96)
+        cfg.train_sets,
+        data_root=cfg.data_root,
+        min_size=max(int(cfg.patch or 96), int(cfg.finetune_patch or 0)),
     )
     say(f"{len(bank)} training images")
     est_path = work / "estimate.json"
@@ -807,6 +869,7 @@ def run_claim2(
     pre_cfg = _train_config(
         cfg,
         pre_dir,
+        finetune=False,
         steps=int(cfg.pretrain_steps or 1),
         loss="none",
         lam=0.0,
@@ -830,6 +893,7 @@ def run_claim2(
         tc = _train_config(
             cfg,
             rdir,
+            finetune=True,
             steps=int(cfg.finetune_steps or 1),
             loss=run.loss,
             lam=lam,
@@ -849,20 +913,28 @@ def run_claim2(
         **{r.name: work / "runs" / r.name / "checkpoint.pt" for r in runs},
     }
     say(f"evaluating {len(models)} models + bicubic on {', '.join(cfg.sets or [])} …")
+    sets = list(cfg.sets or [])
+    nets_by_set = {
+        Path(s).name: ("alex", "vgg")
+        if cfg.lpips_vgg_sets is None or Path(s).name in cfg.lpips_vgg_sets
+        else ("alex",)
+        for s in sets
+    }
     ev = evaluate(
         models,
-        list(cfg.sets or []),
+        sets,
         data_root=cfg.data_root,
         out=work / "eval",
         device=cfg.device,
         n_crops=0,
         progress=True,
+        lpips_nets_by_set=nets_by_set,
     )
     crop_models = {"pretrained": pre_ckpt}
     mid = sorted(cfg.rhos or [1.0], key=lambda x: abs(math.log(x)))[0]
     seed0 = (cfg.seeds or [0])[0]
     crop_models["ft-none"] = work / "runs" / f"ft-none-s{seed0}" / "checkpoint.pt"
-    for loss in [*cfg.losses, *cfg.reference_losses]:
+    for loss in [*cfg.losses, *(cfg.reference_losses or [])]:
         crop_models[f"{loss} r{mid:g}"] = (
             work / "runs" / f"ft-{loss}-r{mid:g}-s{seed0}" / "checkpoint.pt"
         )
@@ -875,6 +947,7 @@ def run_claim2(
         device=cfg.device,
         n_crops=int(cfg.n_crops or 0),
         progress=False,
+        lpips_nets_by_set=nets_by_set,
     )
 
     by_run = {r.name: r for r in runs}

@@ -1,0 +1,460 @@
+"""Claim 1: channels with higher scores predict human judgments better.
+
+For each backbone the experiment builds metrics from subsets of the channels of the LPIPS
+layers — the top k % by PE, by mu1 alone and by mu2 alone, the bottom k % by PE, ``n_random``
+seeded random k % subsets, every channel (LPIPS's unweighted baseline) and LPIPS's learned
+linear weights — for k in {10, 25, 50} %, and evaluates each on
+
+* the LIVE subset (SRCC / PLCC against DMOS, 95 % bootstrap intervals over reference images),
+* ModelFest detection thresholds and castleCSF sensitivities (one fitted criterion each:
+  Pearson r, Spearman rho, RMSE in log10 sensitivity),
+* agreement of mu1 / mu2 / PE with LPIPS's learned channel weights (Spearman, permutation p).
+
+Every subset metric is a weighted sum of per-channel distances (see
+:mod:`hvsprobe.metrics.decompose`), so one forward pass per image serves all of them. The
+per-channel distances are cached in the output folder, so an interrupted run resumes.
+Thresholds come from distance curves sampled at log-spaced contrasts and interpolated in
+log-log coordinates (:func:`hvsprobe.evaluate.psychophysics.fit_single_criterion`).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import __version__
+from .._io import atomic_path, config_hash, write_json_atomic, write_text_atomic
+
+__all__ = ["Claim1Config", "LPIPS_LAYERS", "run_claim1"]
+
+SCHEMA_VERSION = 1
+LPIPS_LAYERS = {
+    "vgg16": ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"],
+    "alexnet": ["relu1", "relu2", "relu3", "relu4", "relu5"],
+    # the last block at each resolution (strides 2, 4, 8, 16, 32)
+    "mobilenet_v2": ["block1", "block3", "block6", "block13", "block17"],
+}
+
+
+@dataclass
+class Claim1Config:
+    """Settings of the claim-1 experiment (all recorded with the results)."""
+
+    backbones: tuple[str, ...] = ("vgg16", "alexnet")
+    fractions: tuple[float, ...] = (0.10, 0.25, 0.50)
+    n_random: int = 20
+    seed: int = 0
+    n_boot: int = 1000
+    contrasts: tuple[float, float, int] = (1e-3, 1.0, 16)
+    castle_max_size: int = 512
+    data_root: str | None = None
+    results_root: str = "hvsprobe-results"
+    out: str = "hvsprobe-results/claim1"
+    doc: str | None = "docs/results/claim1.md"
+    live_only: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ------------------------------------------------------------------------------------------
+# per-channel distances (the expensive part, cached)
+
+
+def _cached(
+    path: Path, key: str, compute: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    if path.exists():
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["__key__"]) == key:
+                return {k: data[k] for k in data.files if k != "__key__"}
+    arrays = compute()
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, __key__=key, **arrays)
+    return arrays
+
+
+def live_channel_distances(backbone, layers, dataset, progress=True) -> dict[str, np.ndarray]:
+    """``d[layer]``: (pairs x channels) for every pair of an IQA dataset."""
+    from tqdm.auto import tqdm
+
+    from ..evaluate.iqa import load_image
+    from ..metrics.decompose import normalized_features, pair_channel_distances
+
+    refs: dict[str, dict[str, torch.Tensor]] = {}
+    rows: dict[str, list[np.ndarray]] = {n: [] for n in layers}
+    for pair in tqdm(dataset.pairs, desc=f"LIVE {backbone.name}", disable=not progress, unit="img"):
+        key = str(pair.ref_path)
+        if key not in refs:
+            refs[key] = normalized_features(backbone, load_image(pair.ref_path)[None], layers)
+        nd = normalized_features(backbone, load_image(pair.dist_path)[None], layers)
+        d = pair_channel_distances(refs[key], nd)
+        for n in layers:
+            rows[n].append(d[n][0])
+    return {n: np.stack(v) for n, v in rows.items()}
+
+
+def curve_channel_distances(backbone, layers, waves, mean, contrasts, progress=True, label=""):
+    """``d[layer]``: (stimuli x contrasts x channels) between the grey field and each stimulus."""
+    from tqdm.auto import tqdm
+
+    from ..metrics.decompose import normalized_features, pair_channel_distances
+
+    out = {n: np.zeros((len(waves), len(contrasts), backbone.channels[n])) for n in layers}
+    blanks: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
+    c = np.asarray(contrasts, dtype=np.float64)
+    for i, w in enumerate(
+        tqdm(waves, desc=f"{label} {backbone.name}", disable=not progress, unit="stim")
+    ):
+        shape = tuple(w.shape)
+        if shape not in blanks:
+            blank = torch.full((1, 3, *shape), float(mean))
+            blanks[shape] = normalized_features(backbone, blank, layers)
+        lum = np.clip(mean * (1.0 + c[:, None, None] * w[None]), 0.0, 1.0)
+        imgs = torch.from_numpy(lum).float()[:, None].expand(-1, 3, -1, -1).contiguous()
+        for start in range(0, len(c), 8):
+            nd = normalized_features(backbone, imgs[start : start + 8], layers)
+            d = pair_channel_distances(blanks[shape], nd)
+            for n in layers:
+                out[n][i, start : start + 8] = d[n]
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# variants: channel weightings
+
+
+def weight_variants(scores, layers, fractions, n_random, seed, lpips_lin=None):
+    """Name -> (family, k, {layer: weight vector}) for every channel subset in the experiment."""
+    from ..selection import select_channels
+
+    def vectors(sel):
+        return {n: sel.weight_vector(n) for n in layers}
+
+    variants: dict[str, tuple[str, float, dict[str, np.ndarray]]] = {}
+    all_sel = select_channels(scores, strategy="all", value=1.0, layers=layers)
+    variants["all channels"] = ("all", 1.0, vectors(all_sel))
+    if lpips_lin is not None:
+        variants["LPIPS (learned weights)"] = (
+            "lpips",
+            1.0,
+            {n: lpips_lin[n].numpy().astype(np.float64) for n in layers},
+        )
+    for k in fractions:
+        pct = int(round(100 * k))
+        for score in ("pe", "mu1", "mu2"):
+            sel = select_channels(
+                scores, score=score, strategy="top_fraction", value=k, layers=layers
+            )
+            variants[f"top {pct}% {score}"] = (f"top_{score}", k, vectors(sel))
+        sel = select_channels(
+            scores, score="pe", strategy="top_fraction", value=k, layers=layers, bottom=True
+        )
+        variants[f"bottom {pct}% pe"] = ("bottom_pe", k, vectors(sel))
+        for r in range(n_random):
+            sel = select_channels(
+                scores,
+                strategy="random_fraction",
+                value=k,
+                layers=layers,
+                seed=seed * 1000 + r + int(1000 * k),
+            )
+            variants[f"random {pct}% #{r}"] = ("random", k, vectors(sel))
+    return variants
+
+
+# ------------------------------------------------------------------------------------------
+# evaluation of one weighting
+
+
+def _combine_live(d, w):
+    return sum(d[n] @ w[n] for n in w)
+
+
+def _combine_curves(d, w):
+    return sum(np.einsum("skc,c->sk", d[n], w[n]) for n in w)
+
+
+def _fit(contrasts, curves, human):
+    from scipy import stats
+
+    from ..evaluate.psychophysics import fit_single_criterion
+
+    fit = fit_single_criterion(contrasts, curves, human)
+    pred = fit.predicted_log10
+    r = float(stats.pearsonr(pred, human).statistic) if np.ptp(pred) > 0 else math.nan
+    rho = float(stats.spearmanr(pred, human).statistic) if np.ptp(pred) > 0 else math.nan
+    return {"rmse": float(fit.rmse), "r": r, "rho": rho, "censored": int(np.sum(fit.censored != 0))}
+
+
+def _live_stats(values, human, groups, n_boot, seed):
+    from ..evaluate.stats import correlation_summary
+
+    s = correlation_summary(-np.asarray(values), human, groups, n_boot=n_boot, seed=seed)
+    out = {"srcc": s.srcc, "plcc": s.plcc, "krcc": s.krcc}
+    if "srcc" in s.ci:
+        out["srcc_lo"], out["srcc_hi"] = s.ci["srcc"].low, s.ci["srcc"].high
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# the driver
+
+
+@dataclass
+class Claim1Result:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    agreement: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_claim1(
+    config: Claim1Config | None = None, *, progress: bool = True, log=print
+) -> Claim1Result:
+    """Run the claim-1 experiment; write CSV/JSON/markdown; return the rows."""
+    from ..analyze import analyze
+    from ..backbones import get_backbone, load_lpips_linear
+    from ..evaluate.agreement import score_weight_agreement
+    from ..evaluate.iqa import read_live
+    from ..evaluate.psychophysics import (
+        MODELFEST_MEAN,
+        SUPPORTED_MODELFEST_IDS,
+        _castle_plan,
+        _castle_wave,
+        _waveform_cached,
+        load_modelfest,
+    )
+    from ..human import load_castle_achromatic
+    from ..scores import ChannelScores
+
+    cfg = config or Claim1Config()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    res = Claim1Result()
+    t_start = time.perf_counter()
+    contrasts = np.geomspace(cfg.contrasts[0], cfg.contrasts[1], int(cfg.contrasts[2]))
+
+    live = read_live(data_root=cfg.data_root)
+    live_human = np.array([p.score for p in live.pairs]) * (1.0 if live.higher_is_better else -1.0)
+    live_groups = np.array([p.ref_id for p in live.pairs])
+    if not cfg.live_only:
+        mf = load_modelfest(cfg.data_root)
+        mf_ids = list(SUPPORTED_MODELFEST_IDS)
+        mf_waves = [_waveform_cached(i, str(mf.folder)) for i in mf_ids]
+        mf_human = mf.human(mf_ids)
+        castle = load_castle_achromatic(cfg.data_root)
+        keep, sizes, excluded = _castle_plan(
+            castle,
+            ppd=60.0,
+            luminance_range=(10.0, 1000.0),
+            max_frequency_fraction=0.8,
+            min_aperture_px=4.0,
+            extent_sigma=3.0,
+            min_size=64,
+            max_size=cfg.castle_max_size,
+        )
+        keys: dict[tuple, int] = {}
+        castle_waves, castle_index = [], []
+        for i, size in zip(keep, sizes, strict=True):
+            key = (
+                str(castle["stimulus"][i]),
+                float(castle["frequency"][i]),
+                float(castle["area"][i]),
+                size,
+            )
+            if key not in keys:
+                keys[key] = len(castle_waves)
+                castle_waves.append(_castle_wave(key[1], key[2], key[0], 60.0, size))
+            castle_index.append(keys[key])
+        castle_index_arr = np.array(castle_index)
+        castle_human = castle["log10_sensitivity"][keep]
+
+    # image baselines on LIVE
+    from ..evaluate.iqa import evaluate_iqa
+    from ..metric import get_metric
+
+    baselines = {
+        "SSIM": get_metric("ssim"),
+        "SSIM (Wang's downsampling)": get_metric("ssim", downsample=True),
+        "PSNR": get_metric("psnr"),
+    }
+    for name, metric in baselines.items():
+        t0 = time.perf_counter()
+        r = evaluate_iqa(metric, live, progress=False, n_boot=cfg.n_boot, seed=cfg.seed)
+        o = r.overall
+        res.rows.append(
+            {
+                "backbone": "-",
+                "variant": name,
+                "family": "image",
+                "k": 1.0,
+                "n_channels": 0,
+                "live_srcc": o.srcc,
+                "live_srcc_lo": o.ci["srcc"].low if "srcc" in o.ci else math.nan,
+                "live_srcc_hi": o.ci["srcc"].high if "srcc" in o.ci else math.nan,
+                "live_plcc": o.plcc,
+            }
+        )
+        res.timings[f"live_{name}_s"] = time.perf_counter() - t0
+
+    for bb_name in cfg.backbones:
+        layers = LPIPS_LAYERS[bb_name]
+        t0 = time.perf_counter()
+        rdir = Path(cfg.results_root) / f"{bb_name}-imagenet"
+        if not (rdir / "scores.json").exists():
+            log(
+                f"[claim1] no scores for {bb_name}: running `hvsprobe analyze {bb_name}` into {rdir}"
+            )
+            analyze(bb_name, out=rdir, progress=progress, log=log)
+        scores = ChannelScores.load(rdir)
+        res.timings[f"{bb_name}_analyze_s"] = time.perf_counter() - t0
+        bb = get_backbone(bb_name)
+        if scores.config.get("weights_sha256") != bb.weights_sha256:
+            raise ValueError(f"{rdir} was measured on other weights than the ImageNet {bb_name}")
+        lin = load_lpips_linear(bb_name) if bb_name in ("vgg16", "alexnet") else None
+        key_base = {
+            "backbone": bb_name,
+            "sha": bb.weights_sha256,
+            "layers": layers,
+            "v": __version__,
+        }
+        t0 = time.perf_counter()
+        d_live = _cached(
+            out / f"cache-{bb_name}-live.npz",
+            config_hash({**key_base, "live": [str(p.dist_path) for p in live.pairs]}),
+            lambda bb=bb, layers=layers: live_channel_distances(bb, layers, live, progress),
+        )
+        res.timings[f"{bb_name}_live_features_s"] = time.perf_counter() - t0
+        if not cfg.live_only:
+            t0 = time.perf_counter()
+            ckey = {**key_base, "contrasts": contrasts.tolist()}
+            d_mf = _cached(
+                out / f"cache-{bb_name}-modelfest.npz",
+                config_hash({**ckey, "ids": mf_ids}),
+                lambda bb=bb, layers=layers: curve_channel_distances(
+                    bb, layers, mf_waves, MODELFEST_MEAN, contrasts, progress, "ModelFest"
+                ),
+            )
+            res.timings[f"{bb_name}_modelfest_features_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            d_castle = _cached(
+                out / f"cache-{bb_name}-castle.npz",
+                config_hash({**ckey, "castle": sorted(map(str, keys)), "max": cfg.castle_max_size}),
+                lambda bb=bb, layers=layers: curve_channel_distances(
+                    bb, layers, castle_waves, 0.5, contrasts, progress, "castleCSF"
+                ),
+            )
+            res.timings[f"{bb_name}_castle_features_s"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        variants = weight_variants(scores, layers, cfg.fractions, cfg.n_random, cfg.seed, lin)
+        for name, (family, k, w) in variants.items():
+            row: dict[str, Any] = {
+                "backbone": bb_name,
+                "variant": name,
+                "family": family,
+                "k": k,
+                "n_channels": int(sum(int(np.count_nonzero(v)) for v in w.values())),
+            }
+            boot = 0 if family == "random" else cfg.n_boot
+            live_s = _live_stats(_combine_live(d_live, w), live_human, live_groups, boot, cfg.seed)
+            row.update({f"live_{k2}": v for k2, v in live_s.items()})
+            if not cfg.live_only:
+                row.update(
+                    {
+                        f"modelfest_{k2}": v
+                        for k2, v in _fit(contrasts, _combine_curves(d_mf, w), mf_human).items()
+                    }
+                )
+                curves = _combine_curves(d_castle, w)[castle_index_arr]
+                row.update(
+                    {f"castle_{k2}": v for k2, v in _fit(contrasts, curves, castle_human).items()}
+                )
+            res.rows.append(row)
+        res.timings[f"{bb_name}_evaluate_s"] = time.perf_counter() - t0
+        if lin is not None:
+            for layer in layers:
+                t = scores.layer(layer)
+                for score in ("mu1", "mu2", "pe"):
+                    vals = np.where(t["dead"], np.nan, t[score])
+                    a = score_weight_agreement(
+                        vals,
+                        lin[layer].numpy(),
+                        layer=layer,
+                        score=score,
+                        n_perm=2000,
+                        seed=cfg.seed,
+                    )
+                    res.agreement.append(
+                        {
+                            "backbone": bb_name,
+                            "layer": layer,
+                            "score": score,
+                            "rho": a.rho,
+                            "p_value": a.p_value,
+                            "n_used": a.n_used,
+                            "n_dead": a.n_dead,
+                        }
+                    )
+    res.timings["total_s"] = time.perf_counter() - t_start
+    _write(
+        res,
+        cfg,
+        out,
+        contrasts,
+        None
+        if cfg.live_only
+        else {
+            "castle_rows": len(keep),
+            "castle_excluded": len(excluded),
+            "castle_stimuli": len(castle_waves),
+            "modelfest_ids": mf_ids,
+        },
+    )
+    return res
+
+
+# ------------------------------------------------------------------------------------------
+# outputs
+
+
+def _write(res: Claim1Result, cfg: Claim1Config, out: Path, contrasts, extra) -> None:
+    from .claim1_report import render_markdown
+
+    cols = sorted(
+        {k for r in res.rows for k in r},
+        key=lambda c: (c not in ("backbone", "variant", "family", "k", "n_channels"), c),
+    )
+    with atomic_path(out / "claim1.csv") as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=cols)
+            w.writeheader()
+            for r in res.rows:
+                w.writerow({c: (f"{v:.6g}" if isinstance(v, float) else v) for c, v in r.items()})
+    write_json_atomic(
+        out / "claim1.json",
+        {
+            "kind": "claim1",
+            "schema_version": SCHEMA_VERSION,
+            "hvsprobe_version": __version__,
+            "config": cfg.to_dict(),
+            "contrasts": contrasts.tolist(),
+            "extra": extra,
+            "timings": res.timings,
+            "rows": res.rows,
+            "agreement": res.agreement,
+        },
+    )
+    text = render_markdown(res.rows, res.agreement, cfg, res.timings, extra)
+    write_text_atomic(out / "claim1.md", text)
+    if cfg.doc:
+        write_text_atomic(cfg.doc, text)
