@@ -7,6 +7,8 @@
 ``hvsprobe distance REF DIST [--metric]``  perceptual distances between images or folders
 ``hvsprobe metrics``                       list the metrics
 ``hvsprobe csf [--data-root DIR]``         the human CSF models and their error vs castleCSF
+``hvsprobe experiment claim1|claim2``      the claim experiments (generated docs/results)
+``hvsprobe sr train|eval``                 super-resolution with the selected-channel loss
 """
 
 from __future__ import annotations
@@ -134,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e1.add_argument("--live-only", action="store_true", help="skip ModelFest and castleCSF (quick)")
     e1.add_argument("--no-progress", action="store_true")
+    from .sr.cli import add_claim2_command, add_sr_commands
+
+    add_claim2_command(esub)
+    add_sr_commands(sub)
     p = sub.add_parser("report", help="write report.html with figures for a results folder")
     p.add_argument("results", type=Path, help="results folder written by `hvsprobe analyze`")
     p.add_argument(
@@ -273,7 +279,15 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
         if cfg.doc:
             print(f"markdown: {cfg.doc}")
         return 0
-    raise ValueError(f"unknown experiment {args.experiment!r}")
+    from .sr.cli import run as run_sr
+
+    return run_sr(args)
+
+
+def _cmd_sr(args: argparse.Namespace) -> int:
+    from .sr.cli import run as run_sr
+
+    return run_sr(args)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -328,6 +342,7 @@ _COMMANDS = {
     "metrics": _cmd_metrics,
     "report": _cmd_report,
     "experiment": _cmd_experiment,
+    "sr": _cmd_sr,
 }
 
 

@@ -136,6 +136,9 @@ def add_claim2_command(experiment_subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--patch", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument(
+        "--num-workers", type=int, default=None, help="loader workers (default 4 on CUDA, 0 on CPU)"
+    )
+    p.add_argument(
         "--estimate-only", action="store_true", help="time the steps, print the estimate, stop"
     )
     p.set_defaults(sr_handler=_cmd_claim2)
@@ -230,7 +233,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_claim2(args: argparse.Namespace) -> int:
-    from .experiment import Claim2Config, format_estimate, run_claim2
+    from .experiment import Claim2Config, run_claim2
 
     cfg = Claim2Config(
         budget=args.budget,
@@ -249,10 +252,10 @@ def _cmd_claim2(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         patch=args.patch,
         threads=args.threads,
+        num_workers=args.num_workers,
     )
     res = run_claim2(cfg, estimate_only=args.estimate_only)
-    if isinstance(res, dict):
-        print(format_estimate(cfg, res))
+    if isinstance(res, dict):  # --estimate-only: run_claim2 has printed the estimate
         return 0
     print(res.report.read_text(encoding="utf-8").split("## Results")[0])
     print(f"report {res.report}, table {res.csv}, plot {res.plot}")

@@ -432,6 +432,10 @@ def _train(
     t_start: float,
 ) -> TrainResult:
     device = _resolve_device(cfg.device, dd)
+    if device.type == "cuda":
+        # fixed patch shapes: let cuDNN pick the fastest kernels (results then match a rerun
+        # to cuDNN's nondeterminism, not bit for bit; bit-exact resume is a CPU guarantee)
+        torch.backends.cudnn.benchmark = True
     out = Path(cfg.out)
     ckpt_path = out / "checkpoint.pt"
     log_path = out / "log.csv"

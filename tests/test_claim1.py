@@ -1,0 +1,61 @@
+"""Pieces of the claim-1 experiment on small synthetic inputs (the full run is a command)."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import make_toy_backbone
+
+from hvsprobe.experiments.claim1 import Claim1Config, curve_channel_distances, weight_variants
+from hvsprobe.experiments.claim1_report import render_markdown
+from hvsprobe.scores import COLUMNS, ChannelScores
+
+
+def fake_scores() -> ChannelScores:
+    rng = np.random.default_rng(0)
+    n = 40
+    cols = {c: np.zeros(n) for c in COLUMNS}
+    cols["layer"] = np.array(["l1"] * 20 + ["l2"] * 20, dtype=object)
+    cols["channel"] = np.r_[np.arange(20), np.arange(20)]
+    for c in ("mu1", "mu2", "pe"):
+        cols[c] = rng.random(n)
+    cols["dead"] = np.zeros(n, dtype=bool)
+    cols["orientation_selective"] = np.zeros(n, dtype=bool)
+    cols["bandwidth_censored"] = np.zeros(n, dtype=bool)
+    return ChannelScores(cols, {"backbone": "toy", "weights_sha256": "x"})
+
+
+def test_weight_variants_cover_the_design():
+    v = weight_variants(fake_scores(), ["l1", "l2"], (0.1, 0.5), n_random=5, seed=0)
+    assert "all channels" in v and "top 10% pe" in v and "bottom 50% pe" in v
+    assert sum(1 for f, _, _ in v.values() if f == "random") == 10
+    top, bottom = v["top 50% pe"][2], v["bottom 50% pe"][2]
+    assert all(np.count_nonzero(top[n]) == 10 for n in ("l1", "l2"))
+    assert all(np.count_nonzero(top[n] * bottom[n]) == 0 for n in ("l1", "l2"))  # disjoint halves
+    r0, r1 = v["random 10% #0"][2]["l1"], v["random 10% #1"][2]["l1"]
+    assert np.count_nonzero(r0) == 2 and not np.array_equal(r0, r1)
+
+
+def test_curve_channel_distances_grow_with_contrast():
+    bb = make_toy_backbone()
+    yy, xx = np.mgrid[0:64, 0:64]
+    wave = np.cos(2 * np.pi * xx / 8.0)
+    d = curve_channel_distances(bb, ["relu1"], [wave], 0.5, np.array([0.01, 0.1, 0.5]), progress=False)
+    assert d["relu1"].shape == (1, 3, 7)
+    total = d["relu1"][0].sum(axis=1)
+    assert total[0] < total[1] < total[2]
+
+
+def test_markdown_verdict_is_computed_from_the_rows():
+    rows = [
+        {"backbone": "vgg16", "variant": "all channels", "family": "all", "k": 1.0, "n_channels": 10, "live_srcc": 0.80},
+        {"backbone": "vgg16", "variant": "top 10% pe", "family": "top_pe", "k": 0.1, "n_channels": 1, "live_srcc": 0.90},
+        {"backbone": "vgg16", "variant": "bottom 10% pe", "family": "bottom_pe", "k": 0.1, "n_channels": 1, "live_srcc": 0.70},
+    ] + [
+        {"backbone": "vgg16", "variant": f"random 10% #{i}", "family": "random", "k": 0.1, "n_channels": 1, "live_srcc": s}
+        for i, s in enumerate([0.85, 0.95, 0.75])
+    ]
+    cfg = Claim1Config(backbones=("vgg16",), fractions=(0.1,), n_random=3, live_only=True)
+    text = render_markdown(rows, [], cfg, {"total_s": 60.0}, None)
+    assert "beat the bottom-k % in **1 of 1**" in text
+    assert "beats 2/3 random subsets" in text
+    assert "0.900" in text and "0.850 ± 0.100 [0.750, 0.950]" in text
