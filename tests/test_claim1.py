@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import make_toy_backbone
 
+from conftest import make_toy_backbone
 from hvsprobe.experiments.claim1 import Claim1Config, curve_channel_distances, weight_variants
 from hvsprobe.experiments.claim1_report import render_markdown
 from hvsprobe.scores import COLUMNS, ChannelScores
@@ -39,7 +39,9 @@ def test_curve_channel_distances_grow_with_contrast():
     bb = make_toy_backbone()
     yy, xx = np.mgrid[0:64, 0:64]
     wave = np.cos(2 * np.pi * xx / 8.0)
-    d = curve_channel_distances(bb, ["relu1"], [wave], 0.5, np.array([0.01, 0.1, 0.5]), progress=False)
+    d = curve_channel_distances(
+        bb, ["relu1"], [wave], 0.5, np.array([0.01, 0.1, 0.5]), progress=False
+    )
     assert d["relu1"].shape == (1, 3, 7)
     total = d["relu1"][0].sum(axis=1)
     assert total[0] < total[1] < total[2]
@@ -47,11 +49,39 @@ def test_curve_channel_distances_grow_with_contrast():
 
 def test_markdown_verdict_is_computed_from_the_rows():
     rows = [
-        {"backbone": "vgg16", "variant": "all channels", "family": "all", "k": 1.0, "n_channels": 10, "live_srcc": 0.80},
-        {"backbone": "vgg16", "variant": "top 10% pe", "family": "top_pe", "k": 0.1, "n_channels": 1, "live_srcc": 0.90},
-        {"backbone": "vgg16", "variant": "bottom 10% pe", "family": "bottom_pe", "k": 0.1, "n_channels": 1, "live_srcc": 0.70},
+        {
+            "backbone": "vgg16",
+            "variant": "all channels",
+            "family": "all",
+            "k": 1.0,
+            "n_channels": 10,
+            "live_srcc": 0.80,
+        },
+        {
+            "backbone": "vgg16",
+            "variant": "top 10% pe",
+            "family": "top_pe",
+            "k": 0.1,
+            "n_channels": 1,
+            "live_srcc": 0.90,
+        },
+        {
+            "backbone": "vgg16",
+            "variant": "bottom 10% pe",
+            "family": "bottom_pe",
+            "k": 0.1,
+            "n_channels": 1,
+            "live_srcc": 0.70,
+        },
     ] + [
-        {"backbone": "vgg16", "variant": f"random 10% #{i}", "family": "random", "k": 0.1, "n_channels": 1, "live_srcc": s}
+        {
+            "backbone": "vgg16",
+            "variant": f"random 10% #{i}",
+            "family": "random",
+            "k": 0.1,
+            "n_channels": 1,
+            "live_srcc": s,
+        }
         for i, s in enumerate([0.85, 0.95, 0.75])
     ]
     cfg = Claim1Config(backbones=("vgg16",), fractions=(0.1,), n_random=3, live_only=True)

@@ -9,7 +9,17 @@ import pytest
 from hvsprobe.cli import main
 from hvsprobe.selection import Selection
 
-TINY = ["--size", "32", "--n-frequencies", "4", "--n-orientations", "4", "--n-phases", "1", "--no-progress"]
+TINY = [
+    "--size",
+    "32",
+    "--n-frequencies",
+    "4",
+    "--n-orientations",
+    "4",
+    "--n-phases",
+    "1",
+    "--no-progress",
+]
 
 
 def test_backbones_lists(capsys):
@@ -20,19 +30,58 @@ def test_backbones_lists(capsys):
 
 def test_analyze_then_select(tmp_path, capsys):
     out = tmp_path / "res"
-    rc = main(["analyze", "vgg16", "--weights", "random:0", "--layers", "relu1_1", "relu2_1", "--out", str(out), *TINY])
+    rc = main(
+        [
+            "analyze",
+            "vgg16",
+            "--weights",
+            "random:0",
+            "--layers",
+            "relu1_1",
+            "relu2_1",
+            "--out",
+            str(out),
+            *TINY,
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert "relu1_1" in text and "orientation selective" in text.lower()
-    for name in ("tuning.npz", "tuning.json", "scores.csv", "scores.json", "selection.json", "summary.json", "summary.md"):
+    for name in (
+        "tuning.npz",
+        "tuning.json",
+        "scores.csv",
+        "scores.json",
+        "selection.json",
+        "summary.json",
+        "summary.md",
+    ):
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schema_version"] == 1 and summary["layers"] == ["relu1_1", "relu2_1"]
     assert summary["probe_config"]["grid"]["n_stimuli"] == 16
     # rerun: the tuning comes from the cache
-    assert main(["analyze", "vgg16", "--weights", "random:0", "--layers", "relu1_1", "relu2_1", "--out", str(out), *TINY]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "vgg16",
+                "--weights",
+                "random:0",
+                "--layers",
+                "relu1_1",
+                "relu2_1",
+                "--out",
+                str(out),
+                *TINY,
+            ]
+        )
+        == 0
+    )
     assert "(cached)" in capsys.readouterr().out
-    assert main(["select", str(out), "--strategy", "top_count", "--value", "3", "--score", "mu2"]) == 0
+    assert (
+        main(["select", str(out), "--strategy", "top_count", "--value", "3", "--score", "mu2"]) == 0
+    )
     sel = Selection.load(out / "selection-top_count-3-mu2-layer.json")
     assert [len(v["channels"]) for v in sel.layers.values()] == [3, 3]
 

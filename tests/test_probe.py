@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-from conftest import TOY_PPD, TOY_TUNING, make_toy_backbone
 
+from conftest import TOY_PPD, TOY_TUNING, make_toy_backbone
 from hvsprobe.backbones import get_backbone
 from hvsprobe.probe import Tuning, cached_probe, probe
 from hvsprobe.scores import ScoreConfig, compute_scores
@@ -15,7 +14,13 @@ from hvsprobe.stimuli import StimulusGrid
 
 def toy_grid(n_phases: int = 4) -> StimulusGrid:
     return StimulusGrid.default(
-        ppd=TOY_PPD, size=96, n_frequencies=16, n_orientations=12, n_phases=n_phases, f_min=1.0, f_max=14.0
+        ppd=TOY_PPD,
+        size=96,
+        n_frequencies=16,
+        n_orientations=12,
+        n_phases=n_phases,
+        f_min=1.0,
+        f_max=14.0,
     )
 
 
@@ -81,19 +86,25 @@ def test_load_detects_corruption(toy_tuning, tmp_path):
 
 def test_cached_probe_reuses_same_config_and_reruns_on_change(tmp_path):
     bb = make_toy_backbone()
-    grid = StimulusGrid.default(ppd=TOY_PPD, size=48, n_frequencies=4, n_orientations=4, n_phases=1, f_min=2, f_max=8)
+    grid = StimulusGrid.default(
+        ppd=TOY_PPD, size=48, n_frequencies=4, n_orientations=4, n_phases=1, f_min=2, f_max=8
+    )
     t1, cached1 = cached_probe(bb, grid, tmp_path, ["relu1"], progress=False)
     t2, cached2 = cached_probe(bb, grid, tmp_path, ["relu1"], progress=False)
     assert (cached1, cached2) == (False, True)
     np.testing.assert_array_equal(t1.responses["relu1"], t2.responses["relu1"])
-    grid2 = StimulusGrid.default(ppd=TOY_PPD, size=48, n_frequencies=5, n_orientations=4, n_phases=1, f_min=2, f_max=8)
+    grid2 = StimulusGrid.default(
+        ppd=TOY_PPD, size=48, n_frequencies=5, n_orientations=4, n_phases=1, f_min=2, f_max=8
+    )
     t3, cached3 = cached_probe(bb, grid2, tmp_path, ["relu1"], progress=False)
     assert not cached3 and t3.responses["relu1"].shape[1] == 5
 
 
 def test_interrupted_probe_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     bb = make_toy_backbone()
-    grid = StimulusGrid.default(ppd=TOY_PPD, size=48, n_frequencies=6, n_orientations=4, n_phases=2, f_min=2, f_max=8)
+    grid = StimulusGrid.default(
+        ppd=TOY_PPD, size=48, n_frequencies=6, n_orientations=4, n_phases=2, f_min=2, f_max=8
+    )
     full = probe(bb, grid, ["relu1"], batch_size=8, progress=False)
     calls = {"n": 0}
     original = StimulusGrid.batches
@@ -107,7 +118,15 @@ def test_interrupted_probe_resumes_to_the_same_numbers(tmp_path, monkeypatch):
 
     monkeypatch.setattr(StimulusGrid, "batches", flaky)
     with pytest.raises(KeyboardInterrupt):
-        probe(bb, grid, ["relu1"], batch_size=8, checkpoint=tmp_path, checkpoint_every=0.0, progress=False)
+        probe(
+            bb,
+            grid,
+            ["relu1"],
+            batch_size=8,
+            checkpoint=tmp_path,
+            checkpoint_every=0.0,
+            progress=False,
+        )
     assert (tmp_path / "probe.partial.npz").exists()
     monkeypatch.setattr(StimulusGrid, "batches", original)
     seen = []
@@ -135,14 +154,18 @@ def test_probe_stops_at_the_deepest_requested_layer():
 
 
 def test_probe_refuses_bad_arguments(toy_backbone):
-    grid = StimulusGrid.default(ppd=TOY_PPD, size=48, n_frequencies=3, n_orientations=2, n_phases=1, f_min=2, f_max=8)
+    grid = StimulusGrid.default(
+        ppd=TOY_PPD, size=48, n_frequencies=3, n_orientations=2, n_phases=1, f_min=2, f_max=8
+    )
     with pytest.raises(ValueError, match="no layer"):
         probe(toy_backbone, grid, ["relu9"], progress=False)
     with pytest.raises(ValueError, match="precision"):
         probe(toy_backbone, grid, ["relu1"], precision="fp8", progress=False)
     with pytest.raises(ValueError, match="batch_size"):
         probe(toy_backbone, grid, ["relu1"], batch_size=0, progress=False)
-    small = StimulusGrid.default(ppd=TOY_PPD, size=16, n_frequencies=3, n_orientations=2, n_phases=1, f_min=2, f_max=8)
+    small = StimulusGrid.default(
+        ppd=TOY_PPD, size=16, n_frequencies=3, n_orientations=2, n_phases=1, f_min=2, f_max=8
+    )
     with pytest.raises(ValueError, match="needs images"):
         probe(toy_backbone, small, ["relu1"], progress=False)
 

@@ -39,7 +39,9 @@ def test_mu1_flat_curve_is_zero_and_gain_invariant():
     flat = np.ones((1, 24))
     assert mu1_csf_logslope(flat, f, csf)[0] == pytest.approx(0.0, abs=1e-12)
     curve = np.exp(-((np.log(f / 4.0)) ** 2))[None, :]
-    assert mu1_csf_logslope(curve, f, csf)[0] == pytest.approx(mu1_csf_logslope(37.0 * curve, f, csf)[0])
+    assert mu1_csf_logslope(curve, f, csf)[0] == pytest.approx(
+        mu1_csf_logslope(37.0 * curve, f, csf)[0]
+    )
 
 
 def test_mu1_is_independent_of_frequency_sampling_density():
@@ -121,7 +123,9 @@ def test_score_layer_marks_dead_and_normalises_pe():
     live = ~out["dead"]
     assert np.nanmax(out["pe"]) <= 1.0 + 1e-12
     assert np.all(np.isfinite(out["pe"][live])) and np.isnan(out["pe"][2])
-    ranks = score_layer(resp, f, th, ScoreConfig(csf="mannos_sakrison", pe="product_layer_rank"))["pe"]
+    ranks = score_layer(resp, f, th, ScoreConfig(csf="mannos_sakrison", pe="product_layer_rank"))[
+        "pe"
+    ]
     assert np.nanmax(ranks) <= 1.0
 
 

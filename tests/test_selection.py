@@ -36,7 +36,9 @@ def test_top_fraction_per_layer():
 
 def test_bottom_and_count_and_threshold():
     t = table()
-    assert select_channels(t, strategy="top_fraction", value=0.4, bottom=True).layers["a"]["channels"] == [1, 5]
+    assert select_channels(t, strategy="top_fraction", value=0.4, bottom=True).layers["a"][
+        "channels"
+    ] == [1, 5]
     assert select_channels(t, strategy="top_count", value=1).layers["b"]["channels"] == [1]
     sel = select_channels(t, strategy="threshold", value=0.6)
     assert sel.layers["a"]["channels"] == [0, 4] and sel.layers["b"]["channels"] == [1, 2]
@@ -55,7 +57,12 @@ def test_soft_weights_and_weight_vector():
 
 
 def test_dead_channels_never_selected():
-    for strategy, value in [("all", 1.0), ("top_fraction", 1.0), ("random_fraction", 1.0), ("soft", 1.0)]:
+    for strategy, value in [
+        ("all", 1.0),
+        ("top_fraction", 1.0),
+        ("random_fraction", 1.0),
+        ("soft", 1.0),
+    ]:
         sel = select_channels(table(), strategy=strategy, value=value)
         assert 2 not in sel.layers["a"]["channels"], strategy
 
