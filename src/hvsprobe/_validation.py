@@ -37,7 +37,9 @@ def check_images(x: object, name: str = "x", *, min_size: int = 1) -> torch.Tens
         If the shape, the channel count or the value range is wrong, or ``x`` holds NaN/inf.
     """
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape N x 3 x H x W, got {type(x).__name__}")
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape N x 3 x H x W, got {type(x).__name__}"
+        )
     if not x.is_floating_point():
         raise TypeError(
             f"{name} must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}; "
@@ -67,7 +69,9 @@ def check_images(x: object, name: str = "x", *, min_size: int = 1) -> torch.Tens
             hint = " It looks like [-1, 1] input: pass (x + 1) / 2."
         elif hi > 1.0 and hi <= 255.0 and lo >= 0.0:
             hint = " It looks like [0, 255] input: pass x / 255."
-        raise ValueError(f"{name} must have values in [0, 1], got range [{lo:.4g}, {hi:.4g}].{hint}")
+        raise ValueError(
+            f"{name} must have values in [0, 1], got range [{lo:.4g}, {hi:.4g}].{hint}"
+        )
     return x
 
 
@@ -104,5 +108,7 @@ def check_choice(value: str, name: str, choices: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` listing them."""
     choices = list(choices)
     if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(map(repr, choices))}")
+        raise ValueError(
+            f"unknown {name} {value!r}; choose one of: {', '.join(map(repr, choices))}"
+        )
     return value
