@@ -89,3 +89,22 @@ def test_markdown_verdict_is_computed_from_the_rows():
     assert "beat the bottom-k % in **1 of 1**" in text
     assert "beats 2/3 random subsets" in text
     assert "0.900" in text and "0.850 ± 0.100 [0.750, 0.950]" in text
+
+
+def test_feature_cache_reuses_by_key_and_records_compute_time(tmp_path):
+    from hvsprobe.experiments.claim1 import _cached
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"a": np.arange(3.0)}
+
+    path = tmp_path / "c.npz"
+    first = _cached(path, "k1", compute)
+    timings: dict[str, float] = {}
+    again = _cached(path, "k1", compute, timings)
+    assert len(calls) == 1 and np.array_equal(first["a"], again["a"])
+    assert "cached_s" in timings and timings["cached_s"] >= 0.0
+    _cached(path, "k2", compute)
+    assert len(calls) == 2

@@ -181,8 +181,10 @@ def default_channels_last(device: str | torch.device) -> bool:
 
     ``True`` on the CPU, where oneDNN convolves NHWC tensors without the reorder to and from
     its blocked layout that NCHW inputs need at every layer (measured by
-    ``benchmarks/run.py``, see ``docs/performance.md``); ``False`` elsewhere (unmeasured, so
-    the previous behaviour is kept).
+    ``benchmarks/run.py``, see ``docs/performance.md``). ``False`` elsewhere, the previous
+    behaviour: on CUDA ``channels_last=True`` was also faster in one measurement (H200,
+    ``benchmarks/gpu_check.py``: 0.28 s instead of 0.34 s for the whole default grid), a
+    difference that does not matter next to the rest of ``analyze``.
     """
     return torch.device(device).type == "cpu"
 
