@@ -170,6 +170,13 @@ def paired_ratio(res: dict[str, dict[str, Any]], num: str, den: str) -> float:
     return float(np.median([x / y for x, y in zip(a, b, strict=True)]))
 
 
+def paired_range(res: dict[str, dict[str, Any]], num: str, den: str) -> list[float]:
+    """Smallest and largest per-round ratio ``time[num] / time[den]``: the noise band."""
+    a, b = res[num]["times_s"], res[den]["times_s"]
+    r = [x / y for x, y in zip(a, b, strict=True)]
+    return [round(min(r), 3), round(max(r), 3)]
+
+
 def best_rate(fn: Callable[[], object], flops: float, reps: int) -> float:
     """Best GFLOP/s over ``reps`` calls after one warm-up call."""
     fn()
@@ -370,6 +377,7 @@ def section_levers(bb: Any, quick: bool) -> dict[str, Any]:
         "batch_size": 16,
         "results": res,
         "speedup_channels_last": round(paired_ratio(res, "contiguous", "channels_last"), 3),
+        "speedup_range": paired_range(res, "contiguous", "channels_last"),
     }
 
     # 2. batch size
@@ -412,6 +420,7 @@ def section_levers(bb: Any, quick: bool) -> dict[str, Any]:
         "speedup_default_vs_1": round(
             paired_ratio(res, "threads_1", f"threads_{default_threads}"), 3
         ),
+        "speedup_range": paired_range(res, "threads_1", f"threads_{default_threads}"),
     }
 
     # 4. early stop
@@ -432,6 +441,7 @@ def section_levers(bb: Any, quick: bool) -> dict[str, Any]:
         "layers": BLOCKS_1_3,
         "results": res,
         "speedup": round(paired_ratio(res, f"full_trunk_to_{last}", "stop_at_relu3_3"), 3),
+        "speedup_range": paired_range(res, f"full_trunk_to_{last}", "stop_at_relu3_3"),
         "flops_per_image_stop": b13_flops,
         "flops_per_image_full": full_flops,
         "flop_ratio": round(full_flops / b13_flops, 3),
@@ -580,11 +590,14 @@ def section_probe(
     return res
 
 
-def section_paper(
-    bb: Any, quick: bool, batched: dict[str, Any] | None, levers: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The paper's protocol on a deterministic sample, extrapolated to the whole grid."""
-    from hvsprobe.probe import Tuning, probe_paper_protocol
+def section_paper(bb: Any, quick: bool, batched: dict[str, Any] | None) -> dict[str, Any]:
+    """The paper's protocol on a deterministic sample, extrapolated to the whole grid.
+
+    Side by side: each round times the paper protocol on one sample stimulus (13 full-trunk
+    passes) and the default batched probe on 16 stimuli, in alternating order; the speed-up
+    per stimulus is the median of the per-round ratios.
+    """
+    from hvsprobe.probe import Tuning, probe, probe_paper_protocol
     from hvsprobe.stimuli import StimulusGrid
 
     grid = StimulusGrid.default(
@@ -595,13 +608,35 @@ def section_paper(
     sample = np.linspace(0, len(grid) - 1, k).round().astype(np.int64)
     log(f"paper protocol: {k} stimuli x {len(layers)} layers = {k * len(layers)} full passes")
     out: dict[str, Any] = {"load_average": load_average(), "sample_indices": sample.tolist()}
-    t0 = time.perf_counter()
-    resp = probe_paper_protocol(bb, grid, layers, indices=sample)
-    t = time.perf_counter() - t0
+    batch_grid = sample_grid(16)
+    resp: dict[str, list[np.ndarray]] = {n: [] for n in layers}
+    paper_t, batch_t = [], []
+
+    def paper_one(i: int) -> None:
+        t0 = time.perf_counter()
+        got = probe_paper_protocol(bb, grid, layers, indices=[int(i)])
+        paper_t.append(time.perf_counter() - t0)
+        for n in layers:
+            resp[n].append(got[n][:, 0])
+
+    def batched_16() -> None:
+        t0 = time.perf_counter()
+        probe(bb, batch_grid, layers, progress=False)
+        batch_t.append((time.perf_counter() - t0) / len(batch_grid))
+
+    for r, i in enumerate(sample):
+        if r % 2 == 0:
+            paper_one(int(i))
+            batched_16()
+        else:
+            batched_16()
+            paper_one(int(i))
+    t = float(sum(paper_t))
     passes = k * len(layers)
     per_pass = t / passes
     extrap = per_pass * len(grid) * len(layers)
     full_flops = count_conv_flops(bb, layers, grid.size, full_trunk=True)["total"]
+    ratios = [p / b for p, b in zip(paper_t, batch_t, strict=True)]
     out.update(
         {
             "n_passes": passes,
@@ -615,6 +650,10 @@ def section_paper(
                 f"measured {passes} passes (batch 1, whole trunk), scaled by "
                 f"{len(grid)} stimuli x {len(layers)} layers / {passes}"
             ),
+            "batched_s_per_stimulus": [round(x, 4) for x in batch_t],
+            "paper_s_per_stimulus": [round(x, 3) for x in paper_t],
+            "speedup_side_by_side": round(float(np.median(ratios)), 1),
+            "speedup_side_by_side_range": [round(min(ratios), 1), round(max(ratios), 1)],
         }
     )
     if batched is not None:
@@ -626,13 +665,46 @@ def section_paper(
                 worst = 0.0
                 for name in layers:
                     ref = tun.responses[name].reshape(tun.channels(name), -1)[:, sample]
+                    got = np.stack(resp[name], axis=1)
                     scale = max(float(np.abs(ref).max()), 1e-30)
-                    worst = max(worst, float(np.abs(resp[name] - ref).max()) / scale)
+                    worst = max(worst, float(np.abs(got - ref).max()) / scale)
                 out["max_abs_difference_vs_analyze_over_layer_scale"] = worst
-    if levers is not None:
-        per_stim = levers["memory_format"]["results"]["channels_last"]["s_per_stimulus_median"]
-        out["speedup_per_stimulus_vs_levers_sample"] = round(per_pass * len(layers) / per_stim, 1)
     return out
+
+
+def efficiency_side_by_side(bb: Any, quick: bool) -> dict[str, Any]:
+    """The probe's share of peak, each round timing the peak kernels and the probe back to back.
+
+    Per round: best of two calls of the large channels_last conv and of the 2048² matmul
+    (the round's peak), then the default probe on 16 stimuli; share = probe rate / peak.
+    """
+    from hvsprobe.probe import probe
+
+    layers = bb.default_layers
+    per_image = count_conv_flops(bb, layers, (224, 224))["total"]
+    grid = sample_grid(16)
+    conv = nn.Conv2d(256, 256, 3, padding=1).requires_grad_(False)
+    conv.to(memory_format=torch.channels_last)
+    x = torch.rand(8, 256, 56, 56).contiguous(memory_format=torch.channels_last)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    conv_flops, mm_flops = 8 * 2 * 256 * 256 * 9 * 56 * 56, 2 * 2048**3
+    rounds = []
+    with torch.inference_mode():
+        for _ in range(1 if quick else 3):
+            peak = max(
+                best_rate(lambda: conv(x), conv_flops, 2), best_rate(lambda: a @ b, mm_flops, 2)
+            )
+            t0 = time.perf_counter()
+            probe(bb, grid, layers, progress=False)
+            rate = len(grid) * per_image / (time.perf_counter() - t0) / 1e9
+            rounds.append({"peak_gflops": round(peak, 1), "probe_gflops": round(rate, 1)})
+    shares = [r["probe_gflops"] / r["peak_gflops"] for r in rounds]
+    return {
+        "rounds": rounds,
+        "share_of_peak": round(float(np.median(shares)), 3),
+        "share_range": [round(min(shares), 3), round(max(shares), 3)],
+        "load_average": load_average(),
+    }
 
 
 def build_selections(bb: Any, scores_dir: Path | None) -> tuple[Any, Any, str]:
@@ -647,7 +719,8 @@ def build_selections(bb: Any, scores_dir: Path | None) -> tuple[Any, Any, str]:
     from hvsprobe.stimuli import StimulusGrid
 
     if (SCORES_DIR / "scores.csv").exists():
-        scores, source = ChannelScores.load(SCORES_DIR), str(SCORES_DIR / "scores.csv")
+        scores = ChannelScores.load(SCORES_DIR)
+        source = str((SCORES_DIR / "scores.csv").relative_to(REPO))
     elif scores_dir is not None and (scores_dir / "scores.csv").exists():
         scores, source = ChannelScores.load(scores_dir), "this run's analyze (probe section)"
     else:
@@ -750,7 +823,7 @@ def section_metric(bb: Any, quick: bool, selections: tuple[Any, Any, str]) -> di
                 m(x[:1], y[:1])
             res = interleaved(
                 {k: (lambda m=m, x=x, y=y: m(x, y)) for k, m in metrics.items()},
-                reps=1 if quick else 2,
+                reps=1 if quick else 3,
             )
         for k, v in res.items():
             v["pairs_per_s"] = round(batch / v["median_s"], 3)
@@ -764,6 +837,9 @@ def section_metric(bb: Any, quick: bool, selections: tuple[Any, Any, str]) -> di
                 "results": res,
                 "speed_vs_lpips": {
                     k: round(paired_ratio(res, "lpips_vgg", k), 3) for k in res if k != "lpips_vgg"
+                },
+                "speed_vs_lpips_range": {
+                    k: paired_range(res, "lpips_vgg", k) for k in res if k != "lpips_vgg"
                 },
                 "flop_bound_speed_vs_lpips": {
                     k: round(per_pair["lpips_vgg"] / per_pair[k], 3)
@@ -853,6 +929,9 @@ def section_loss(bb: Any, quick: bool, selections: tuple[Any, Any, str]) -> dict
             for k in res
             if k != "all_channel_vgg"
         },
+        "step_time_vs_all_channel_range": {
+            k: paired_range(res, k, "all_channel_vgg") for k in res if k != "all_channel_vgg"
+        },
     }
 
 
@@ -884,7 +963,10 @@ def evaluate_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             )
             est = r["machine"].get("theoretical_fp32_gflops")
             if est:
-                why += f" and {need / est:.1f}x its theoretical AVX2 peak (~{est:.0f} GFLOP/s)"
+                why += (
+                    f" and {need / est:.1f}x its theoretical AVX2 rate at the reported clock "
+                    f"(~{est:.0f} GFLOP/s)"
+                )
             why += (
                 "; reachable in principle"
                 if reach
@@ -897,37 +979,53 @@ def evaluate_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             wall <= TARGETS["analyze_wall_s"],
             why,
         )
-        if "share_of_peak" in probe:
-            lv = r.get("levers", {})
-            extra = ""
-            if lv:
-                extra = (
-                    f"; batch 1 runs at {lv['batch_size']['results']['batch_1']['gflops_median']:.0f} "
-                    f"and the best batch at {lv['batch_size']['results'][lv['batch_size']['best']]['gflops_median']:.0f} GFLOP/s"
+        eff = probe.get("efficiency_side_by_side")
+        if eff or "share_of_peak" in probe:
+            share = eff["share_of_peak"] if eff else probe["share_of_peak"]
+            value = f"{100 * share:.0f} % side by side" if eff else f"{100 * share:.0f} %"
+            if eff:
+                value += f" (rounds {100 * eff['share_range'][0]:.0f}-{100 * eff['share_range'][1]:.0f} %)"
+            if "share_of_peak" in probe:
+                value += (
+                    f"; analyze's {probe['gflops_achieved']:.0f} GFLOP/s is "
+                    f"{100 * probe['share_of_peak']:.0f} % of the peak measured just before it"
                 )
             add(
                 "probe efficiency" + grid_note,
                 ">= 50 % of measured peak",
-                f"{100 * probe['share_of_peak']:.0f} % ({probe['gflops_achieved']:.1f} GFLOP/s)",
-                probe["share_of_peak"] >= TARGETS["probe_share_of_peak"],
-                "the peak is one large 256-channel 56x56 conv; VGG's first layers (3 and 64 "
-                "channels at 224x224) are memory-bound and the machine is shared" + extra,
+                value,
+                share >= TARGETS["probe_share_of_peak"],
+                "the peak is a 256-channel conv on 56x56 maps (or a 2048² matmul); VGG's "
+                "first layers (3 and 64 channels at 224x224) move more bytes per FLOP, and "
+                "each layer adds ReLU and mean passes over its activations",
             )
     paper = r.get("paper")
-    if paper and "speedup_vs_analyze_probe" in paper:
-        sp = paper["speedup_vs_analyze_probe"]
-        per = paper.get("speedup_per_stimulus_vs_levers_sample")
+    if paper and "speedup_side_by_side" in paper:
+        sp = paper["speedup_side_by_side"]
+        lo, hi = paper["speedup_side_by_side_range"]
+        value = f"{sp:.1f}x per stimulus side by side (rounds {lo:.0f}-{hi:.0f}x)"
+        if "speedup_vs_analyze_probe" in paper:
+            value += f"; {paper['speedup_vs_analyze_probe']:.1f}x vs analyze's probe time"
+        value += f" (paper extrapolated: {paper['extrapolated_whole_grid_h']:.1f} h)"
+        why = (
+            "13 layers from one pass give at most 13x; anything beyond needs the batched "
+            "probe to run faster per FLOP than batch-1 NCHW passes"
+        )
+        lv = r.get("levers")
+        if lv and "batch_16" in lv["batch_size"]["results"]:
+            b = lv["batch_size"]["speedup_vs_batch_1"]["batch_16"]
+            why += (
+                f", and batch 16 ran at {b:.2f}x the speed of batch 1 in this run "
+                f"(load {lv['load_average'][0]}; on this 2-core CPU batching pays only while "
+                "other jobs compete for the cores)"
+            )
+        why += "; the FLOPs of each pass cannot shrink without changing the measurement"
         add(
             "speed-up vs paper protocol" + grid_note,
             ">= 20x",
-            f"{sp:.1f}x vs analyze's probe time"
-            + (f", {per:.1f}x per stimulus on the lever sample" if per else "")
-            + f" (paper extrapolated: {paper['extrapolated_whole_grid_h']:.1f} h)",
+            value,
             sp >= TARGETS["speedup_vs_paper"],
-            "13 layers per pass give 13x; the rest is batching + channels_last "
-            f"(paper passes run at {paper['gflops_achieved']:.0f} GFLOP/s, the probe at "
-            f"{probe['gflops_achieved'] if probe else float('nan'):.0f}); the FLOPs per layer "
-            "cannot shrink, so ~13 x (batched rate / batch-1 rate) is the ceiling",
+            why,
         )
     metric = r.get("metric")
     if metric:
@@ -985,6 +1083,11 @@ def evaluate_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _rng(pair: Sequence[float] | None) -> str:
+    """``lo-hi`` of a per-round ratio range, ``—`` when absent."""
+    return "—" if not pair else f"{pair[0]:.2f}-{pair[1]:.2f}"
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -1005,7 +1108,18 @@ def _md_probe(p: dict[str, Any]) -> list[str]:
         ["achieved", f"{p['gflops_achieved']:.1f} GFLOP/s"],
     ]
     if "share_of_peak" in p:
-        rows.append(["share of measured fp32 peak", f"{100 * p['share_of_peak']:.0f} %"])
+        rows.append(
+            ["share of the fp32 peak measured just before", f"{100 * p['share_of_peak']:.0f} %"]
+        )
+    eff = p.get("efficiency_side_by_side")
+    if eff:
+        rounds = "; ".join(f"{x['probe_gflops']} of {x['peak_gflops']}" for x in eff["rounds"])
+        rows.append(
+            [
+                "share of peak, side by side (16 stimuli, default settings)",
+                f"{100 * eff['share_of_peak']:.0f} % (GFLOP/s per round: {rounds})",
+            ]
+        )
     need = f"{p['required_gflops_for_30s']:.0f} GFLOP/s"
     if "required_over_peak" in p:
         need += f" ({p['required_over_peak']:.1f}x the measured fp32 peak)"
@@ -1041,11 +1155,12 @@ def _md_paper(p: dict[str, Any]) -> list[str]:
                 f"{p['speedup_vs_analyze_wall']:.1f}x (vs its whole wall time)",
             ]
         )
-    if "speedup_per_stimulus_vs_levers_sample" in p:
+    if "speedup_side_by_side" in p:
+        lo, hi = p["speedup_side_by_side_range"]
         rows.append(
             [
-                "speed-up per stimulus (lever sample, channels_last, batch 16)",
-                f"{p['speedup_per_stimulus_vs_levers_sample']:.1f}x",
+                "speed-up per stimulus, side by side (default probe on 16 stimuli)",
+                f"{p['speedup_side_by_side']:.1f}x (rounds {lo:.1f}-{hi:.1f}x)",
             ]
         )
     if "max_abs_difference_vs_analyze_over_layer_scale" in p:
@@ -1085,13 +1200,14 @@ def _md_levers(lv: dict[str, Any]) -> list[str]:
     lines += [
         "",
         f"* channels_last vs contiguous: {lv['memory_format']['speedup_channels_last']:.2f}x "
-        "(median of paired ratios).",
+        f"(median of paired ratios; rounds {_rng(lv['memory_format'].get('speedup_range'))}).",
         f"* best batch size: {lv['batch_size']['best']}; speed-up vs batch 1: "
         + ", ".join(f"{k} {v:.2f}x" for k, v in lv["batch_size"]["speedup_vs_batch_1"].items())
         + ".",
         f"* {lv['threads']['default']} threads (torch default) vs 1: "
-        f"{lv['threads']['speedup_default_vs_1']:.2f}x.",
-        f"* early stop at relu3_3 vs running the whole trunk: {es['speedup']:.2f}x measured, "
+        f"{lv['threads']['speedup_default_vs_1']:.2f}x (rounds {_rng(lv['threads'].get('speedup_range'))}).",
+        f"* early stop at relu3_3 vs running the whole trunk: {es['speedup']:.2f}x measured "
+        f"(rounds {_rng(es.get('speedup_range'))}), "
         f"{es['flop_ratio']:.2f}x in FLOPs; {es['note']}.",
         f"* bf16 autocast: {bf['slowdown_bf16_vs_fp32']:.1f}x the fp32 time with channels_last, "
         f"{bf['slowdown_bf16_vs_fp32_contiguous']:.1f}x with contiguous tensors; largest "
@@ -1116,12 +1232,23 @@ def _md_metric(mt: dict[str, Any]) -> list[str]:
                     info["channels"] if info["channels"] is not None else "—",
                     f"{v['pairs_per_s']:.3f}",
                     f"{c['speed_vs_lpips'].get(name, 1.0):.2f}x",
+                    _rng(c.get("speed_vs_lpips_range", {}).get(name)),
                     f"{c['flop_bound_speed_vs_lpips'].get(name, 1.0):.2f}x",
                 ]
             )
     lines = [f"Selection: top 25 % by PE per layer; source: {mt['selection_source']}.", ""]
     lines += _table(
-        ["batch", "metric", "layers", "channels", "pairs/s", "vs LPIPS-VGG", "FLOP bound"], rows
+        [
+            "batch",
+            "metric",
+            "layers",
+            "channels",
+            "pairs/s",
+            "speed vs LPIPS-VGG",
+            "rounds",
+            "FLOP bound",
+        ],
+        rows,
     )
     lines.append("")
     for c in mt["configs"]:
@@ -1167,12 +1294,14 @@ def render_markdown(r: dict[str, Any]) -> str:
         est = m.get("theoretical_fp32_gflops")
         lines += [
             "",
-            f"Peak used below (the higher of start and end): fp32 {p['peak_gflops']['fp32']}, "
-            f"bf16 {p['peak_gflops']['bf16']} GFLOP/s. Load at start {p['load_average']}"
+            f"Peak used for analyze's share (measured just before it): fp32 "
+            f"{p['peak_gflops']['fp32']}, bf16 {p['peak_gflops']['bf16']} GFLOP/s. Load at start "
+            f"{p['load_average']}"
             + (f", at end {end['load_average']}" if end else "")
             + (
-                f". Theoretical AVX2 fp32 upper bound ~{est:.0f} GFLOP/s "
-                "(logical CPUs x clock x 32 FLOP/cycle; SMT siblings would halve it)"
+                f". Theoretical AVX2 fp32 rate at the reported clock ~{est:.0f} GFLOP/s "
+                "(logical CPUs x clock x 32 FLOP/cycle; a boosted clock exceeds it, SMT "
+                "siblings would halve it)"
                 if est
                 else ""
             )
@@ -1205,6 +1334,7 @@ def render_markdown(r: dict[str, Any]) -> str:
                 len(ls["layers"][name]),
                 f"{v['median_s']:.3f}",
                 f"{ls['step_time_vs_all_channel'].get(name, 1.0):.2f}x",
+                _rng(ls.get("step_time_vs_all_channel_range", {}).get(name)),
             ]
             for name, v in ls["results"].items()
         ]
@@ -1212,7 +1342,9 @@ def render_markdown(r: dict[str, Any]) -> str:
             f"## Loss: SR training step (batch {ls['batch']}, {ls['hr_size']} px, "
             f"L1 + {ls['lambda']:g} x perceptual, Adam)",
             "",
-            *_table(["loss", "layers", "median step s", "step time vs all-channel VGG"], rows),
+            *_table(
+                ["loss", "layers", "median step s", "step time vs all-channel VGG", "rounds"], rows
+            ),
             "",
         ]
     if r.get("targets"):
@@ -1288,21 +1420,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "peak" in args.sections:
             log("peak")
             results["peak"] = section_peak(args.quick)
-            results["peak"]["peak_gflops_start"] = dict(results["peak"]["peak_gflops"])
             log(f"peak: {results['peak']['gflops']}")
         peak = results.get("peak", {}).get("peak_gflops")
         if "probe" in args.sections:
             results["probe"] = section_probe(bb, args.quick, work, peak)
             scores_dir = Path(results["probe"]["results_dir"])
+            log("probe: share of peak, side by side")
+            results["probe"]["efficiency_side_by_side"] = efficiency_side_by_side(bb, args.quick)
             log(
                 f"probe: {results['probe']['wall_s']} s wall, {results['probe']['gflops_achieved']} GFLOP/s"
             )
         if "levers" in args.sections:
             results["levers"] = section_levers(bb, args.quick)
         if "paper" in args.sections:
-            results["paper"] = section_paper(
-                bb, args.quick, results.get("probe"), results.get("levers")
-            )
+            results["paper"] = section_paper(bb, args.quick, results.get("probe"))
             log(f"paper: {results['paper']['extrapolated_whole_grid_s']} s extrapolated")
         if "metric" in args.sections or "loss" in args.sections:
             selections = build_selections(bb, scores_dir)
@@ -1314,19 +1445,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             log("peak (again, at the end)")
             results["peak_end"] = section_peak(args.quick)
             log(f"peak: {results['peak_end']['gflops']}")
-            for prec in ("fp32", "bf16"):  # the higher of the two: the stricter reference
-                results["peak"]["peak_gflops"][prec] = max(
-                    results["peak"]["peak_gflops_start"][prec],
-                    results["peak_end"]["peak_gflops"][prec],
-                )
-            if "probe" in results:
-                pr = results["probe"]
-                pr["share_of_peak"] = round(
-                    pr["gflops_achieved"] / results["peak"]["peak_gflops"]["fp32"], 3
-                )
-                pr["required_over_peak"] = round(
-                    pr["required_gflops_for_30s"] / results["peak"]["peak_gflops"]["fp32"], 2
-                )
         if "probe" in results:
             results["probe"]["results_dir"] = "(temporary, removed)"
     results["targets"] = evaluate_targets(results)
