@@ -604,6 +604,10 @@ def load_iqa_dataset(
 def load_image(path: str | os.PathLike[str]) -> torch.Tensor:
     """Load an image file as a float32 3 x H x W tensor in [0, 1] (RGB, via PIL).
 
+    One decoder serves the whole package: this is
+    :func:`hvsprobe.metrics.load_image` without the batch dimension (8-bit / 255, 16-bit grey
+    / 65535, grey repeated to RGB, alpha dropped).
+
     Parameters
     ----------
     path : path-like
@@ -613,11 +617,9 @@ def load_image(path: str | os.PathLike[str]) -> torch.Tensor:
     -------
     torch.Tensor
     """
-    from PIL import Image
+    from ..metrics.cli_support import load_image as load_batch
 
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).to(torch.float32).div_(255.0)
+    return load_batch(path)[0]
 
 
 def _image_size(path: Path) -> tuple[int, int]:
