@@ -204,3 +204,117 @@ def test_benchmark_flop_counter_matches_the_formula(vgg):
     assert early["total"] == 2 * 3 * 64 * 9 * 32 * 32
     # the figure usually quoted for a 224-px image: 15.35 GMAC = 30.7 GFLOP
     assert abs(vgg16_conv_flops(224) / 1e9 - 30.69) < 0.01
+
+
+# ------------------------------------------------------------------------------ metric paths
+
+
+def _metric_selection(bb: Backbone) -> dict[str, np.ndarray]:
+    """Every VGG layer, a quarter of its channels with uneven weights (and one full layer)."""
+    rng = np.random.default_rng(0)
+    out = {}
+    for name in bb.default_layers:
+        c = bb.channels[name]
+        w = np.zeros(c)
+        keep = rng.choice(c, size=c // 4, replace=False)
+        w[keep] = rng.uniform(0.2, 1.0, size=keep.size)
+        out[name] = w
+    out["relu2_2"] = rng.uniform(0.1, 1.0, size=bb.channels["relu2_2"])  # idx None path
+    return out
+
+
+def _pair(n: int = 3, size: int = 48, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 3, size, size, generator=g)
+    return x, (x + 0.1 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+
+
+@pytest.mark.parametrize("spatial", [False, True])
+def test_metric_layouts_agree(vgg, spatial):
+    """channels_last (rows, gather before scaling) == NCHW (dim-1 reductions) to rtol 1e-5."""
+    from hvsprobe.metrics import PerceptualDistance
+
+    sel = _metric_selection(vgg)
+    x, y = _pair()
+    fast = PerceptualDistance(vgg, sel, spatial=spatial, channels_last=True)
+    plain = PerceptualDistance(vgg, sel, spatial=spatial, channels_last=False)
+    with torch.no_grad():
+        a, b = fast(x, y), plain(x, y)
+    assert a.shape == b.shape
+    assert torch.allclose(a, b, rtol=RTOL, atol=RTOL * float(b.abs().max()))
+    assert float(b.abs().min()) > 0
+
+
+def test_metric_joint_and_separate_passes_agree(vgg, monkeypatch):
+    """No gradient: one trunk pass over both images; a loss against a fixed target: two
+    passes, so the target's half is not back-propagated. Same value, same gradient in both
+    layouts."""
+    from hvsprobe.metrics import PerceptualDistance
+
+    sel = _metric_selection(vgg)
+    x, y = _pair(n=2)
+    batches: list[int] = []
+    original = Backbone.iter_layers
+
+    def counting(self, inp, layers, *, check=True):
+        batches.append(int(inp.shape[0]))
+        return original(self, inp, layers, check=check)
+
+    monkeypatch.setattr(Backbone, "iter_layers", counting)
+    metric = PerceptualDistance(vgg, sel, reduction="sum", channels_last=True)
+    with torch.no_grad():
+        joint = metric(x, y)
+    assert batches == [4]
+    batches.clear()
+    grads = {}
+    for cl in (True, False):
+        xg = x.clone().requires_grad_(True)
+        value = PerceptualDistance(vgg, sel, reduction="sum", channels_last=cl)(xg, y)
+        value.backward()
+        grads[cl] = xg.grad
+        assert torch.allclose(value.detach(), joint, rtol=RTOL)
+    assert batches == [2, 2, 2, 2]
+    scale = float(grads[False].abs().max())
+    assert scale > 0 and torch.isfinite(grads[True]).all()
+    assert torch.allclose(grads[True], grads[False], rtol=1e-4, atol=1e-5 * scale)
+    assert all(p.grad is None for p in vgg.parameters())
+
+
+@pytest.mark.parametrize("index", [None, [0, 3, 4]])
+def test_normalized_columns_backward_matches_autograd(index):
+    """The hand-written backward of the gather-then-scale step equals autograd's (float64),
+    also on an all-zero row (where the norm is 0 and only eps keeps the scale finite)."""
+    from hvsprobe.metrics.perceptual import _NormalizedColumns
+
+    g = torch.Generator().manual_seed(0)
+    rows = torch.randn(5, 6, generator=g, dtype=torch.float64)
+    rows[2] = 0.0
+    rows.requires_grad_(True)
+    idx = None if index is None else torch.tensor(index)
+    eps = 1e-3  # large enough for finite differences at the zero row
+    assert torch.autograd.gradcheck(lambda r: _NormalizedColumns.apply(r, idx, eps), (rows,))
+
+    def plain(r):
+        out = r / torch.sqrt(r.pow(2).sum(1, keepdim=True) + eps)
+        return out if idx is None else out[:, idx]
+
+    up = torch.randn(5, 6 if idx is None else len(index), generator=g, dtype=torch.float64)
+    (a,) = torch.autograd.grad((_NormalizedColumns.apply(rows, idx, eps) * up).sum(), rows)
+    (b,) = torch.autograd.grad((plain(rows) * up).sum(), rows)
+    assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_metric_joint_pass_with_gradients_for_both_images(vgg):
+    """Both images need gradients: one joint pass, and the gradients of both match NCHW."""
+    from hvsprobe.metrics import PerceptualDistance
+
+    sel = _metric_selection(vgg)
+    x, y = _pair(n=2, seed=1)
+    grads = {}
+    for cl in (True, False):
+        xg, yg = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+        PerceptualDistance(vgg, sel, reduction="sum", channels_last=cl)(xg, yg).backward()
+        grads[cl] = (xg.grad, yg.grad)
+    for a, b in zip(grads[True], grads[False], strict=True):
+        scale = float(b.abs().max())
+        assert scale > 0 and torch.allclose(a, b, rtol=1e-4, atol=1e-5 * scale)

@@ -37,6 +37,7 @@ from . import __version__
 from ._io import atomic_path, check_schema, config_hash, read_json, sha256_file, write_json_atomic
 from ._validation import check_choice
 from .backbones import Backbone
+from .backbones.base import default_channels_last
 from .stimuli import StimulusGrid
 
 __all__ = [
@@ -174,19 +175,6 @@ def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContex
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
-
-
-def default_channels_last(device: str | torch.device) -> bool:
-    """Whether :func:`probe` uses ``channels_last`` by default on ``device``.
-
-    ``True`` on the CPU, where oneDNN convolves NHWC tensors without the reorder to and from
-    its blocked layout that NCHW inputs need at every layer (measured by
-    ``benchmarks/run.py``, see ``docs/performance.md``). ``False`` elsewhere, the previous
-    behaviour: on CUDA ``channels_last=True`` was also faster in one measurement (H200,
-    ``benchmarks/gpu_check.py``: 0.28 s instead of 0.34 s for the whole default grid), a
-    difference that does not matter next to the rest of ``analyze``.
-    """
-    return torch.device(device).type == "cpu"
 
 
 @contextlib.contextmanager

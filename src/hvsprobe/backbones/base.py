@@ -9,7 +9,7 @@ from torch import nn
 
 from .._validation import check_images
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "Backbone"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "Backbone", "default_channels_last"]
 
 #: ImageNet channel statistics used by torchvision's pretrained models. LPIPS's own input
 #: scaling ((2x - 1) - shift) / scale with shift (-0.030, -0.088, -0.188) and scale
@@ -215,3 +215,17 @@ def _min_size(name: str, stop: int, features: nn.Sequential) -> int:
 
 
 _MIN_SIZE: dict[tuple[str, int], int] = {}
+
+
+def default_channels_last(device: str | torch.device) -> bool:
+    """Whether the probe and the metrics use ``channels_last`` tensors by default on ``device``.
+
+    ``True`` on the CPU, where oneDNN convolves NHWC tensors without the reorder to and from
+    its blocked layout that NCHW inputs need at every layer (measured by
+    ``benchmarks/run.py``, see ``docs/performance.md``; it also lets the metrics reduce over
+    channels along contiguous memory). ``False`` elsewhere, the previous
+    behaviour: on CUDA ``channels_last=True`` was also faster in one measurement (H200,
+    ``benchmarks/gpu_check.py``: 0.28 s instead of 0.34 s for the whole default grid), a
+    difference that does not matter next to the rest of ``analyze``.
+    """
+    return torch.device(device).type == "cpu"

@@ -31,7 +31,7 @@ class LPIPS(PerceptualDistance):
     ----------
     net : {'alex', 'vgg'}
         Also accepted: ``'alexnet'``, ``'vgg16'``.
-    spatial, reduction, eps, upsample
+    spatial, reduction, eps, upsample, channels_last
         As in :class:`PerceptualDistance` (``upsample`` defaults to ``'bilinear'`` here).
     backbone : Backbone, optional
         A prebuilt backbone of the right architecture with the ImageNet weights.
@@ -49,6 +49,7 @@ class LPIPS(PerceptualDistance):
         upsample: str = "bilinear",
         backbone: Backbone | None = None,
         linear_weights: str | os.PathLike[str] | None = None,
+        channels_last: bool | None = None,
     ) -> None:
         if net not in LPIPS_NETS:
             raise ValueError(f"unknown LPIPS net {net!r}; choose one of 'alex', 'vgg'")
@@ -68,6 +69,7 @@ class LPIPS(PerceptualDistance):
             eps=eps,
             upsample=upsample,
             name=f"lpips-{_SHORT_NET[bb_name]}",
+            channels_last=channels_last,
         )
         self.net = _SHORT_NET[bb_name]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from torch import nn
 
 from .._validation import check_choice, check_images, check_positive, check_same_shape
 from ..backbones import Backbone, get_backbone
+from ..backbones.base import default_channels_last
 from ..backbones.weights import LPIPS_LAYERS
 from ..selection import Selection
 
@@ -167,6 +168,57 @@ def unit_normalize(f: torch.Tensor, eps: float = DEFAULT_EPS) -> torch.Tensor:
     return f / torch.sqrt(f.pow(2).sum(dim=1, keepdim=True) + eps)
 
 
+class _NormalizedColumns(torch.autograd.Function):
+    """``rows[:, index] / sqrt(sum_c rows^2 + eps)`` with a hand-written backward pass.
+
+    Autograd's own backward of the same three steps (norm, gather, scale) materialises three
+    full-width gradients (the norm's, the gather's zero-filled scatter and their sum); this one
+    writes one: ``grad_rows = rows * a + scatter(index, g * inv)`` with the per-row
+    ``a = -inv^2 sum_j g_j out_j`` (checked against autograd by ``gradcheck`` in the tests).
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, rows: torch.Tensor, index: torch.Tensor | None, eps: float
+    ) -> torch.Tensor:
+        sq = torch.linalg.vector_norm(rows, dim=1, keepdim=True).square_()
+        inv = sq.add_(eps).rsqrt_()
+        out = rows * inv if index is None else rows.index_select(1, index).mul_(inv)
+        ctx.index = index
+        ctx.save_for_backward(rows, inv, out)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:  # type: ignore[override]
+        rows, inv, out = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None, None, None
+        coef = (grad * out).sum(dim=1, keepdim=True).mul_(inv.square()).neg_()
+        grad_rows = rows * coef
+        scaled = grad * inv
+        if ctx.index is None:
+            grad_rows.add_(scaled)
+        else:
+            grad_rows.index_add_(1, ctx.index, scaled)
+        return grad_rows, None, None
+
+
+def _normalized_rows(rows: torch.Tensor, index: torch.Tensor | None, eps: float) -> torch.Tensor:
+    """Unit-normalise the rows of ``rows`` (positions x channels), keep the ``index`` columns.
+
+    The squared norm runs over every column; only the kept columns are scaled, so with 25 %
+    of the channels selected three quarters of the elementwise work is skipped.
+    """
+    return _NormalizedColumns.apply(rows, index, eps)
+
+
+def _weighted_sq_distance(diff: torch.Tensor, weights: torch.Tensor, inplace: bool) -> torch.Tensor:
+    """``sum_c w_c diff_c^2`` per row of ``diff`` (positions x channels)."""
+    sq = diff.square_() if inplace else diff.square()
+    return torch.mv(sq, weights)
+
+
 @functools.lru_cache(maxsize=64)
 def _box_matrix(n_in: int, n_out: int) -> torch.Tensor:
     """``n_out x n_in`` overlap matrix of two tilings of one interval (rows sum to 1)."""
@@ -237,15 +289,24 @@ class PerceptualDistance(nn.Module):
         keeps ``map.mean((-2, -1)) == distance`` exactly.
     name : str, optional
         ``.name`` of the metric (default ``"perceptual-<backbone>"``).
+    channels_last : bool, optional
+        Run the trunk on ``channels_last`` (NHWC) tensors. ``None`` (default) means
+        :func:`~hvsprobe.backbones.base.default_channels_last` of the input's device: ``True``
+        on the CPU, where both the convolutions and the per-position channel reductions of the
+        distance are faster in that layout (``docs/performance.md``). The value is the same
+        up to summation order (tested to 1e-5 relative).
 
     Notes
     -----
     Normalisation runs over *all* channels of a layer, as in LPIPS, even when only some are
     weighted: a selection then re-weights the LPIPS baseline's terms and the distances of
     different selections on one backbone share a scale. Only the layers the selection uses
-    are computed and the trunk stops at the deepest of them; channels with weight 0 are
-    dropped right after the normalisation. The last conv cannot be sliced to the selected
-    channels because the norm needs all of them.
+    are computed and the trunk stops at the deepest of them; the squared norm runs over
+    every channel, then only the channels with a positive weight are gathered, scaled and
+    compared. The last conv cannot be sliced to the selected channels because the norm needs
+    all of them. When both images need gradients, or neither does, they go through the trunk
+    as one batch; a loss against a fixed target runs the two passes separately so that the
+    backward pass skips the target's half.
 
     Inputs are ``N x 3 x H x W`` RGB in [0, 1] (``ValueError``/``TypeError`` otherwise, see
     :func:`hvsprobe._validation.check_images`). The module follows the inputs: on the first
@@ -266,8 +327,12 @@ class PerceptualDistance(nn.Module):
         eps: float = DEFAULT_EPS,
         upsample: str = "box",
         name: str | None = None,
+        channels_last: bool | None = None,
     ) -> None:
         super().__init__()
+        if channels_last is not None and not isinstance(channels_last, bool):
+            raise TypeError(f"channels_last must be True, False or None, got {channels_last!r}")
+        self.channels_last = channels_last
         self.reduction = check_choice(reduction, "reduction", REDUCTIONS)
         self.upsample = check_choice(upsample, "upsample", UPSAMPLE_MODES)
         self.eps = check_positive(eps, "eps")
@@ -313,14 +378,60 @@ class PerceptualDistance(nn.Module):
         if p is not None and (p.device != x.device or p.dtype != x.dtype):
             self.to(device=x.device, dtype=x.dtype)
 
-    def _layer_map(self, i: int, fx: torch.Tensor, fy: torch.Tensor) -> torch.Tensor:
-        """``N x 1 x h x w`` weighted squared difference of unit-normalised features."""
-        nx, ny = unit_normalize(fx, self.eps), unit_normalize(fy, self.eps)
-        if self._has_index[i]:
-            idx = getattr(self, f"channel_index_{i}")
-            nx, ny = nx.index_select(1, idx), ny.index_select(1, idx)
+    def _layer_map(
+        self, i: int, fx: torch.Tensor, fy: torch.Tensor, fxy: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``N x 1 x h x w`` weighted squared difference of unit-normalised features.
+
+        ``fx`` and ``fy`` are the two images' activations of the ``i``-th used layer; ``fxy``,
+        when given, is the one tensor they are the two halves of (a joint trunk pass), so each
+        step below runs once for both. Both layouts give the same value up to summation order:
+        ``channels_last`` activations are read as a (positions x channels) matrix without a
+        copy; others are reduced over dim 1.
+        """
+        idx = getattr(self, f"channel_index_{i}") if self._has_index[i] else None
         w = getattr(self, f"channel_weights_{i}")
+        inplace = not (fx.requires_grad or fy.requires_grad)
+        n, c, h, wd = fx.shape
+        fmt = torch.channels_last
+        if fxy is not None and fxy.is_contiguous(memory_format=fmt):
+            u = _normalized_rows(fxy.permute(0, 2, 3, 1).reshape(-1, c), idx, self.eps)
+            m = u.shape[0] // 2
+            diff = u[:m].sub_(u[m:]) if inplace else u[:m] - u[m:]
+            return _weighted_sq_distance(diff, w, inplace).view(n, 1, h, wd)
+        if fx.is_contiguous(memory_format=fmt) and fy.is_contiguous(memory_format=fmt):
+            ux = _normalized_rows(fx.permute(0, 2, 3, 1).reshape(-1, c), idx, self.eps)
+            uy = _normalized_rows(fy.permute(0, 2, 3, 1).reshape(-1, c), idx, self.eps)
+            diff = ux.sub_(uy) if inplace else ux - uy
+            return _weighted_sq_distance(diff, w, inplace).view(n, 1, h, wd)
+        nx, ny = unit_normalize(fx, self.eps), unit_normalize(fy, self.eps)
+        if idx is not None:
+            nx, ny = nx.index_select(1, idx), ny.index_select(1, idx)
         return ((nx - ny).pow(2) * w.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
+
+    def _feature_pairs(
+        self, x: torch.Tensor, y: torch.Tensor
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]:
+        """Yield ``(fx, fy, fxy)`` per used layer; one trunk pass over both images when possible.
+
+        ``fxy`` is the joint activation (``fx`` and ``fy`` are its halves) or ``None`` when a
+        loss against a fixed target runs two passes, so that the backward pass skips the
+        target's half.
+        """
+        cl = self.channels_last
+        if cl is None:
+            cl = default_channels_last(x.device)
+        fmt = torch.channels_last if cl else torch.contiguous_format
+        if not torch.is_grad_enabled() or x.requires_grad == y.requires_grad:
+            n = x.shape[0]
+            xy = torch.cat([x, y]).contiguous(memory_format=fmt)
+            for _, f in self.backbone.iter_layers(xy, self.layers, check=False):
+                yield f[:n], f[n:], f
+            return
+        gx = self.backbone.iter_layers(x.contiguous(memory_format=fmt), self.layers, check=False)
+        gy = self.backbone.iter_layers(y.contiguous(memory_format=fmt), self.layers, check=False)
+        for (_, fx), (_, fy) in zip(gx, gy, strict=True):
+            yield fx, fy, None
 
     def compute(
         self, x: torch.Tensor, y: torch.Tensor, *, spatial: bool, reduction: str
@@ -331,10 +442,8 @@ class PerceptualDistance(nn.Module):
         self._follow(x)
         size = (int(x.shape[-2]), int(x.shape[-1]))
         total: torch.Tensor | None = None
-        gx = self.backbone.iter_layers(x, self.layers, check=False)
-        gy = self.backbone.iter_layers(y, self.layers, check=False)
-        for i, ((_, fx), (_, fy)) in enumerate(zip(gx, gy, strict=True)):
-            d = self._layer_map(i, fx, fy)
+        for i, (fx, fy, fxy) in enumerate(self._feature_pairs(x, y)):
+            d = self._layer_map(i, fx, fy, fxy)
             term = upsample_map(d, size, self.upsample) if spatial else d.mean(dim=(1, 2, 3))
             total = term if total is None else total + term
         assert total is not None
