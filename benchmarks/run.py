@@ -754,6 +754,36 @@ class TrunkOnly:
             pass
 
 
+def distance_arithmetic(
+    bb: Any, metrics: dict[str, Any], x: torch.Tensor, y: torch.Tensor, reps: int
+) -> dict[str, Any]:
+    """Seconds of each metric's distance arithmetic alone, on features computed beforehand.
+
+    The trunk runs once (both images, channels_last, every VGG layer); then each metric's
+    per-layer step (norms, gather, scaling, weighted sum: ``PerceptualDistance._layer_map``)
+    is timed over its own layers, interleaved. This isolates the part in which the metrics
+    differ, since their convolutions are the same.
+    """
+    n = x.shape[0]
+    xy = torch.cat([x, y]).contiguous(memory_format=torch.channels_last)
+    feats = {k: f.clone() for k, f in bb.iter_layers(xy, bb.default_layers, check=False)}
+
+    def run(m: Any) -> Callable[[], object]:
+        def go() -> object:
+            for i, name in enumerate(m.layers):
+                f = feats[name]
+                m._layer_map(i, f[:n], f[n:], f)
+            return None
+
+        return go
+
+    res = interleaved({k: run(m) for k, m in metrics.items()}, reps=reps)
+    return {
+        "seconds": {k: round(v["median_s"], 4) for k, v in res.items()},
+        "rounds": {k: v["times_s"] for k, v in res.items()},
+    }
+
+
 def section_metric(bb: Any, quick: bool, selections: tuple[Any, Any, str]) -> dict[str, Any]:
     """Image pairs per second: selected-channel distance vs LPIPS-VGG."""
     from hvsprobe.metrics import LPIPS, PerceptualDistance
@@ -805,6 +835,13 @@ def section_metric(bb: Any, quick: bool, selections: tuple[Any, Any, str]) -> di
                 {k: (lambda m=m, x=x, y=y: m(x, y)) for k, m in metrics.items()},
                 reps=1 if quick else 3,
             )
+            arith = distance_arithmetic(
+                bb,
+                {k: metrics[k] for k in ("selected_top25", "selected_blocks1-3", "lpips_vgg")},
+                x,
+                y,
+                reps=1 if quick else 3,
+            )
         for k, v in res.items():
             v["pairs_per_s"] = round(batch / v["median_s"], 3)
             v["conv_gflop_per_pair"] = round(per_pair[k] / 1e9, 2)
@@ -837,6 +874,7 @@ def section_metric(bb: Any, quick: bool, selections: tuple[Any, Any, str]) -> di
                     if k in res
                 },
                 "nchw_max_rel_difference": agree,
+                "distance_arithmetic": arith,
             }
         )
     return out
@@ -1258,6 +1296,15 @@ def _md_metric(mt: dict[str, Any]) -> list[str]:
             f"{100 * share['lpips_vgg_nchw']:.0f} % (NCHW value = default value to "
             f"{c['nchw_max_rel_difference']:.0e} relative)."
         )
+    for c in mt["configs"]:
+        ar = c.get("distance_arithmetic")
+        if ar:
+            sec = ar["seconds"]
+            lines.append(
+                f"* {c['batch']} x {c['size']} px: distance arithmetic alone (features given): "
+                + ", ".join(f"{k} {v:.3f} s" for k, v in sec.items())
+                + "."
+            )
     lines += [
         "* trunk_only_relu5_3: both images through the trunk to relu5_3 as one channels_last "
         "batch, no distance (the floor).",

@@ -96,3 +96,43 @@ def config_hash(config: Any) -> str:
     """Stable short hash of a JSON-serialisable configuration (for cache keys)."""
     text = json.dumps(config, sort_keys=True, default=_json_default)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: Environment variable naming the data folder (the one holding ``iqa/``,
+#: ``psychophysics/``, ``sr/`` ...), used wherever a ``data_root`` argument is omitted.
+DATA_ENV_VAR = "HVSPROBE_DATA"
+
+
+def resolve_data_root(
+    data_root: str | os.PathLike[str] | None = None, *, holds: str = ""
+) -> tuple[Path, str]:
+    """The data folder: ``data_root`` when given, else the one named by ``$HVSPROBE_DATA``.
+
+    Parameters
+    ----------
+    data_root : path-like, optional
+        The data folder; ``None`` reads :data:`DATA_ENV_VAR`.
+    holds : str
+        What the caller looks for in it (e.g. ``"sr/train and sr/test"``), for the message.
+
+    Returns
+    -------
+    (pathlib.Path, str)
+        The folder (``~`` expanded; existence is the caller's to check) and where it came
+        from, for error messages (``"data_root='...'"`` or ``"environment variable ..."``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``data_root`` is ``None`` and the variable is unset or empty.
+    """
+    if data_root is not None:
+        return Path(data_root).expanduser(), f"data_root={str(data_root)!r}"
+    env = os.environ.get(DATA_ENV_VAR, "").strip()
+    if not env:
+        what = f" (the folder that holds {holds})" if holds else ""
+        raise FileNotFoundError(
+            f"no data folder given: pass data_root=... (or --data-root) or set the "
+            f"environment variable {DATA_ENV_VAR}{what}"
+        )
+    return Path(env).expanduser(), f"environment variable {DATA_ENV_VAR}={env!r}"

@@ -28,8 +28,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from .._io import DATA_ENV_VAR
+from .._io import resolve_data_root as _resolve_data_root
+
 #: Environment variable naming the data folder (holding ``iqa/``, ``psychophysics/``, ...).
-ENV_VAR = "HVSPROBE_DATA"
+ENV_VAR = DATA_ENV_VAR
 
 
 @runtime_checkable
@@ -150,14 +153,7 @@ def resolve_data_root(data_root: str | os.PathLike[str] | None = None) -> Path:
     FileNotFoundError
         If neither is given.
     """
-    if data_root is not None:
-        return Path(data_root).expanduser()
-    env = os.environ.get(ENV_VAR, "").strip()
-    if not env:
-        raise FileNotFoundError(
-            f"no data folder given: pass data_root=... or set the environment variable {ENV_VAR}"
-        )
-    return Path(env).expanduser()
+    return _resolve_data_root(data_root)[0]
 
 
 # The submodules import the helpers above, so they are imported after them.

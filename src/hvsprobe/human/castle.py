@@ -29,7 +29,7 @@ import numpy as np
 import scipy
 from scipy.optimize import least_squares
 
-from .._io import sha256_file, write_json_atomic
+from .._io import DATA_ENV_VAR, resolve_data_root, sha256_file, write_json_atomic
 from .models import (
     _REGISTRY,
     CASTLE_FIT_KIND,
@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 #: Environment variable naming the data folder (the one that holds ``psychophysics/``).
-ENV_VAR = "HVSPROBE_DATA"
+ENV_VAR = DATA_ENV_VAR
 #: Largest angle (deg) between a colour direction and the background in LMS space for
 #: the direction to count as achromatic (observed: achromatic <= 2.3, others >= 7.9).
 ACHROMATIC_MAX_ANGLE_DEG = 5.0
@@ -150,17 +150,7 @@ def castle_data_dir(data_root: str | os.PathLike[str] | None = None) -> Path:
     FileNotFoundError
         If neither ``data_root`` nor ``HVSPROBE_DATA`` is given, or the files are missing.
     """
-    if data_root is None:
-        env = os.environ.get(ENV_VAR, "").strip()
-        if not env:
-            raise FileNotFoundError(
-                f"no data folder given: pass data_root=... (or --data-root) or set the "
-                f"environment variable {ENV_VAR} to the folder that holds "
-                "psychophysics/castleCSF/"
-            )
-        root, source = Path(env).expanduser(), f"environment variable {ENV_VAR}={env!r}"
-    else:
-        root, source = Path(data_root).expanduser(), f"data_root={str(data_root)!r}"
+    root, source = resolve_data_root(data_root, holds="psychophysics/castleCSF/")
     for cand in (root / "psychophysics" / "castleCSF", root / "castleCSF", root):
         if all((cand / name).is_file() for name in _FILES):
             return cand

@@ -47,6 +47,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from .._io import DATA_ENV_VAR, resolve_data_root
+
 __all__ = [
     "DEFAULT_TRAIN_SETS",
     "IMAGE_SUFFIXES",
@@ -69,7 +71,7 @@ __all__ = [
 DEFAULT_TRAIN_SETS = ("BSDS200_train", "BSDS200_test", "SunHays80")
 TEST_SETS = ("Set5", "Set14", "BSD100")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-ENV_VAR = "HVSPROBE_DATA"
+ENV_VAR = DATA_ENV_VAR
 
 
 # --------------------------------------------------------------------------------------
@@ -93,15 +95,7 @@ def resolve_sr_root(data_root: str | os.PathLike[str] | None = None) -> Path:
     FileNotFoundError
         If no root is given or found.
     """
-    if data_root is None:
-        env = os.environ.get(ENV_VAR, "").strip()
-        if not env:
-            raise FileNotFoundError(
-                f"no data folder: pass data_root / --data-root or set ${ENV_VAR} "
-                "(the folder holding sr/train and sr/test)"
-            )
-        data_root = env
-    root = Path(data_root).expanduser()
+    root, _ = resolve_data_root(data_root, holds="sr/train and sr/test")
     if (root / "sr").is_dir():
         return root / "sr"
     if (root / "train").is_dir() or (root / "test").is_dir():
