@@ -836,7 +836,8 @@ def _report(
         lines.append("")
     lines += [
         "LPIPS-VGG uses the same VGG-16 trunk as the vgg/selected/random losses and is the training "
-        "loss of lpips-vgg, so LPIPS-Alex is the independent perceptual figure. Crops: `crops/`.",
+        "loss of lpips-vgg, so LPIPS-Alex is the independent perceptual figure. Side-by-side crops: "
+        "[`claim2_crops/crops/`](claim2_crops/crops/).",
         "",
     ]
     path = out / "claim2.md"
