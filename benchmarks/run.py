@@ -784,8 +784,11 @@ def distance_arithmetic(
     }
 
 
-def section_metric(bb: Any, quick: bool, selections: tuple[Any, Any, str]) -> dict[str, Any]:
-    """Image pairs per second: selected-channel distance vs LPIPS-VGG."""
+def section_metric(
+    bb: Any, quick: bool, selections: tuple[Any, Any, str], reps: int | None = None
+) -> dict[str, Any]:
+    """Image pairs per second: selected-channel distance vs LPIPS-VGG (``reps`` rounds)."""
+    reps = reps or (1 if quick else 3)
     from hvsprobe.metrics import LPIPS, PerceptualDistance
 
     sel_all, sel_b13, source = selections
@@ -833,14 +836,14 @@ def section_metric(bb: Any, quick: bool, selections: tuple[Any, Any, str]) -> di
                 m(x[:1], y[:1])
             res = interleaved(
                 {k: (lambda m=m, x=x, y=y: m(x, y)) for k, m in metrics.items()},
-                reps=1 if quick else 3,
+                reps=reps,
             )
             arith = distance_arithmetic(
                 bb,
                 {k: metrics[k] for k in ("selected_top25", "selected_blocks1-3", "lpips_vgg")},
                 x,
                 y,
-                reps=1 if quick else 3,
+                reps=reps,
             )
         for k, v in res.items():
             v["pairs_per_s"] = round(batch / v["median_s"], 3)
@@ -895,8 +898,11 @@ class TinySR(nn.Module):
         return (up + self.body(up)).clamp(0.0, 1.0)
 
 
-def section_loss(bb: Any, quick: bool, selections: tuple[Any, Any, str]) -> dict[str, Any]:
-    """One optimiser step (forward + backward + Adam) with each loss."""
+def section_loss(
+    bb: Any, quick: bool, selections: tuple[Any, Any, str], reps: int | None = None
+) -> dict[str, Any]:
+    """One optimiser step (forward + backward + Adam) with each loss (``reps`` rounds)."""
+    reps = reps or (2 if quick else 5)
     from hvsprobe.metrics import LPIPS, PerceptualDistance
     from hvsprobe.sr.experiment import LPIPS_LAYERS_VGG16, restrict_selection
 
@@ -940,7 +946,7 @@ def section_loss(bb: Any, quick: bool, selections: tuple[Any, Any, str]) -> dict
     log(f"loss: SR step, batch {batch} at {size} px")
     for k in losses:
         step(k)()  # warm-up
-    res = interleaved({k: step(k) for k in losses}, reps=2 if quick else 5)
+    res = interleaved({k: step(k) for k in losses}, reps=reps)
     for k, v in res.items():
         v["loss_value"] = round(values[k], 5)
     return {
@@ -1425,6 +1431,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=HERE)
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument(
+        "--reps",
+        type=int,
+        default=None,
+        help="interleaved rounds of the metric and loss sections (default 3 and 5; quick 1, 2)",
+    )
+    parser.add_argument(
         "--render",
         type=Path,
         default=None,
@@ -1453,7 +1465,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "quick": args.quick,
             "sections": args.sections,
             "weights": "imagenet",
-            "command": "python benchmarks/run.py" + (" --quick" if args.quick else ""),
+            "command": "python benchmarks/run.py"
+            + (" --quick" if args.quick else "")
+            + (
+                f" --sections {' '.join(args.sections)}"
+                if list(args.sections) != list(SECTIONS)
+                else ""
+            )
+            + (f" --reps {args.reps}" if args.reps else ""),
+            "reps": args.reps,
             "targets": TARGETS,
         },
         "machine": _with_estimate(machine_info()),
@@ -1485,9 +1505,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "metric" in args.sections or "loss" in args.sections:
             selections = build_selections(bb, scores_dir)
             if "metric" in args.sections:
-                results["metric"] = section_metric(bb, args.quick, selections)
+                results["metric"] = section_metric(bb, args.quick, selections, args.reps)
             if "loss" in args.sections:
-                results["loss"] = section_loss(bb, args.quick, selections)
+                results["loss"] = section_loss(bb, args.quick, selections, args.reps)
         if "peak" in args.sections:
             log("peak (again, at the end)")
             results["peak_end"] = section_peak(args.quick)
