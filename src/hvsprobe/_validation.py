@@ -84,6 +84,18 @@ def check_same_shape(x: torch.Tensor, y: torch.Tensor, names: tuple[str, str] = 
         )
 
 
+def check_comparable(x: torch.Tensor, y: torch.Tensor) -> None:
+    """Raise unless ``x`` and ``y`` (each already checked) can be compared elementwise.
+
+    ``ValueError`` for different shapes or devices, ``TypeError`` for different dtypes.
+    """
+    check_same_shape(x, y)
+    if x.dtype != y.dtype:
+        raise TypeError(f"x and y must have the same dtype, got {x.dtype} and {y.dtype}")
+    if x.device != y.device:
+        raise ValueError(f"x and y must be on the same device, got {x.device} and {y.device}")
+
+
 def check_positive(value: float, name: str, *, allow_zero: bool = False) -> float:
     """Return ``float(value)`` if it is finite and positive (or zero when allowed)."""
     try:

@@ -171,6 +171,20 @@ def _identity(cfg: dict[str, Any]) -> str:
     return config_hash(keep)
 
 
+def _checked_layers(
+    backbone: Backbone, grid: StimulusGrid, layers: Sequence[str] | None
+) -> list[str]:
+    """``layers`` (default: the backbone's) in network order, checked against the grid size."""
+    names = backbone.check_layers(layers if layers is not None else backbone.default_layers)
+    h, w = grid.size
+    need = backbone.min_input_size(names)
+    if min(h, w) < need:
+        raise ValueError(
+            f"{backbone.name} layer {names[-1]} needs images >= {need} px, grid is {h}x{w}"
+        )
+    return names
+
+
 def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
@@ -264,13 +278,7 @@ def probe(
     check_choice(precision, "precision", PRECISIONS)
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    names = backbone.check_layers(layers if layers is not None else backbone.default_layers)
-    h, w = grid.size
-    need = backbone.min_input_size(names)
-    if min(h, w) < need:
-        raise ValueError(
-            f"{backbone.name} layer {names[-1]} needs images >= {need} px, grid is {h}x{w}"
-        )
+    names = _checked_layers(backbone, grid, layers)
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     backbone = backbone.to(dev)
     cl = default_channels_last(dev) if channels_last is None else bool(channels_last)
@@ -371,13 +379,7 @@ def probe_paper_protocol(
         equivalent).
     """
     check_choice(precision, "precision", PRECISIONS)
-    names = backbone.check_layers(layers if layers is not None else backbone.default_layers)
-    h, w = grid.size
-    need = backbone.min_input_size(names)
-    if min(h, w) < need:
-        raise ValueError(
-            f"{backbone.name} layer {names[-1]} needs images >= {need} px, grid is {h}x{w}"
-        )
+    names = _checked_layers(backbone, grid, layers)
     idx = np.arange(len(grid)) if indices is None else np.asarray(indices, dtype=np.int64)
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     backbone = backbone.to(dev)

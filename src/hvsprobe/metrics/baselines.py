@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_positive, check_same_shape
+from .._validation import check_choice, check_comparable, check_positive
 from .perceptual import REDUCTIONS, reduce_batch
 
 __all__ = ["MSSSIM", "PSNR", "SSIM", "ms_ssim", "psnr", "rgb_to_gray", "ssim"]
@@ -93,11 +93,7 @@ def check_image_pair(
                 )
             )
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
-    check_same_shape(x, y)
-    if x.dtype != y.dtype:
-        raise TypeError(f"x and y must have the same dtype, got {x.dtype} and {y.dtype}")
-    if x.device != y.device:
-        raise ValueError(f"x and y must be on the same device, got {x.device} and {y.device}")
+    check_comparable(x, y)
 
 
 def _round_ste(v: torch.Tensor) -> torch.Tensor:

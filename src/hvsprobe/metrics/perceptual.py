@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_images, check_positive, check_same_shape
+from .._validation import check_choice, check_comparable, check_images, check_positive
 from ..backbones import Backbone, get_backbone
 from ..backbones.base import default_channels_last
 from ..backbones.weights import LPIPS_LAYERS
@@ -367,11 +367,7 @@ class PerceptualDistance(nn.Module):
         check_images(x, "x", min_size=self.min_size)
         check_images(y, "y", min_size=self.min_size)
         assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
-        check_same_shape(x, y)
-        if x.dtype != y.dtype:
-            raise TypeError(f"x and y must have the same dtype, got {x.dtype} and {y.dtype}")
-        if x.device != y.device:
-            raise ValueError(f"x and y must be on the same device, got {x.device} and {y.device}")
+        check_comparable(x, y)
 
     def _follow(self, x: torch.Tensor) -> None:
         p = next(self.backbone.parameters(), None)
@@ -393,21 +389,23 @@ class PerceptualDistance(nn.Module):
         w = getattr(self, f"channel_weights_{i}")
         inplace = not (fx.requires_grad or fy.requires_grad)
         n, c, h, wd = fx.shape
+
+        def rows(f: torch.Tensor) -> torch.Tensor:  # N x C x h x w -> positions x C, no copy
+            return _normalized_rows(f.permute(0, 2, 3, 1).reshape(-1, c), idx, self.eps)
+
         fmt = torch.channels_last
         if fxy is not None and fxy.is_contiguous(memory_format=fmt):
-            u = _normalized_rows(fxy.permute(0, 2, 3, 1).reshape(-1, c), idx, self.eps)
-            m = u.shape[0] // 2
-            diff = u[:m].sub_(u[m:]) if inplace else u[:m] - u[m:]
-            return _weighted_sq_distance(diff, w, inplace).view(n, 1, h, wd)
-        if fx.is_contiguous(memory_format=fmt) and fy.is_contiguous(memory_format=fmt):
-            ux = _normalized_rows(fx.permute(0, 2, 3, 1).reshape(-1, c), idx, self.eps)
-            uy = _normalized_rows(fy.permute(0, 2, 3, 1).reshape(-1, c), idx, self.eps)
-            diff = ux.sub_(uy) if inplace else ux - uy
-            return _weighted_sq_distance(diff, w, inplace).view(n, 1, h, wd)
-        nx, ny = unit_normalize(fx, self.eps), unit_normalize(fy, self.eps)
-        if idx is not None:
-            nx, ny = nx.index_select(1, idx), ny.index_select(1, idx)
-        return ((nx - ny).pow(2) * w.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
+            u = rows(fxy)
+            ux, uy = u[: u.shape[0] // 2], u[u.shape[0] // 2 :]
+        elif fx.is_contiguous(memory_format=fmt) and fy.is_contiguous(memory_format=fmt):
+            ux, uy = rows(fx), rows(fy)
+        else:  # NCHW: reduce over dim 1
+            nx, ny = unit_normalize(fx, self.eps), unit_normalize(fy, self.eps)
+            if idx is not None:
+                nx, ny = nx.index_select(1, idx), ny.index_select(1, idx)
+            return ((nx - ny).pow(2) * w.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
+        diff = ux.sub_(uy) if inplace else ux - uy
+        return _weighted_sq_distance(diff, w, inplace).view(n, 1, h, wd)
 
     def _feature_pairs(
         self, x: torch.Tensor, y: torch.Tensor

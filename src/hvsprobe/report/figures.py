@@ -120,6 +120,13 @@ def _empty(ax: Axes, text: str = "no live channels") -> None:
     ax.grid(False)
 
 
+def _no_live_channels(ax: Axes) -> None:
+    """Say in the middle of an empty panel that it has no live channels."""
+    ax.text(
+        0.5, 0.5, "no live channels", ha="center", va="center", transform=ax.transAxes, color=_OTHER
+    )
+
+
 def _log_frequency_axis(ax: Axes, f_lo: float, f_hi: float) -> None:
     """Log x axis in cycles/degree with plain-number ticks at octaves."""
     ax.set_xscale("log")
@@ -398,15 +405,7 @@ def best_frequency_histograms(
         _log_frequency_axis(ax, float(edges[0]), float(edges[-1]))
         if not v.size:
             ax.set_title(name)
-            ax.text(
-                0.5,
-                0.5,
-                "no live channels",
-                ha="center",
-                va="center",
-                transform=ax.transAxes,
-                color=_OTHER,
-            )
+            _no_live_channels(ax)
             continue
         ax.hist(np.clip(v, edges[0], edges[-1]), bins=edges, color="#7fa7d6", ec="#1f5fa8", lw=0.6)
         med = float(np.median(v))
@@ -544,15 +543,7 @@ def tuning_curves(
         ax_o.set_xticks([0, 45, 90, 135, 180])
         if len(group) == 0:
             for ax in (ax_f, ax_o):
-                ax.text(
-                    0.5,
-                    0.5,
-                    "no live channels",
-                    ha="center",
-                    va="center",
-                    transform=ax.transAxes,
-                    color=_OTHER,
-                )
+                _no_live_channels(ax)
         lows = [float(_normed(fc[i]).min()) for i in group] + [
             float(_normed(oc[i]).min()) for i in group
         ]
