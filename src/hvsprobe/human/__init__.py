@@ -28,7 +28,7 @@ from .models import (
     mannos_sakrison_v1,
 )
 
-# The castle functions load lazily so that ``python -m hvsprobe.human.castle`` does not
+# The castle and held-out functions load lazily so that ``python -m hvsprobe.human.castle`` does not
 # import the module twice.
 _CASTLE_NAMES = (
     "castle_data_dir",
@@ -38,6 +38,7 @@ _CASTLE_NAMES = (
     "load_castle_achromatic",
     "write_castle_fit",
 )
+_HELDOUT_NAMES = ("best_heldout_model", "csf_heldout_table")
 
 __all__ = [
     "BARTEN_DEFAULTS",
@@ -52,6 +53,7 @@ __all__ = [
     "mannos_sakrison",
     "mannos_sakrison_v1",
     *_CASTLE_NAMES,
+    *_HELDOUT_NAMES,
 ]
 
 
@@ -60,8 +62,12 @@ def __getattr__(name: str) -> Any:
         from . import castle
 
         return getattr(castle, name)
+    if name in _HELDOUT_NAMES:
+        from . import heldout
+
+        return getattr(heldout, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_CASTLE_NAMES))
+    return sorted(set(globals()) | set(_CASTLE_NAMES) | set(_HELDOUT_NAMES))

@@ -589,6 +589,8 @@ def castle_fit_cross_validation(
     """Leave-one-dataset-out error of the castle_fit form.
 
     For each dataset, fit on the others and score the held-out rows (raw log10 RMSE).
+    The castle_fit row of :func:`hvsprobe.human.heldout.csf_heldout_table`, which also
+    scores the other CSFs the same way.
 
     Parameters
     ----------
@@ -601,20 +603,14 @@ def castle_fit_cross_validation(
         ``per_dataset`` (``{name: {n_rows, rmse_log10}}``) and ``pooled_rmse_log10``
         over all held-out rows.
     """
-    data = load_castle_achromatic(data_root)
-    target = data["log10_sensitivity"]
-    resid = np.empty_like(target)
-    per = {}
-    for ds in sorted(set(data["dataset"].tolist())):
-        test = data["dataset"] == ds
-        train = {k: v[~test] for k, v in data.items()}
-        coeffs, _ = _fit_coeffs(train)
-        pred = _castle_log10(
-            data["frequency"][test], data["luminance"][test], data["area"][test], coeffs
-        )
-        resid[test] = pred - target[test]
-        per[ds] = {"n_rows": int(test.sum()), "rmse_log10": _rmse(resid[test])}
-    return {"per_dataset": per, "pooled_rmse_log10": _rmse(resid)}
+    from .heldout import _castle_model, csf_heldout_table
+
+    (row,) = csf_heldout_table(data_root, models=[_castle_model()])
+    per = {
+        ds: {"n_rows": p["n_rows"], "rmse_log10": p["lodo_rmse_log10"]}
+        for ds, p in row["per_dataset"].items()
+    }
+    return {"per_dataset": per, "pooled_rmse_log10": row["lodo_rmse_log10"]}
 
 
 # --------------------------------------------------------------------------------------
