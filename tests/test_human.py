@@ -17,6 +17,7 @@ from hvsprobe.human import (
     barten_pupil_diameter,
     barten_retinal_illuminance,
     get_csf,
+    heldout,
     list_csfs,
     load_castle_fit_document,
     mannos_sakrison,
@@ -378,4 +379,158 @@ def test_cli_missing_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsy
     monkeypatch.delenv("HVSPROBE_DATA", raising=False)
     rc = castle_mod.main(["--data-root", str(tmp_path), "--dry-run"])
     assert rc == 2
+    assert "HVSPROBE_DATA" in capsys.readouterr().err
+
+
+# ------------------------------------------------------- leave-one-dataset-out (heldout.py)
+
+
+def _synthetic_rows(model: str, shift: dict[str, float], n_per: int = 24) -> dict:
+    """Rows that follow ``model`` exactly, 4 datasets, some datasets offset in log10."""
+    rng = np.random.default_rng(7)
+    names = ["a_set", "b_set", "c_set", "d_set"]
+    n = n_per * len(names)
+    f = np.exp(rng.uniform(np.log(0.3), np.log(25.0), n))
+    lum = 10 ** rng.uniform(-1.0, 3.0, n)
+    area = 10 ** rng.uniform(-1.0, 2.5, n)
+    rows = {
+        "frequency": f,
+        "luminance": lum,
+        "area": area,
+        "field_size_deg": np.sqrt(area),
+        "dataset": np.repeat(names, n_per),
+    }
+    csf = get_csf(model)
+    truth = np.log10(heldout._predict(csf, rows))
+    offset = np.array([shift.get(d, 0.0) for d in rows["dataset"]])
+    rows["sensitivity"] = 10 ** (truth + offset)
+    return rows
+
+
+def test_lodo_gain_model_exact_on_shifted_dataset() -> None:
+    # Barten with a fitted gain; dataset b is 0.5 log10 more sensitive than the model.
+    rows = _synthetic_rows("barten", {"b_set": 0.5})
+    (r,) = heldout.csf_heldout_table(rows=rows, models=[heldout._gain_model("barten")])
+    share = 0.25  # b_set holds a quarter of the rows
+    per = r["per_dataset"]
+    # in-sample: the global gain absorbs a quarter of the offset
+    assert per["b_set"]["in_sample_rmse_log10"] == pytest.approx(0.5 * (1 - share), abs=1e-9)
+    assert per["a_set"]["in_sample_rmse_log10"] == pytest.approx(0.5 * share, abs=1e-9)
+    # held out: trained on clean data only, b_set is missed by the full 0.5
+    assert per["b_set"]["lodo_rmse_log10"] == pytest.approx(0.5, abs=1e-9)
+    assert per["b_set"]["lodo_mean_residual_log10"] == pytest.approx(-0.5, abs=1e-9)
+    assert per["b_set"]["lodo_shape_rmse_log10"] == pytest.approx(0.0, abs=1e-9)
+    # the other datasets are predicted with b_set among the 3 training datasets
+    for d in ("a_set", "c_set", "d_set"):
+        assert per[d]["lodo_rmse_log10"] == pytest.approx(0.5 / 3, abs=1e-9)
+    assert r["unfitted_rmse_log10"] == pytest.approx(0.5 * math.sqrt(share), abs=1e-9)
+    assert r["lodo_rmse_log10"] > r["in_sample_rmse_log10"]
+    assert r["n_datasets"] == 4 and r["n_rows"] == 96
+
+
+def test_lodo_castle_refit_exposes_shifted_dataset() -> None:
+    rows = _synthetic_rows("castle_fit", {"c_set": 0.3})
+    (r,) = heldout.csf_heldout_table(rows=rows, models=[heldout._castle_model()])
+    per = r["per_dataset"]
+    # refitted on the three clean datasets, the form recovers the truth: c_set is off by 0.3
+    assert per["c_set"]["lodo_rmse_log10"] == pytest.approx(0.3, abs=0.02)
+    assert per["c_set"]["lodo_mean_residual_log10"] == pytest.approx(-0.3, abs=0.02)
+    # fitted to all rows, its 10 coefficients absorb part of the offset
+    assert per["c_set"]["in_sample_rmse_log10"] < 0.27
+    assert r["unfitted_rmse_log10"] is None
+
+
+def test_lodo_training_never_holds_the_held_out_dataset() -> None:
+    rows = _synthetic_rows("barten", {})
+    seen: list[set[str]] = []
+    scored: list[set[str]] = []
+    base = heldout._gain_model("barten")
+
+    def fit(train):
+        seen.append(set(train["dataset"].tolist()))
+        return base.fit(train)
+
+    def predict(state, test):
+        scored.append(set(test["dataset"].tolist()))
+        return base.predict(state, test)
+
+    spy = heldout.HeldoutModel("spy", fit, predict, "gain")
+    heldout.csf_heldout_table(rows=rows, models=[spy])
+    everything = {"a_set", "b_set", "c_set", "d_set"}
+    assert seen[0] == everything  # the in-sample fit
+    # one fit per held-out dataset, on exactly the other datasets, scored on that one only
+    assert seen[1:] == [everything - {d} for d in sorted(everything)]
+    assert scored[1:] == [{d} for d in sorted(everything)]
+
+
+def test_lodo_needs_two_datasets() -> None:
+    rows = _synthetic_rows("barten", {})
+    rows["dataset"] = np.full(rows["dataset"].shape, "only")
+    with pytest.raises(ValueError, match="at least two datasets"):
+        heldout.csf_heldout_table(rows=rows)
+
+
+def test_best_heldout_model_uses_lodo_not_in_sample() -> None:
+    table = [
+        {"model": "fits_well", "in_sample_rmse_log10": 0.1, "lodo_rmse_log10": 0.4},
+        {"model": "generalises", "in_sample_rmse_log10": 0.3, "lodo_rmse_log10": 0.3},
+    ]
+    assert heldout.best_heldout_model(table) == "generalises"
+
+
+@pytest.fixture(scope="module")
+def heldout_table() -> dict[str, dict]:
+    return {r["model"]: r for r in heldout.csf_heldout_table(DATA_ROOT)}
+
+
+@needs_castle
+def test_heldout_table_on_castle(
+    heldout_table: dict[str, dict], error_table: dict[str, dict]
+) -> None:
+    assert list(heldout_table) == ALL_NAMES
+    for name, r in heldout_table.items():
+        e = error_table[name]
+        assert r["n_rows"] == e["n_rows"] and r["n_datasets"] == len(e["per_dataset"])
+        assert sum(p["n_rows"] for p in r["per_dataset"].values()) == r["n_rows"]
+        assert r["lodo_shape_rmse_log10"] <= r["lodo_rmse_log10"] + 1e-12
+        json.dumps(r)
+    # the same in-sample numbers as the error table: gain-shifted curves, packaged fit
+    for name in ("mannos_sakrison", "mannos_sakrison_v1", "barten"):
+        r, e = heldout_table[name], error_table[name]
+        assert r["unfitted_rmse_log10"] == pytest.approx(e["rmse_log10"], abs=1e-12)
+        assert r["in_sample_rmse_log10"] == pytest.approx(e["rmse_log10_shifted"], abs=1e-12)
+    castle = heldout_table["castle_fit"]
+    assert castle["in_sample_rmse_log10"] == pytest.approx(
+        error_table["castle_fit"]["rmse_log10"], abs=1e-3
+    )
+    # holding out whole datasets costs every model something
+    for r in heldout_table.values():
+        assert r["lodo_rmse_log10"] > r["in_sample_rmse_log10"]
+
+
+@needs_castle
+def test_csf_command_prints_in_sample_and_lodo(capsys: pytest.CaptureFixture[str]) -> None:
+    from hvsprobe.cli import main
+
+    assert main(["csf", "--data-root", str(DATA_ROOT), "--per-dataset"]) == 0
+    out = capsys.readouterr().out
+    assert "in-sample" in out and "LODO" in out
+    table_lines = [ln for ln in out.splitlines() if ln.split()[:1] and ln.split()[0] in ALL_NAMES]
+    # one peak line and one error row per model
+    assert len([ln for ln in table_lines if "gain only" in ln or "coefficients" in ln]) == 4
+    assert "lowest held-out (LODO) error:" in out
+
+
+def test_csf_command_missing_data_exits_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hvsprobe.cli import main
+
+    monkeypatch.delenv("HVSPROBE_DATA", raising=False)
+    assert main(["csf", "--data-root", str(tmp_path / "nowhere")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "castleCSF" in err[0] and "HVSPROBE_DATA" in err[0]
+    assert main(["csf"]) == 2
     assert "HVSPROBE_DATA" in capsys.readouterr().err
