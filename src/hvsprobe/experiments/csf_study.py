@@ -65,6 +65,33 @@ def _top_sets(scores: ChannelScores, fraction: float) -> dict[str, set[int]]:
     return {layer: set(entry["channels"]) for layer, entry in sel.layers.items()}
 
 
+def _compare(
+    layer: str,
+    a: str,
+    b: str,
+    scores: dict[str, ChannelScores],
+    tops: dict[str, dict[str, set[int]]],
+) -> dict[str, Any]:
+    """One table row: PE rank correlation and top-selection overlap of CSFs ``a`` and ``b``."""
+    ta, tb = scores[a].layer(layer), scores[b].layer(layer)
+    ok = ~ta["dead"] & ~tb["dead"] & np.isfinite(ta["pe"]) & np.isfinite(tb["pe"])
+    n_ok = int(ok.sum())
+    rho = float(spearmanr(ta["pe"][ok], tb["pe"][ok])[0]) if n_ok >= 3 else math.nan
+    sa, sb = tops[a][layer], tops[b][layer]
+    denom = max(len(sa), len(sb))
+    return {
+        "layer": layer,
+        "csf_a": a,
+        "csf_b": b,
+        "n_channels": int(ta["dead"].size),
+        "n_ranked": n_ok,
+        "spearman_pe": rho,
+        "n_top_a": len(sa),
+        "n_top_b": len(sb),
+        "top_overlap": len(sa & sb) / denom if denom else math.nan,
+    }
+
+
 def csf_rank_study(
     tuning_or_results_folder: Tuning | str | os.PathLike[str],
     csfs: Sequence[str] = DEFAULT_CSFS,
@@ -133,29 +160,11 @@ def csf_rank_study(
         )
     scores = {n: compute_scores(tuning, dataclasses.replace(base, csf=n)) for n in names}
     tops = {n: _top_sets(s, fraction) for n, s in scores.items()}
-    rows = []
-    for layer in scores[names[0]].layers:
-        tables = {n: s.layer(layer) for n, s in scores.items()}
-        for a, b in itertools.combinations(names, 2):
-            ta, tb = tables[a], tables[b]
-            ok = ~ta["dead"] & ~tb["dead"] & np.isfinite(ta["pe"]) & np.isfinite(tb["pe"])
-            n_ok = int(ok.sum())
-            rho = float(spearmanr(ta["pe"][ok], tb["pe"][ok])[0]) if n_ok >= 3 else math.nan
-            sa, sb = tops[a][layer], tops[b][layer]
-            denom = max(len(sa), len(sb))
-            rows.append(
-                {
-                    "layer": layer,
-                    "csf_a": a,
-                    "csf_b": b,
-                    "n_channels": int(ta["dead"].size),
-                    "n_ranked": n_ok,
-                    "spearman_pe": rho,
-                    "n_top_a": len(sa),
-                    "n_top_b": len(sb),
-                    "top_overlap": len(sa & sb) / denom if denom else math.nan,
-                }
-            )
+    rows = [
+        _compare(layer, a, b, scores, tops)
+        for layer in scores[names[0]].layers
+        for a, b in itertools.combinations(names, 2)
+    ]
     cfg = scores[names[0]].config
     return {
         "kind": KIND,
