@@ -24,8 +24,10 @@ Two ways of running the stimuli are offered:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,12 +40,22 @@ from ._io import atomic_path, check_schema, config_hash, read_json, sha256_file,
 from ._validation import check_choice
 from .backbones import Backbone
 from .backbones.base import default_channels_last
+from .response import (
+    ResponseConfig,
+    check_torus,
+    circular_padding,
+    interior_masks,
+    plan_torus,
+    render_torus,
+    torus_unit,
+)
 from .stimuli import StimulusGrid
 
 __all__ = [
     "PRECISIONS",
     "Tuning",
     "default_channels_last",
+    "best_stimulus_whole_map",
     "probe",
     "probe_config",
     "probe_paper_protocol",
@@ -67,12 +79,18 @@ class Tuning:
         The stimuli, in the order of the array axes.
     config : dict
         Everything that produced the arrays (backbone, weights, weights sha256, layers,
-        grid, precision, batch size, hvsprobe version).
+        grid, response method, precision, batch size, hvsprobe version).
+    best_whole_map : dict of str to numpy.ndarray
+        For border-free responses: layer -> float64 array ``C x 3`` holding, per channel,
+        the frequency and orientation index of its best stimulus and the paper's whole-map
+        response to it (phases averaged, highest contrast), from which the scores derive
+        each channel's border share. Empty for ``response='whole_map'``.
     """
 
     responses: dict[str, np.ndarray]
     grid: StimulusGrid
     config: dict[str, Any] = field(default_factory=dict)
+    best_whole_map: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def layers(self) -> list[str]:
@@ -106,7 +124,9 @@ class Tuning:
         npz = directory / "tuning.npz"
         with atomic_path(npz) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, **{f"layer/{k}": v for k, v in self.responses.items()})
+                arrays = {f"layer/{k}": v for k, v in self.responses.items()}
+            arrays.update({f"best_whole_map/{k}": v for k, v in self.best_whole_map.items()})
+            np.savez(fh, **arrays)
         meta = {
             "kind": "tuning",
             "schema_version": SCHEMA_VERSION,
@@ -132,8 +152,15 @@ class Tuning:
             raise ValueError(f"{npz} does not match the checksum in {meta_path}")
         with np.load(npz) as data:
             responses = {k: data[f"layer/{k}"] for k in meta["layers"]}
+            best = {k: data[f"best_whole_map/{k}"] for k in meta["layers"] if f"best_whole_map/{k}" in data}
         grid = StimulusGrid.from_dict(meta["config"]["grid"])
-        return cls(responses=responses, grid=grid, config=meta["config"])
+        return cls(responses=responses, grid=grid, config=meta["config"], best_whole_map=best)
+
+    @property
+    def response_method(self) -> str:
+        """``'torus'``, ``'interior'`` or ``'whole_map'`` (older files: ``'whole_map'``)."""
+        resp = self.config.get("response")
+        return resp.get("method", "whole_map") if isinstance(resp, dict) else "whole_map"
 
 
 def probe_config(
@@ -144,20 +171,22 @@ def probe_config(
     precision: str = "fp32",
     batch_size: int = 16,
     channels_last: bool = False,
+    response: str | ResponseConfig | None = None,
 ) -> dict[str, Any]:
     """The configuration dict recorded with (and identifying) a probe run.
 
     ``memory_format`` is recorded for provenance only: it changes the floating-point
     summation order (results agree to ~1e-6 relative), not the quantity measured, so it is
-    not part of the cache identity.
+    not part of the cache identity. The response method (see :mod:`hvsprobe.response`) is.
     """
+    resp = ResponseConfig.coerce(response)
     return {
         "backbone": backbone.name,
         "weights": backbone.weights,
         "weights_sha256": backbone.weights_sha256,
         "layers": list(layers),
         "grid": grid.to_dict(),
-        "response": "spatial mean over the whole feature map",
+        "response": resp.to_dict(),
         "precision": precision,
         "batch_size": int(batch_size),
         "memory_format": "channels_last" if channels_last else "contiguous",
@@ -168,6 +197,12 @@ def probe_config(
 def _identity(cfg: dict[str, Any]) -> str:
     """Cache key: the parts of the config that change the numbers."""
     keep = {k: cfg[k] for k in ("backbone", "weights_sha256", "layers", "grid", "precision")}
+    resp = cfg.get("response")
+    keep["response"] = (
+        {k: v for k, v in resp.items() if k not in ("torus", "interior")}
+        if isinstance(resp, dict)
+        else {"method": "whole_map"}
+    )
     return config_hash(keep)
 
 
@@ -222,6 +257,7 @@ def probe(
     grid: StimulusGrid,
     layers: Sequence[str] | None = None,
     *,
+    response: str | ResponseConfig | None = None,
     batch_size: int = 16,
     precision: str = "fp32",
     device: str | torch.device | None = None,
@@ -230,7 +266,7 @@ def probe(
     progress: bool = True,
     channels_last: bool | None = None,
 ) -> Tuning:
-    """Record the spatial-mean response of every channel of ``layers`` to every stimulus.
+    """Record the response of every channel of ``layers`` to every stimulus of ``grid``.
 
     Each batch of stimuli passes through the network once, which stops after the deepest
     requested layer; activations are reduced to per-channel means as they appear and then
@@ -244,8 +280,14 @@ def probe(
         Stimuli to show.
     layers : sequence of str, optional
         Layers to record; default ``backbone.default_layers`` (every ReLU output / block).
+    response : str or ResponseConfig, optional
+        How a map becomes one number (:mod:`hvsprobe.response`): ``'torus'`` (default, the
+        border-free response to an infinite grating), ``'interior'`` (the border-free
+        interior of a larger stimulus) or ``'whole_map'`` (the paper's whole-map mean of the
+        grid-sized stimulus, border included).
     batch_size : int
-        Stimuli per forward pass.
+        Stimuli per forward pass (the torus route runs one (frequency, orientation) at a
+        time, all its phases and contrasts in one batch).
     precision : {'fp32', 'bf16'}
         ``'bf16'`` runs the convolutions under bfloat16 autocast; the means are always
         accumulated in float32.
@@ -259,32 +301,46 @@ def probe(
     progress : bool
         Show a progress bar.
     channels_last : bool, optional
-        Run the convolutions on ``channels_last`` (NHWC) tensors: the stimuli are converted,
-        and the backbone's 4-d weights are converted for the duration of the call and put
-        back afterwards. Default :func:`default_channels_last` (``True`` on the CPU). The
-        results agree with the contiguous (NCHW) path to floating-point summation order
-        (``tests/test_performance_paths.py``: rtol 1e-5 plus atol 1e-5 x the layer's
-        largest response).
+        Run the convolutions on ``channels_last`` (NHWC) tensors; default
+        :func:`default_channels_last` (``True`` on the CPU). Results agree with the NCHW
+        path to floating-point summation order (``docs/performance.md``).
 
     Returns
     -------
     Tuning
+        With, for the border-free methods, each channel's whole-map response to its best
+        stimulus (``Tuning.best_whole_map``), from which the scores derive the border share.
 
     See Also
     --------
     probe_paper_protocol : the original study's one-stimulus, one-layer, full-network
-        protocol (a slow reference with the same results).
+        protocol (a slow reference for the whole-map response).
+
+    Examples
+    --------
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> net = getfixture("tiny_backbone")  # doctest: +SKIP
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=4, n_orientations=4, n_phases=2)
+    >>> tuning = probe(net, grid, progress=False)  # doctest: +SKIP
     """
     check_choice(precision, "precision", PRECISIONS)
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    resp = ResponseConfig.coerce(response)
     names = _checked_layers(backbone, grid, layers)
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     backbone = backbone.to(dev)
     cl = default_channels_last(dev) if channels_last is None else bool(channels_last)
     cfg = probe_config(
-        backbone, grid, names, precision=precision, batch_size=batch_size, channels_last=cl
+        backbone,
+        grid,
+        names,
+        precision=precision,
+        batch_size=batch_size,
+        channels_last=cl,
+        response=resp,
     )
+    runner = _make_runner(backbone, grid, names, resp, int(batch_size), dev, cfg)
     key = _identity(cfg)
     n = len(grid)
     sums = {name: np.zeros((backbone.channels[name], n), dtype=np.float32) for name in names}
@@ -310,18 +366,9 @@ def probe(
         bar = tqdm(total=n, initial=start, unit="stim", desc=f"probe {backbone.name}")
     last_save = time.monotonic()
     with torch.inference_mode(), _channels_last_weights(backbone, cl):
-        for idx, images in grid.batches(batch_size, device=dev, dtype=torch.float32):
-            if idx[-1] < start:
-                continue
-            keep = idx >= start
-            if not keep.all():
-                idx, images = idx[keep], images[torch.from_numpy(keep).to(dev)]
-            if cl:
-                images = images.contiguous(memory_format=torch.channels_last)
-            with _autocast(precision, dev):
-                for name, act in backbone.iter_layers(images, names, check=False):
-                    means = act.float().mean(dim=(2, 3))
-                    sums[name][:, idx] = means.T.cpu().numpy()
+        for idx, means in runner(start, cl, precision):
+            for name, m in means.items():
+                sums[name][:, idx] = m
             if bar is not None:
                 bar.update(len(idx))
             if partial is not None and time.monotonic() - last_save > checkpoint_every:
@@ -331,9 +378,180 @@ def probe(
         bar.close()
     shape = grid.shape
     responses = {name: arr.reshape(arr.shape[0], *shape) for name, arr in sums.items()}
+    best: dict[str, np.ndarray] = {}
+    if resp.method != "whole_map":
+        if partial is not None:
+            save_partial(n)  # the main pass is kept while the short border pass runs
+        with torch.inference_mode(), _channels_last_weights(backbone, cl):
+            best = best_stimulus_whole_map(backbone, grid, responses, cl, precision, dev)
     if partial is not None and partial.exists():
         partial.unlink()
-    return Tuning(responses=responses, grid=grid, config=cfg)
+    return Tuning(responses=responses, grid=grid, config=cfg, best_whole_map=best)
+
+
+Runner = Callable[[int, bool, str], Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]]
+
+
+def _make_runner(
+    backbone: Backbone,
+    grid: StimulusGrid,
+    names: list[str],
+    resp: ResponseConfig,
+    batch_size: int,
+    dev: torch.device,
+    cfg: dict[str, Any],
+) -> Runner:
+    """The stimulus loop of one response method: yields ``(flat indices, layer -> C x n)``.
+
+    Checks that the method applies (and records its details in ``cfg['response']``) before
+    any stimulus is run.
+    """
+    if resp.method == "torus":
+        if grid.kind != "grating":
+            raise ValueError(
+                f"response='torus' needs full-field gratings, the grid is kind={grid.kind!r}; "
+                "use response='whole_map' (or 'interior' for gabor patches)"
+            )
+        unit = torus_unit(backbone, names)
+        check_torus(backbone, names, unit)
+        plan = plan_torus(grid.frequencies, grid.orientations, grid.ppd, unit, resp)
+        cfg["response"]["torus"] = plan.summary()
+        return lambda start, cl, precision: _torus_batches(
+            backbone, grid, names, plan, start, cl, precision, dev
+        )
+    if resp.method == "interior":
+        h, w = grid.size
+        size = (int(math.ceil(h * resp.interior_scale)), int(math.ceil(w * resp.interior_scale)))
+        masks = interior_masks(backbone, names, size)
+        cfg["response"]["interior"] = {
+            "rendered_size": list(size),
+            "interior_positions": {k: int(v.sum()) for k, v in masks.items()},
+        }
+        big = dataclasses.replace(grid, size=size)
+        return lambda start, cl, precision: _grid_batches(
+            backbone, big, names, masks, batch_size, start, cl, precision, dev
+        )
+    return lambda start, cl, precision: _grid_batches(
+        backbone, grid, names, None, batch_size, start, cl, precision, dev
+    )
+
+
+def _layer_means(
+    backbone: Backbone,
+    images: torch.Tensor,
+    names: list[str],
+    masks: dict[str, torch.Tensor] | None,
+    cl: bool,
+    precision: str,
+    dev: torch.device,
+) -> dict[str, np.ndarray]:
+    """Per layer ``C x N`` means of the maps (over ``masks[layer]`` when given)."""
+    if cl:
+        images = images.contiguous(memory_format=torch.channels_last)
+    out = {}
+    with _autocast(precision, dev):
+        for name, act in backbone.iter_layers(images, names, check=False):
+            a = act.float()
+            means = a[:, :, masks[name]].mean(dim=2) if masks else a.mean(dim=(2, 3))
+            out[name] = means.T.cpu().numpy()
+    return out
+
+
+def _grid_batches(
+    backbone: Backbone,
+    grid: StimulusGrid,
+    names: list[str],
+    masks: dict[str, torch.Tensor] | None,
+    batch_size: int,
+    start: int,
+    cl: bool,
+    precision: str,
+    dev: torch.device,
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    for idx, images in grid.batches(batch_size, device=dev, dtype=torch.float32):
+        if idx[-1] < start:
+            continue
+        keep = idx >= start
+        if not keep.all():
+            idx, images = idx[keep], images[torch.from_numpy(keep).to(dev)]
+        yield idx, _layer_means(backbone, images, names, masks, cl, precision, dev)
+
+
+def _torus_batches(
+    backbone: Backbone,
+    grid: StimulusGrid,
+    names: list[str],
+    plan: Any,
+    start: int,
+    cl: bool,
+    precision: str,
+    dev: torch.device,
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    n_f, n_o, n_p, n_k = grid.shape
+    block = n_p * n_k  # the flat indices of one (frequency, orientation) are contiguous
+    with circular_padding(backbone):
+        for i in range(n_f):
+            for j in range(n_o):
+                first = (i * n_o + j) * block
+                if first + block <= start:
+                    continue
+                images = render_torus(
+                    int(plan.height[i, j]),
+                    int(plan.width[i, j]),
+                    float(plan.kx[i, j]),
+                    float(plan.ky[i, j]),
+                    grid.phases,
+                    grid.contrasts,
+                    grid.mean,
+                    device=dev,
+                )
+                idx = np.arange(first, first + block, dtype=np.int64)
+                yield idx, _layer_means(backbone, images, names, None, cl, precision, dev)
+
+
+def best_stimulus_whole_map(
+    backbone: Backbone,
+    grid: StimulusGrid,
+    responses: dict[str, np.ndarray],
+    channels_last: bool = False,
+    precision: str = "fp32",
+    device: str | torch.device | None = None,
+) -> dict[str, np.ndarray]:
+    """Each channel's whole-map (paper) response to its best border-free stimulus.
+
+    The best stimulus is the (frequency, orientation) of the largest phase-averaged
+    response at the highest contrast. Every distinct best stimulus of every layer is
+    rendered at the grid's size with the network's own (zero) padding, all phases, and
+    the whole-map means are averaged over phase.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Layer -> ``C x 3`` float64: frequency index, orientation index, whole-map response.
+    """
+    dev = torch.device(device) if device is not None else next(backbone.parameters()).device
+    n_f, n_o, n_p, n_k = grid.shape
+    names = list(responses)
+    best = {}
+    for name, arr in responses.items():
+        r = arr.astype(np.float64).mean(axis=3)[..., -1].reshape(arr.shape[0], -1)
+        best[name] = np.argmax(r, axis=1)
+    pairs = np.unique(np.concatenate(list(best.values())))
+    table: dict[int, dict[str, np.ndarray]] = {}
+    for flat_fo in pairs.tolist():
+        i, j = divmod(int(flat_fo), n_o)
+        idx = [((i * n_o + j) * n_p + p) * n_k + (n_k - 1) for p in range(n_p)]
+        images = grid.render(np.asarray(idx), device=dev)
+        means = _layer_means(backbone, images, names, None, channels_last, precision, dev)
+        table[flat_fo] = {k: v.astype(np.float64).mean(axis=1) for k, v in means.items()}
+    out = {}
+    for name, b in best.items():
+        c = b.size
+        rows = np.empty((c, 3), dtype=np.float64)
+        rows[:, 0], rows[:, 1] = np.divmod(b, n_o)
+        rows[:, 2] = [table[int(b[m])][name][m] for m in range(c)]
+        out[name] = rows
+    return out
 
 
 def probe_paper_protocol(
@@ -426,6 +644,7 @@ def cached_probe(
         names,
         precision=kwargs.get("precision", "fp32"),
         batch_size=kwargs.get("batch_size", 16),
+        response=kwargs.get("response"),
     )
     if (directory / "tuning.json").exists():
         try:

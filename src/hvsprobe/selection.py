@@ -20,6 +20,7 @@ channels with NaN scores are never selected.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,14 @@ from ._io import check_schema, read_json, write_json_atomic
 from ._validation import check_choice
 from .scores import ChannelScores
 
-__all__ = ["STRATEGIES", "Selection", "select_channels"]
+__all__ = ["DEFAULT_EXCLUDE", "STRATEGIES", "Selection", "select_channels"]
 
 SCHEMA_VERSION = 1
 STRATEGIES = ("top_fraction", "top_count", "threshold", "soft", "random_fraction", "all")
+#: Flags that keep a channel out of a selection by default (see :func:`select_channels`).
+DEFAULT_EXCLUDE = ("weak", "border_dominated")
+#: Flag columns that ``exclude`` accepts.
+EXCLUDABLE = ("weak", "border_dominated", "peak_at_top", "peak_at_bottom", "bandwidth_censored")
 SCORE_COLUMNS = ("pe", "mu1", "mu2")
 
 
@@ -171,6 +176,7 @@ def select_channels(
     bottom: bool = False,
     layers: list[str] | None = None,
     seed: int = 0,
+    exclude: Sequence[str] | None = None,
 ) -> Selection:
     """Select channels from a score table.
 
@@ -191,6 +197,12 @@ def select_channels(
         Restrict to these layers (default: every scored layer).
     seed : int
         Seed for ``random_fraction``.
+    exclude : sequence of str, optional
+        Flag columns of the scores whose channels are never selected by a ranking or random
+        strategy (dead channels never are). Default :data:`DEFAULT_EXCLUDE`: weak and
+        border-dominated channels, whose gain-invariant scores describe noise or the
+        network's zero padding rather than a response to the grating (docs/method.md).
+        ``exclude=()`` keeps them. The counts excluded per layer are recorded.
 
     Returns
     -------
@@ -213,9 +225,22 @@ def select_channels(
     per_layer = {n: scores.layer(n) for n in names}
     out: dict[str, dict[str, Any]] = {}
 
+    flags = DEFAULT_EXCLUDE if exclude is None else tuple(exclude)
+    for f in flags:
+        if f not in EXCLUDABLE:
+            raise ValueError(f"cannot exclude by {f!r}; choose from {', '.join(EXCLUDABLE)}")
+    excluded: dict[str, dict[str, int]] = {}
+
     def values_of(t: dict[str, np.ndarray]) -> np.ndarray:
         vals = t[score].astype(np.float64).copy()
         vals[t["dead"]] = np.nan
+        layer = str(t["layer"][0]) if len(t["layer"]) else ""
+        excluded[layer] = {}
+        for f in flags:
+            if f in t:
+                hit = t[f] & ~t["dead"]
+                excluded[layer][f] = int(hit.sum())
+                vals[hit] = np.nan
         return vals
 
     if scope == "layer":
@@ -243,6 +268,13 @@ def select_channels(
         weights_sha256=str(scores.config.get("weights_sha256", "")),
         layers=out,
         score=score,
-        strategy={"name": strategy, "value": value, "scope": scope, "bottom": bottom, "seed": seed},
-        provenance={"scores": scores.config},
+        strategy={
+            "name": strategy,
+            "value": value,
+            "scope": scope,
+            "bottom": bottom,
+            "seed": seed,
+            "exclude": list(flags),
+        },
+        provenance={"scores": scores.config, "excluded": excluded},
     )
