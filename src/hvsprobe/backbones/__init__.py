@@ -179,10 +179,7 @@ def get_backbone(
                 f"unexpected {unexpected[:5]})"
             )
         label = "imagenet"
-    digest = state_dict_sha256({f"features.{k}": v for k, v in features.state_dict().items()})
-    if kind != "random" and digest != SOURCES[name].content_sha256:
+    bb = Backbone(name, features, stage_names, weights=label, weights_origin=origin)
+    if kind != "random" and bb.weights_sha256 != SOURCES[name].content_sha256:
         raise ValueError(f"{name}: loaded weights differ from the verified ImageNet weights")
-    bb = Backbone(
-        name, features, stage_names, weights=label, weights_sha256=digest, weights_origin=origin
-    )
     return bb.to(device) if device is not None else bb
