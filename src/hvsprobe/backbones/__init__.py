@@ -1,4 +1,5 @@
-"""Backbone registry: ``list_backbones()`` and ``get_backbone(name, weights=...)``.
+"""Backbones: the registry (``list_backbones()``, ``get_backbone(name, weights=...)``) and any
+network of your own (``wrap(model, layers)``, ``list_layers(model)``, ``load_model(spec)``).
 
 Every backbone is offered with its ImageNet weights (``weights="imagenet"``, found and
 verified by :mod:`hvsprobe.backbones.weights`) and with seeded random weights as a control
@@ -17,7 +18,8 @@ import torch
 from torch import nn
 
 from .architectures import alexnet_features, mobilenet_v2_features, vgg16_features
-from .base import IMAGENET_MEAN, IMAGENET_STD, Backbone
+from .base import IMAGENET_MEAN, IMAGENET_STD, Backbone, LayerInfo
+from .custom import as_backbone, list_layers, load_checkpoint, load_model, wrap
 from .weights import (
     SOURCES,
     WeightsNotFoundError,
@@ -32,12 +34,18 @@ __all__ = [
     "IMAGENET_STD",
     "Backbone",
     "BackboneSpec",
+    "LayerInfo",
     "WeightsNotFoundError",
+    "as_backbone",
     "cache_dir",
     "get_backbone",
     "list_backbones",
+    "list_layers",
+    "load_checkpoint",
     "load_lpips_linear",
+    "load_model",
     "state_dict_sha256",
+    "wrap",
 ]
 
 

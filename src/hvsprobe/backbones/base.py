@@ -282,7 +282,9 @@ class Backbone(nn.Module):
     def _available(self) -> str:
         names = self.layer_names
         shown = ", ".join(names[:40])
-        more = f" … ({len(names)} in all; hvsprobe.list_layers lists them)" if len(names) > 40 else ""
+        more = (
+            f" … ({len(names)} in all; hvsprobe.list_layers lists them)" if len(names) > 40 else ""
+        )
         return shown + more
 
     def check_layers(self, layers: Sequence[str] | str) -> list[str]:
@@ -303,15 +305,21 @@ class Backbone(nn.Module):
                 f"at least one layer name is required; {self.name} has: {self._available()}"
             )
         modules = dict(self.model.named_modules())
-        unknown = [n for n in layers if not self.module_name(n) or self.module_name(n) not in modules]
+        unknown = [
+            n for n in layers if not self.module_name(n) or self.module_name(n) not in modules
+        ]
         if unknown:
-            raise ValueError(f"{self.name} has no layer(s) {unknown}; available: {self._available()}")
+            raise ValueError(
+                f"{self.name} has no layer(s) {unknown}; available: {self._available()}"
+            )
         s = self._survey()
         for n in layers:
             m = self.module_name(n)
             problem = s.problem(m)
             if problem is not None:
-                raise ValueError(f"{self.name} layer {n!r} ({m}, {type(modules[m]).__name__}) {problem}")
+                raise ValueError(
+                    f"{self.name} layer {n!r} ({m}, {type(modules[m]).__name__}) {problem}"
+                )
         pos = {m: i for i, m in enumerate(s.order)}
         return sorted(layers, key=lambda n: pos[self.module_name(n)])
 
