@@ -177,6 +177,7 @@ class Backbone(nn.Module):
                 f"{self.name}: weights_sha256 is computed from the state dict "
                 f"({self.weights_sha256[:12]}…); the given {weights_sha256[:12]!r}… differs"
             )
+        self._survey()  # the dry run, now: before any hook of the caller's is registered
         self._default = self.check_layers(layers) if layers is not None else None
 
     # a frozen feature extractor: BatchNorm statistics never update
