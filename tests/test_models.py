@@ -160,6 +160,8 @@ def test_graph_with_skips_early_stop_and_inplace_outputs():
     ran.clear()
     full = bb.extract(x, ["layer1.bn1"], full=True)
     assert "fc" in ran and torch.equal(full["layer1.bn1"], bn1)
+    means = dict(bb.iter_layers(x, ["layer1.bn1", "layer2"], reduce=lambda a: a.mean((2, 3))))
+    assert torch.equal(means["layer1.bn1"], bn1.mean((2, 3)))
 
 
 def test_default_layers_and_clear_refusals():

@@ -426,11 +426,14 @@ class Backbone(nn.Module):
         *,
         check: bool = True,
         full: bool = False,
+        reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> Iterator[tuple[str, torch.Tensor]]:
         """Yield ``(name, activation)`` for ``layers`` in network order.
 
         One forward pass, stopped once every requested layer is recorded (unless ``full``);
-        the activations are yielded after it.
+        the activations are yielded after it. ``reduce`` (e.g. ``lambda a: a.mean((2, 3))``)
+        is applied to each activation as soon as it is produced, inside the pass, and its
+        result is yielded instead: then no full feature map outlives the module that made it.
         """
         names = self.check_layers(layers)
         if check:
@@ -442,6 +445,7 @@ class Backbone(nn.Module):
             targets,
             copy=self._survey().modified,
             stop_early=not full,
+            reduce=reduce,
         )
         for n in names:
             yield n, acts[self.module_name(n)]

@@ -12,7 +12,7 @@ torchvision's ResNets): such outputs are copied when recorded.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -193,6 +193,7 @@ def record(
     *,
     copy: set[str] | frozenset[str] = frozenset(),
     stop_early: bool = True,
+    reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Outputs of the modules in ``targets`` for input ``x`` (already normalised).
 
@@ -209,6 +210,9 @@ def record(
     stop_early : bool
         Stop the forward pass once every target is recorded (default). ``False`` runs the
         whole network.
+    reduce : callable, optional
+        Applied to each output inside its hook (e.g. a spatial mean), so that the full map
+        is not kept while the pass goes on; nothing is copied then.
 
     Returns
     -------
@@ -237,7 +241,10 @@ def record(
                 )
             remaining.discard(name)
             last = stop_early and not remaining
-            out[name] = y.clone() if name in copy and not last else y
+            if reduce is not None:
+                out[name] = reduce(y)
+            else:
+                out[name] = y.clone() if name in copy and not last else y
             if last:
                 raise _Stop
 
