@@ -40,7 +40,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 InputNorm = str | tuple[Sequence[float], Sequence[float]] | Callable[[torch.Tensor], torch.Tensor]
 
 #: Square input sides tried, in order, for the dry run that lists a network's layers.
-SURVEY_SIZES = (64, 224)
+SURVEY_SIZES = (32, 64, 224)
 #: Activation modules whose outputs are the default layers of a network without aliases.
 _ACTIVATIONS = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU,
@@ -120,7 +120,7 @@ class Backbone(nn.Module):
         Accepted for compatibility only: the identity is always computed from the state dict,
         and a value that differs from it is refused.
     survey_size : int, optional
-        Side of the grey image of the dry run that finds the layers (default: 64, then 224).
+        Side of the grey image of the dry run that finds the layers (default: the first of 32, 64, 224 that runs).
     """
 
     def __init__(

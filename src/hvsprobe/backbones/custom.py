@@ -72,7 +72,7 @@ def wrap(
     weights_origin : str
         Where the weights came from.
     survey_size : int, optional
-        Input side for the dry run that lists the layers (default 64, else 224).
+        Input side for the dry run that lists the layers (default: the first of 32, 64, 224 that runs).
 
     Returns
     -------
