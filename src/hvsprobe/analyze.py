@@ -15,6 +15,7 @@ Everything is written atomically; a rerun with the same configuration reuses ``t
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,16 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from . import __version__
 from ._io import write_json_atomic, write_text_atomic
-from .backbones import Backbone, get_backbone
+from .backbones import Backbone, as_backbone, get_backbone
 from .probe import Tuning, cached_probe
 from .scores import ChannelScores, ScoreConfig, compute_scores
 from .selection import Selection, select_channels
 from .stimuli import StimulusGrid
 
-__all__ = ["DEFAULT_SELECTION", "Analysis", "analyze", "format_summary"]
+__all__ = ["DEFAULT_SELECTION", "Analysis", "analyze", "format_summary", "results_folder_name"]
 
 SCHEMA_VERSION = 1
 #: The selection written by ``analyze``: the top quarter of every layer's live channels by PE.
@@ -57,7 +59,7 @@ class Analysis:
 
 
 def analyze(
-    backbone: str | Backbone = "vgg16",
+    backbone: str | Backbone | nn.Module = "vgg16",
     *,
     weights: str = "imagenet",
     layers: Sequence[str] | None = None,
@@ -75,8 +77,9 @@ def analyze(
 
     Parameters
     ----------
-    backbone : str or Backbone
-        Registry name or a built backbone.
+    backbone : str, Backbone or torch.nn.Module
+        Registry name, a built backbone (:func:`hvsprobe.wrap`, :func:`hvsprobe.load_model`)
+        or a plain module (wrapped with :func:`hvsprobe.wrap`'s defaults).
     weights : str
         ``'imagenet'``, ``'random[:SEED]'`` or a file (used when ``backbone`` is a name).
     layers : sequence of str, optional
@@ -85,7 +88,9 @@ def analyze(
         Default :meth:`StimulusGrid.default` (224 x 224, 60 px/deg, 24 frequencies
         0.5–28.5 cpd, 12 orientations, 4 phases averaged, full contrast).
     out : path, optional
-        Results folder; default ``hvsprobe-results/<backbone>-<weights>``.
+        Results folder; default ``hvsprobe-results/<name>-<weights>``, named after the
+        backbone's display name and weights label (characters other than letters, digits,
+        ``.``, ``_`` and ``-`` dropped).
     device, precision, batch_size
         Passed to :func:`hvsprobe.probe.probe`.
     score_config : ScoreConfig, optional
@@ -108,15 +113,11 @@ def analyze(
     if isinstance(backbone, str):
         bb = get_backbone(backbone, weights, device=device, progress=say)
     else:
-        bb = backbone
+        bb = as_backbone(backbone)
     timings["load_backbone_s"] = time.perf_counter() - t0
     grid = grid or StimulusGrid.default()
     names = bb.check_layers(layers if layers is not None else bb.default_layers)
-    out = (
-        Path(out)
-        if out is not None
-        else Path("hvsprobe-results") / f"{bb.name}-{bb.weights.replace(':', '')}"
-    )
+    out = Path(out) if out is not None else Path("hvsprobe-results") / results_folder_name(bb)
     out.mkdir(parents=True, exist_ok=True)
     say(
         f"probing {bb.name} ({bb.weights}, sha256 {bb.weights_sha256[:12]}…): {len(names)} layers, {len(grid)} stimuli -> {out}"
@@ -166,6 +167,19 @@ def analyze(
     )
     write_text_atomic(out / "summary.md", format_summary(summary, bb.name, bb.weights, sel) + "\n")
     return Analysis(out, tuning, scores, sel, summary, timings, reused)
+
+
+def results_folder_name(backbone: Backbone) -> str:
+    """``<name>-<weights>`` with only letters, digits, ``.``, ``_`` and ``-`` kept.
+
+    Examples
+    --------
+    >>> from hvsprobe.backbones import get_backbone
+    >>> results_folder_name(get_backbone("alexnet", "random:3"))
+    'alexnet-random3'
+    """
+    name = re.sub(r"[^A-Za-z0-9._-]+", "", backbone.name).strip(".") or "model"
+    return f"{name}-{re.sub(r'[^A-Za-z0-9._-]+', '', backbone.weights) or 'weights'}"
 
 
 def _fmt(x: float) -> str:

@@ -2,6 +2,8 @@
 
 ``hvsprobe backbones``                     list registered networks
 ``hvsprobe analyze BACKBONE [options]``    probe, score, select; write a results folder
+``hvsprobe analyze --model MODULE:FUNCTION``  the same for your own network (docs/models.md)
+``hvsprobe layers BACKBONE | --model SPEC``   a network's layers with channels and strides
 ``hvsprobe select RESULTS [options]``      a new selection from a results folder's scores
 ``hvsprobe report RESULTS``                 report.html with figures for a results folder
 ``hvsprobe distance REF DIST [--metric]``  perceptual distances between images or folders
@@ -25,12 +27,15 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     from .scores import MU1_VARIANTS, MU2_VARIANTS, PE_VARIANTS
 
     p = sub.add_parser("analyze", help="probe a backbone with gratings, score and select channels")
-    p.add_argument("backbone", help="registered backbone name (see `hvsprobe backbones`)")
+    p.add_argument(
+        "backbone", nargs="?", help="registered backbone name (see `hvsprobe backbones`)"
+    )
     p.add_argument(
         "--weights",
-        default="imagenet",
-        help="'imagenet' (default), 'random[:SEED]' or a weights file",
+        default=None,
+        help="'imagenet' (default), 'random[:SEED]' or a weights file (registered backbones)",
     )
+    _add_model_options(p)
     p.add_argument(
         "--layers", nargs="+", default=None, help="layer names (default: every ReLU output / block)"
     )
@@ -64,6 +69,57 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """``--model MODULE:FUNCTION`` and its options (your own network, docs/models.md)."""
+    p.add_argument(
+        "--model",
+        default=None,
+        metavar="SPEC",
+        help="your network: MODULE:FUNCTION, FILE.py:FUNCTION, tv:NAME or timm:NAME",
+    )
+    p.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keyword argument of FUNCTION (repeatable; values are Python literals or text)",
+    )
+    p.add_argument("--checkpoint", type=Path, default=None, help="state dict to load (--model)")
+    p.add_argument(
+        "--input-norm",
+        default="imagenet",
+        help="input normalisation for --model: imagenet (default), none or M1,M2,M3/S1,S2,S3",
+    )
+
+
+def _model_from_args(args: argparse.Namespace, layers: Sequence[str] | None = None):
+    """The backbone named by ``args``: ``--model SPEC`` or a registered name (``None`` if so)."""
+    from .backbones.custom import load_model, parse_input_norm, parse_model_args
+
+    if (args.model is None) == (args.backbone is None):
+        raise ValueError("give either a registered backbone name or --model MODULE:FUNCTION")
+    if args.model is None:
+        if args.model_arg or args.checkpoint is not None or args.input_norm != "imagenet":
+            raise ValueError("--model-arg, --checkpoint and --input-norm apply to --model only")
+        return None
+    if getattr(args, "weights", None) is not None:
+        raise ValueError("--weights applies to registered backbones; use --checkpoint with --model")
+    return load_model(
+        args.model,
+        model_args=parse_model_args(args.model_arg),
+        checkpoint=args.checkpoint,
+        layers=layers,
+        input_norm=parse_input_norm(args.input_norm),
+    )
+
+
+def _add_layers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("layers", help="list a network's layers with channels and strides")
+    p.add_argument("backbone", nargs="?", help="registered backbone name")
+    _add_model_options(p)
+    p.add_argument("--size", type=int, default=224, help="input side of the dry run (224)")
+
+
 def _add_select(sub: argparse._SubParsersAction) -> None:
     from .selection import SCORE_COLUMNS, STRATEGIES
 
@@ -93,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("backbones", help="list registered backbones")
     _add_analyze(sub)
+    _add_layers(sub)
     _add_select(sub)
     p = sub.add_parser(
         "distance", help="perceptual distance between two images or two folders (paired by name)"
@@ -186,9 +243,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         f_max=args.f_max,
     )
     cfg = ScoreConfig(mu1=args.mu1, mu2=args.mu2, pe=args.pe, csf=args.csf)
+    model = _model_from_args(args, args.layers)
     res = analyze(
-        args.backbone,
-        weights=args.weights,
+        model if model is not None else args.backbone,
+        weights=args.weights or "imagenet",
         layers=args.layers,
         grid=grid,
         out=args.out,
@@ -213,6 +271,22 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
         path = build_report(res.out)
         print(f"report: {path}")
+    return 0
+
+
+def _cmd_layers(args: argparse.Namespace) -> int:
+    from .backbones import list_layers
+
+    model = _model_from_args(args)
+    infos = list_layers(model if model is not None else args.backbone, size=args.size)
+    name = model.name if model is not None else args.backbone
+    print(f"{name}: {len(infos)} layers; sizes and strides for a {args.size} x {args.size} input")
+    print(f"{'layer':24s} {'module':24s} {'kind':16s} {'channels':>8s} {'size':>9s} {'stride':>7s}")
+    for i in infos:
+        size = f"{i.height}x{i.width}"
+        print(
+            f"{i.name:24s} {i.module:24s} {i.kind:16s} {i.channels:8d} {size:>9s} {i.stride:7.4g}"
+        )
     return 0
 
 
@@ -356,6 +430,7 @@ def _cmd_csf(args: argparse.Namespace) -> int:
 _COMMANDS = {
     "backbones": _cmd_backbones,
     "analyze": _cmd_analyze,
+    "layers": _cmd_layers,
     "select": _cmd_select,
     "csf": _cmd_csf,
     "distance": _cmd_distance,

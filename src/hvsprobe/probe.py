@@ -38,7 +38,7 @@ import torch
 from . import __version__
 from ._io import atomic_path, check_schema, config_hash, read_json, sha256_file, write_json_atomic
 from ._validation import check_choice
-from .backbones import Backbone
+from .backbones import Backbone, as_backbone
 from .backbones.base import default_channels_last
 from .response import (
     ResponseConfig,
@@ -323,6 +323,7 @@ def probe(
     >>> grid = StimulusGrid.default(size=32, n_frequencies=4, n_orientations=4, n_phases=2)
     >>> tuning = probe(net, grid, progress=False)  # doctest: +SKIP
     """
+    backbone = as_backbone(backbone)
     check_choice(precision, "precision", PRECISIONS)
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -568,10 +569,11 @@ def probe_paper_protocol(
 
     For every layer separately ("one layer per run") and every stimulus separately ("one
     stimulus per forward pass") the stimulus is rendered and sent through the *whole*
-    trunk (``backbone.features``, no early stop) in the contiguous NCHW layout, and the
-    spatial mean of the layer's output is recorded. Compared with :func:`probe` this
-    repeats every forward pass once per layer, runs past the deepest layer and gives up
-    batching; the numbers are the same up to floating-point summation order.
+    network (``backbone.extract(..., full=True)``, no early stop) in the contiguous NCHW
+    layout, and the spatial mean of the layer's output is recorded. Compared with
+    :func:`probe` this repeats every forward pass once per layer, runs past the deepest
+    layer and gives up batching; the numbers are the same up to floating-point summation
+    order.
 
     Parameters
     ----------
@@ -596,6 +598,7 @@ def probe_paper_protocol(
         order; ``Tuning.responses[layer].reshape(C, -1)[:, indices]`` is the batched
         equivalent).
     """
+    backbone = as_backbone(backbone)
     check_choice(precision, "precision", PRECISIONS)
     names = _checked_layers(backbone, grid, layers)
     idx = np.arange(len(grid)) if indices is None else np.asarray(indices, dtype=np.int64)
@@ -609,15 +612,11 @@ def probe_paper_protocol(
         bar = tqdm(total=len(names) * idx.size, unit="pass", desc="paper protocol")
     with torch.inference_mode():
         for name in names:
-            target = backbone.layer_index(name)
             for j, i in enumerate(idx.tolist()):
                 x = grid.render(int(i), device=dev, dtype=torch.float32)
-                with _autocast(precision, dev):
-                    act = backbone.normalize(x)
-                    for k, stage in enumerate(backbone.features):  # the whole trunk
-                        act = stage(act)
-                        if k == target:
-                            out[name][:, j] = act.float().mean(dim=(2, 3))[0].cpu().numpy()
+                with _autocast(precision, dev):  # the whole network, no early stop
+                    act = backbone.extract(x, [name], check=False, full=True)[name]
+                    out[name][:, j] = act.float().mean(dim=(2, 3))[0].cpu().numpy()
                 if bar is not None:
                     bar.update(1)
     if bar is not None:
@@ -636,6 +635,7 @@ def cached_probe(
 
     Returns the tuning and whether it came from the cache. A fresh result is saved there.
     """
+    backbone = as_backbone(backbone)
     directory = Path(directory)
     names = backbone.check_layers(layers if layers is not None else backbone.default_layers)
     cfg = probe_config(

@@ -1,4 +1,5 @@
-"""Backbone registry: ``list_backbones()`` and ``get_backbone(name, weights=...)``.
+"""Backbones: the registry (``list_backbones()``, ``get_backbone(name, weights=...)``) and any
+network of your own (``wrap(model, layers)``, ``list_layers(model)``, ``load_model(spec)``).
 
 Every backbone is offered with its ImageNet weights (``weights="imagenet"``, found and
 verified by :mod:`hvsprobe.backbones.weights`) and with seeded random weights as a control
@@ -17,7 +18,8 @@ import torch
 from torch import nn
 
 from .architectures import alexnet_features, mobilenet_v2_features, vgg16_features
-from .base import IMAGENET_MEAN, IMAGENET_STD, Backbone
+from .base import IMAGENET_MEAN, IMAGENET_STD, Backbone, LayerInfo
+from .custom import as_backbone, list_layers, load_checkpoint, load_model, wrap
 from .weights import (
     SOURCES,
     WeightsNotFoundError,
@@ -32,12 +34,18 @@ __all__ = [
     "IMAGENET_STD",
     "Backbone",
     "BackboneSpec",
+    "LayerInfo",
     "WeightsNotFoundError",
+    "as_backbone",
     "cache_dir",
     "get_backbone",
     "list_backbones",
+    "list_layers",
+    "load_checkpoint",
     "load_lpips_linear",
+    "load_model",
     "state_dict_sha256",
+    "wrap",
 ]
 
 
@@ -179,10 +187,7 @@ def get_backbone(
                 f"unexpected {unexpected[:5]})"
             )
         label = "imagenet"
-    digest = state_dict_sha256({f"features.{k}": v for k, v in features.state_dict().items()})
-    if kind != "random" and digest != SOURCES[name].content_sha256:
+    bb = Backbone(name, features, stage_names, weights=label, weights_origin=origin)
+    if kind != "random" and bb.weights_sha256 != SOURCES[name].content_sha256:
         raise ValueError(f"{name}: loaded weights differ from the verified ImageNet weights")
-    bb = Backbone(
-        name, features, stage_names, weights=label, weights_sha256=digest, weights_origin=origin
-    )
     return bb.to(device) if device is not None else bb

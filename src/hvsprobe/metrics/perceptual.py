@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import check_choice, check_comparable, check_images, check_positive
-from ..backbones import Backbone, get_backbone
+from ..backbones import Backbone, as_backbone, get_backbone
 from ..backbones.base import default_channels_last
 from ..backbones.weights import LPIPS_LAYERS
 from ..selection import Selection
@@ -56,8 +56,12 @@ SelectionLike = Selection | str | os.PathLike[str] | ChannelWeights | None
 # construction helpers
 
 
-def resolve_backbone(backbone: str | Backbone, weights: str | os.PathLike[str]) -> Backbone:
-    """Return ``backbone`` itself or build the registered one with ``weights``."""
+def resolve_backbone(
+    backbone: str | Backbone | nn.Module, weights: str | os.PathLike[str]
+) -> Backbone:
+    """Return ``backbone`` itself (a plain module wrapped) or build the registered one."""
+    if isinstance(backbone, nn.Module) and not isinstance(backbone, Backbone):
+        backbone = as_backbone(backbone)
     if isinstance(backbone, Backbone):
         if not (isinstance(weights, str) and weights == "imagenet"):
             raise ValueError(
@@ -67,7 +71,9 @@ def resolve_backbone(backbone: str | Backbone, weights: str | os.PathLike[str]) 
         return backbone
     if isinstance(backbone, str):
         return get_backbone(backbone, weights=weights)
-    raise TypeError(f"backbone must be a name or a Backbone, got {type(backbone).__name__}")
+    raise TypeError(
+        f"backbone must be a name, a Backbone or an nn.Module, got {type(backbone).__name__}"
+    )
 
 
 def _as_vector(values: Any, layer: str, n: int) -> np.ndarray:
@@ -100,20 +106,20 @@ def channel_plan(
     Raises
     ------
     ValueError
-        A selection made on another backbone or other weights, unknown layers, a wrong
+        A selection made on other weights (compared by ``weights_sha256``; the display name
+        does not matter), unknown layers, a wrong
         channel count, negative or non-finite weights, or no channel with a positive weight.
     """
     full: dict[str, np.ndarray] = {}
     if isinstance(selection, str | os.PathLike):
         selection = Selection.load(Path(selection))
     if selection is None:
-        layers = list(LPIPS_LAYERS.get(backbone.name, ())) or backbone.default_layers
+        layers = list(LPIPS_LAYERS.get(backbone.name, ()))
+        if not layers or not set(layers) <= set(backbone.layer_names):
+            layers = backbone.default_layers
         full = {n: np.ones(backbone.channels[n]) for n in layers}
     elif isinstance(selection, Selection):
-        if (
-            selection.backbone != backbone.name
-            or selection.weights_sha256 != backbone.weights_sha256
-        ):
+        if selection.weights_sha256 != backbone.weights_sha256:  # identity, not display name
             raise ValueError(
                 f"the selection was made on backbone {selection.backbone!r} with weights sha256 "
                 f"{selection.weights_sha256[:12] or '(none)'}…, but this metric runs "
@@ -262,8 +268,9 @@ class PerceptualDistance(nn.Module):
 
     Parameters
     ----------
-    backbone : str or Backbone
-        Registry name (``"vgg16"``, ``"alexnet"``, ``"mobilenet_v2"``) or a built backbone.
+    backbone : str, Backbone or torch.nn.Module
+        Registry name (``"vgg16"``, ``"alexnet"``, ``"mobilenet_v2"``), a built backbone
+        (:func:`hvsprobe.wrap`) or a plain module (wrapped with the defaults).
     selection : Selection, path, mapping or None
         Which channels count and how much (see :func:`channel_plan`). ``None`` is the LPIPS
         "baseline": every channel of the LPIPS layers, weight 1. A selection made on another
@@ -318,7 +325,7 @@ class PerceptualDistance(nn.Module):
 
     def __init__(
         self,
-        backbone: str | Backbone = "vgg16",
+        backbone: str | Backbone | nn.Module = "vgg16",
         selection: SelectionLike = None,
         weights: str | os.PathLike[str] = "imagenet",
         spatial: bool = False,
