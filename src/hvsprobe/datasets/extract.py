@@ -111,6 +111,17 @@ def _rar_members(archive: Path, rf: Any) -> Iterator[_Member]:
 
 @contextmanager
 def _open_archive(archive: Path) -> Iterator[list[_Member]]:
+    try:
+        with _open_any(archive) as members:
+            yield members
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise ValueError(
+            f"{archive} is not a readable archive ({exc}); delete it and fetch again"
+        ) from None
+
+
+@contextmanager
+def _open_any(archive: Path) -> Iterator[list[_Member]]:
     lower = archive.name.lower()
     if lower.endswith(".zip"):
         with zipfile.ZipFile(archive) as zf:
@@ -126,8 +137,14 @@ def _open_archive(archive: Path) -> Iterator[list[_Member]]:
                 f"{archive} is a RAR archive: install `rarfile` and one of unrar, unar, "
                 "bsdtar or 7z, or extract it yourself and run `hvsprobe data add`"
             ) from None
-        with rarfile.RarFile(archive) as rf:
-            yield list(_rar_members(archive, rf))
+        try:
+            with rarfile.RarFile(archive) as rf:
+                yield list(_rar_members(archive, rf))
+        except rarfile.Error as exc:
+            raise ValueError(
+                f"{archive}: cannot read the RAR archive ({exc}); install unrar, unar, bsdtar "
+                "or 7z, or extract it yourself and run `hvsprobe data add`"
+            ) from None
     else:
         raise ValueError(f"{archive.name}: unknown archive type (expected .zip, .tar*, .rar)")
 
