@@ -564,3 +564,38 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, capsys, argv):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"hvsprobe data {argv[1]}: error: ") and "\n" not in err
+
+
+def _live_release(root: Path) -> Path:
+    """A LIVE Release 2 look-alike: the .mat files and 982 tiny image files (203 originals)."""
+    from scipy.io import savemat
+
+    from hvsprobe.datasets.live import LIVE_FOLDERS
+
+    refs = ["parrots.bmp", "house.bmp", "sailing1.bmp"]
+    write_tree(root, {f"refimgs/{r}": r.encode() for r in refs})
+    names, dmos, orgs = [], [], []
+    for folder, count in LIVE_FOLDERS:
+        for k in range(1, count + 1):
+            i = len(names)
+            names.append(refs[i % 3])
+            orgs.append(int(i % 4 == 0 and sum(orgs) < 203))
+            dmos.append(0.0 if orgs[-1] else 10.0 + i % 70)
+            content = b"same jpeg" if (folder, k) in (("jpeg", 3), ("jpeg", 4)) else str(i).encode()
+            write_tree(root, {f"{folder}/img{k}.bmp": content})
+    savemat(root / "dmos_realigned.mat", {"dmos_new": np.array([dmos]), "orgs": np.array([orgs])})
+    savemat(root / "refnames_all.mat", {"refnames_all": np.array([names], dtype=object)})
+    return root
+
+
+def test_add_live_release_as_distributed_writes_labels_and_registers(tmp_path):
+    release = _live_release(tmp_path / "databaserelease2")
+    root = tmp_path / "data"
+    res = ds.add_dataset("live", release, data_root=root)
+    assert res.rows == 779 and res.path == root / "iqa" / "LIVE"
+    assert not (release / "labels.csv").exists()  # the user's copy is left unchanged
+    live = read_live(data_root=root)
+    assert len(live) == 779 and live.dist_types == ["jp2k", "jpeg", "wn", "gblur", "fastfading"]
+    assert any("1 duplicate group" in n for n in live.notes)
+    assert live.pairs[0].dist_path == release / "jp2k" / "img2.bmp"  # img1 is an original
+    assert not ds.DataStore.load(root).datasets["live"]["partial"]

@@ -24,7 +24,8 @@ from pathlib import Path
 from .._io import resolve_data_root, sha256_file, write_json_atomic
 from .download import DownloadError, download_archive, offline_mode
 from .extract import safe_extract
-from .layout import check_layout, check_rows
+from .layout import LayoutError, check_layout, check_rows
+from .live import is_live_release, write_live_labels
 from .registry import DatasetInfo, RemoteFile, get_dataset_info, list_datasets
 from .store import DataStore, marker_path, now
 
@@ -126,6 +127,28 @@ def _link_standard(info: DatasetInfo, path: Path, root: Path) -> str:
     standard.parent.mkdir(parents=True, exist_ok=True)
     standard.symlink_to(path.resolve(), target_is_directory=True)
     return f"linked {standard} -> {path}"
+
+
+_LIVE_PROVENANCE = ".hvsprobe-live-labels.json"
+
+
+def _live_labels(release: Path, target: Path) -> tuple[Path, str]:
+    """Write ``target/labels.csv`` for the LIVE release in ``release`` (left unchanged)."""
+    if target.is_symlink() or (target.exists() and not (target / _LIVE_PROVENANCE).is_file()):
+        raise LayoutError(
+            f"live: {target} already exists, so the labels.csv for the LIVE release in "
+            f"{release} cannot go there; remove it or pass another --data-root"
+        )
+    try:
+        _, n = write_live_labels(release, target / "labels.csv")
+    except ValueError as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        raise LayoutError(f"live: {exc}") from None
+    write_json_atomic(
+        target / _LIVE_PROVENANCE,
+        {"kind": "hvsprobe_live_labels", "schema_version": 1, "release": str(release)},
+    )
+    return target, f"wrote {target / 'labels.csv'} ({n} rows) for the LIVE release in {release}"
 
 
 def fetch_dataset(
@@ -248,7 +271,9 @@ def add_dataset(
 
     The copy stays where it is; the registry of the data root records it and, when the
     standard folder ``<data root>/<folder>`` is free, a link there lets the readers and the
-    experiments find it without a path.
+    experiments find it without a path.  A LIVE Release 2 folder as distributed (``.mat``
+    files, no ``labels.csv``) gets a ``labels.csv`` written to ``<data root>/iqa/LIVE``
+    (:func:`hvsprobe.datasets.live.write_live_labels`), which is then registered.
 
     Parameters
     ----------
@@ -277,11 +302,15 @@ def add_dataset(
     """
     info = get_dataset_info(name)
     folder = Path(path).expanduser().resolve()
+    root = _data_root(data_root)
+    notes: list[str] = []
+    if name == "live" and not (folder / "labels.csv").is_file() and is_live_release(folder):
+        folder, note = _live_labels(folder, root / info.folder)
+        notes.append(note)
     report = check_layout(name, folder)
     warning = check_rows(info, report.rows, partial=partial)
-    root = _data_root(data_root)
     store = DataStore.load(root)
-    notes = [warning] if warning else []
+    notes.extend([warning] if warning else [])
     link = _link_standard(info, folder, root)
     notes.extend([link] if link else [])
     store.datasets[name] = {
