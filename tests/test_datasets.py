@@ -599,3 +599,24 @@ def test_add_live_release_as_distributed_writes_labels_and_registers(tmp_path):
     assert any("1 duplicate group" in n for n in live.notes)
     assert live.pairs[0].dist_path == release / "jp2k" / "img2.bmp"  # img1 is an original
     assert not ds.DataStore.load(root).datasets["live"]["partial"]
+
+
+def test_unreadable_and_rar_archives_give_one_clear_line(tmp_path):
+    (tmp_path / "bad.zip").write_bytes(b"<html>not found</html>")
+    with pytest.raises(ValueError, match="not a readable archive.*fetch again"):
+        ds.safe_extract(tmp_path / "bad.zip", tmp_path / "out")
+    (tmp_path / "tid2013.rar").write_bytes(b"Rar!\x1a\x07\x00 truncated")
+    with pytest.raises(ValueError, match="RAR.*hvsprobe data add"):
+        ds.safe_extract(tmp_path / "tid2013.rar", tmp_path / "out")
+
+
+def test_unreachable_server_is_one_line_and_registers_nothing(
+    tmp_path, monkeypatch, server, capsys
+):
+    point_at(monkeypatch, server, "bapps-jnd", make_tar(bapps_jnd_files()))
+    server.stop()  # nothing listens on the port any more
+    monkeypatch.setattr(server, "stop", lambda: None)
+    rc = main(["data", "fetch", "bapps-jnd", "--retries", "0", "--data-root", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "\n" not in err and "cannot connect to 127.0.0.1" in err
+    assert not (tmp_path / DATA_REGISTRY_FILE).exists()

@@ -100,10 +100,17 @@ class ResumableDownloader:
             except (requests.RequestException, _Incomplete) as exc:
                 last = exc
         else:
+            kept = self.part.stat().st_size if self.part.exists() else 0
+            reason = str(last)
+            if isinstance(last, requests.ConnectionError):
+                from urllib.parse import urlsplit
+
+                reason = f"cannot connect to {urlsplit(url).netloc}"
+            then = (
+                f"{kept} bytes kept in {self.part}, rerun to resume" if kept else "rerun to retry"
+            )
             raise DownloadError(
-                f"download of {url} failed after {self.retries + 1} attempt(s) ({last}); "
-                f"{self.part.stat().st_size if self.part.exists() else 0} bytes kept in "
-                f"{self.part}, rerun to resume"
+                f"download of {url} failed after {self.retries + 1} attempt(s) ({reason}); {then}"
             )
         os.replace(self.part, output_file)
         return None
