@@ -620,3 +620,39 @@ def test_unreachable_server_is_one_line_and_registers_nothing(
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "\n" not in err and "cannot connect to 127.0.0.1" in err
     assert not (tmp_path / DATA_REGISTRY_FILE).exists()
+
+
+def test_both_bapps_parts_share_one_folder_and_a_lost_marker_means_absent(
+    tmp_path, monkeypatch, server
+):
+    pinned = make_tar(bapps_2afc_files())
+    point_at(monkeypatch, server, "bapps-2afc-val", pinned, file={"sha256": sha(pinned)})
+    point_at(monkeypatch, server, "bapps-jnd", make_tar(bapps_jnd_files()))
+    root, elsewhere = tmp_path / "data", tmp_path / "big-disk" / "bapps"
+    ds.fetch_dataset("bapps-2afc-val", to=elsewhere, data_root=root, progress=False, timeout=5)
+    assert (root / "bapps").resolve() == elsewhere.resolve()  # linked from the standard place
+    ds.fetch_dataset("bapps-jnd", to=elsewhere, data_root=root, progress=False, timeout=5)
+    assert len(read_2afc(root / "bapps")) == 6 and len(read_jnd(root / "bapps")) == 4
+    present = {s.info.name: s.present for s in ds.dataset_status(root)}
+    assert present["bapps-2afc-val"] and present["bapps-jnd"]
+    ds.marker_path(elsewhere, "bapps-jnd").unlink()
+    present = {s.info.name: s.present for s in ds.dataset_status(root)}
+    assert present["bapps-2afc-val"] and not present["bapps-jnd"]
+    with pytest.raises(FileNotFoundError, match="hvsprobe data fetch bapps-jnd"):
+        ds.locate_dataset("bapps-jnd", root)
+
+
+def test_cli_fetch_from_a_mirror(tmp_path, monkeypatch, server, capsys):
+    archive = make_zip(kadid_files())
+    server.files["kadid10k.zip"] = archive
+    monkeypatch.setitem(
+        ds.DATASETS, "kadid10k", dataclasses.replace(ds.DATASETS["kadid10k"], rows=4)
+    )
+    argv = ["data", "fetch", "kadid10k", "--mirror", server.url, "--no-progress"]
+    assert main([*argv, "--data-root", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert f"kadid10k: fetched, 4 rows in {tmp_path / 'iqa' / 'KADID-10k'}" in out
+    assert f"recorded sha256 {sha(archive)} of kadid10k.zip" in err
+    assert server.requests == [("kadid10k.zip", None)]
+    assert main([*argv, "--data-root", str(tmp_path)]) == 0
+    assert "already complete" in capsys.readouterr().out and len(server.requests) == 1
