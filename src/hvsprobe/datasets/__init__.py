@@ -10,6 +10,7 @@
   target;
 * :mod:`~hvsprobe.datasets.layout` — layout and row-count checks through the readers of
   :mod:`hvsprobe.evaluate`;
+* :mod:`~hvsprobe.datasets.live` — ``labels.csv`` for the LIVE Release 2 distribution;
 * :mod:`~hvsprobe.datasets.store` — the data root's registry file and completion markers;
 * :mod:`~hvsprobe.datasets.fetch` — :func:`fetch_dataset`, :func:`add_dataset`,
   :func:`dataset_status`, :func:`locate_dataset`.
@@ -28,6 +29,7 @@ from .fetch import (
     locate_dataset,
 )
 from .layout import LayoutError, LayoutReport, check_layout, check_rows
+from .live import write_live_labels
 from .registry import DATASETS, DatasetInfo, RemoteFile, get_dataset_info, list_datasets
 from .store import DataStore, marker_path
 
@@ -56,4 +58,5 @@ __all__ = [
     "marker_path",
     "offline_mode",
     "safe_extract",
+    "write_live_labels",
 ]
