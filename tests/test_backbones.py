@@ -178,7 +178,7 @@ def test_builtin_backbones_reproduce_the_stored_responses_bit_for_bit(case):
     ref = np.load(DATA / "builtin_responses.npz")
     bb = get_backbone(name, weights)
     assert bb.weights_sha256 == str(ref[f"{name}/{weights}/sha256"])
-    tuning = probe(bb, fixture_grid(), layers, progress=False)
+    tuning = probe(bb, fixture_grid(), layers, response="whole_map", progress=False)
     for layer in layers:
         assert np.array_equal(tuning.responses[layer], ref[f"{name}/{weights}/{layer}"]), layer
 

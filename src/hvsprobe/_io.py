@@ -102,11 +102,41 @@ def config_hash(config: Any) -> str:
 #: ``psychophysics/``, ``sr/`` ...), used wherever a ``data_root`` argument is omitted.
 DATA_ENV_VAR = "HVSPROBE_DATA"
 
+#: File in a data folder recording the data sets ``hvsprobe data`` fetched or registered
+#: there (and the sha256 of archives recorded on first download).
+DATA_REGISTRY_FILE = "hvsprobe-data.json"
+
+
+def user_data_dir() -> Path:
+    """The per-user data folder (``platformdirs``), e.g. ``~/.local/share/hvsprobe`` on Linux.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (it need not exist).
+
+    Examples
+    --------
+    >>> user_data_dir().name
+    'hvsprobe'
+    """
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("hvsprobe", appauthor=False))
+
 
 def resolve_data_root(
-    data_root: str | os.PathLike[str] | None = None, *, holds: str = ""
+    data_root: str | os.PathLike[str] | None = None,
+    *,
+    holds: str = "",
+    user_default: bool = False,
 ) -> tuple[Path, str]:
-    """The data folder: ``data_root`` when given, else the one named by ``$HVSPROBE_DATA``.
+    """The data folder: ``data_root``, else ``$HVSPROBE_DATA``, else the user data folder.
+
+    The user data folder (:func:`user_data_dir`) is used when ``hvsprobe data fetch`` or
+    ``hvsprobe data add`` has registered something there (it holds
+    :data:`DATA_REGISTRY_FILE`), or always when ``user_default`` is true (the ``data``
+    commands, which create it).
 
     Parameters
     ----------
@@ -114,6 +144,8 @@ def resolve_data_root(
         The data folder; ``None`` reads :data:`DATA_ENV_VAR`.
     holds : str
         What the caller looks for in it (e.g. ``"sr/train and sr/test"``), for the message.
+    user_default : bool
+        Fall back to the user data folder even if nothing is registered there yet.
 
     Returns
     -------
@@ -124,15 +156,25 @@ def resolve_data_root(
     Raises
     ------
     FileNotFoundError
-        If ``data_root`` is ``None`` and the variable is unset or empty.
+        If ``data_root`` is ``None``, the variable is unset or empty and the user data
+        folder holds no registry (and ``user_default`` is false).
+
+    Examples
+    --------
+    >>> resolve_data_root("/data/hvs")[0].as_posix()
+    '/data/hvs'
     """
     if data_root is not None:
         return Path(data_root).expanduser(), f"data_root={str(data_root)!r}"
     env = os.environ.get(DATA_ENV_VAR, "").strip()
-    if not env:
-        what = f" (the folder that holds {holds})" if holds else ""
-        raise FileNotFoundError(
-            f"no data folder given: pass data_root=... (or --data-root) or set the "
-            f"environment variable {DATA_ENV_VAR}{what}"
-        )
-    return Path(env).expanduser(), f"environment variable {DATA_ENV_VAR}={env!r}"
+    if env:
+        return Path(env).expanduser(), f"environment variable {DATA_ENV_VAR}={env!r}"
+    user = user_data_dir()
+    if user_default or (user / DATA_REGISTRY_FILE).is_file():
+        return user, f"the user data folder {str(user)!r}"
+    what = f" (the folder that holds {holds})" if holds else ""
+    raise FileNotFoundError(
+        f"no data folder given: pass data_root=... (or --data-root) or set the "
+        f"environment variable {DATA_ENV_VAR}{what}, or fill the user data folder {user} "
+        "with `hvsprobe data fetch` / `hvsprobe data add`"
+    )

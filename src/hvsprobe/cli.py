@@ -11,6 +11,7 @@
 ``hvsprobe csf [--data-root DIR]``         the human CSF models and their error vs castleCSF
 ``hvsprobe experiment claim1|claim2``      the claim experiments (generated docs/results)
 ``hvsprobe sr train|eval``                 super-resolution with the selected-channel loss
+``hvsprobe data list|fetch|add``           human-judgment data sets: fetch, verify, register
 """
 
 from __future__ import annotations
@@ -139,6 +140,12 @@ def _add_select(sub: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    from .datasets.cli import add_data_commands
+
+    add_data_commands(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
@@ -211,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding psychophysics/castleCSF (default $HVSPROBE_DATA)",
     )
     p.add_argument("--per-dataset", action="store_true", help="also print each held-out dataset")
+    _add_data(sub)
     return parser
 
 
@@ -427,6 +435,12 @@ def _cmd_csf(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data(args: argparse.Namespace) -> int:
+    from .datasets.cli import run
+
+    return run(args)
+
+
 _COMMANDS = {
     "backbones": _cmd_backbones,
     "analyze": _cmd_analyze,
@@ -438,6 +452,7 @@ _COMMANDS = {
     "report": _cmd_report,
     "experiment": _cmd_experiment,
     "sr": _cmd_sr,
+    "data": _cmd_data,
 }
 
 

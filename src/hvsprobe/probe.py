@@ -122,11 +122,11 @@ class Tuning:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         npz = directory / "tuning.npz"
+        arrays = {f"layer/{k}": v for k, v in self.responses.items()}
+        arrays.update({f"best_whole_map/{k}": v for k, v in self.best_whole_map.items()})
         with atomic_path(npz) as tmp:
             with open(tmp, "wb") as fh:
-                arrays = {f"layer/{k}": v for k, v in self.responses.items()}
-            arrays.update({f"best_whole_map/{k}": v for k, v in self.best_whole_map.items()})
-            np.savez(fh, **arrays)
+                np.savez(fh, **arrays)
         meta = {
             "kind": "tuning",
             "schema_version": SCHEMA_VERSION,
@@ -449,13 +449,18 @@ def _layer_means(
     """Per layer ``C x N`` means of the maps (over ``masks[layer]`` when given)."""
     if cl:
         images = images.contiguous(memory_format=torch.channels_last)
-    out = {}
+    reduce: Any
+    if masks:
+        reduce = {n: (lambda a, m=masks[n]: a.float()[:, :, m].mean(dim=2)) for n in names}
+    else:
+        reduce = _spatial_mean
     with _autocast(precision, dev):
-        for name, act in backbone.iter_layers(images, names, check=False):
-            a = act.float()
-            means = a[:, :, masks[name]].mean(dim=2) if masks else a.mean(dim=(2, 3))
-            out[name] = means.T.cpu().numpy()
-    return out
+        layers = backbone.iter_layers(images, names, check=False, reduce=reduce)
+        return {name: means.T.cpu().numpy() for name, means in layers}
+
+
+def _spatial_mean(act: torch.Tensor) -> torch.Tensor:
+    return act.float().mean(dim=(2, 3))
 
 
 def _grid_batches(

@@ -36,7 +36,7 @@ def main() -> None:
     arrays = {}
     for name, weights, layers in CASES:
         bb = get_backbone(name, weights)
-        tuning = probe(bb, grid, layers, progress=False)
+        tuning = probe(bb, grid, layers, response="whole_map", progress=False)
         for layer, arr in tuning.responses.items():
             arrays[f"{name}/{weights}/{layer}"] = arr
         arrays[f"{name}/{weights}/sha256"] = np.array(bb.weights_sha256)

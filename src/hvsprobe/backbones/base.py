@@ -426,7 +426,9 @@ class Backbone(nn.Module):
         *,
         check: bool = True,
         full: bool = False,
-        reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        reduce: Callable[[torch.Tensor], torch.Tensor]
+        | Mapping[str, Callable[[torch.Tensor], torch.Tensor]]
+        | None = None,
     ) -> Iterator[tuple[str, torch.Tensor]]:
         """Yield ``(name, activation)`` for ``layers`` in network order.
 
@@ -434,8 +436,11 @@ class Backbone(nn.Module):
         the activations are yielded after it. ``reduce`` (e.g. ``lambda a: a.mean((2, 3))``)
         is applied to each activation as soon as it is produced, inside the pass, and its
         result is yielded instead: then no full feature map outlives the module that made it.
+        A mapping gives one callable per requested layer name.
         """
         names = self.check_layers(layers)
+        if isinstance(reduce, Mapping):
+            reduce = {self.module_name(n): reduce[n] for n in names}
         if check:
             check_images(x, min_size=self.min_input_size(names))
         targets = {self.module_name(n): n for n in names}

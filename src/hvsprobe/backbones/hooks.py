@@ -193,7 +193,9 @@ def record(
     *,
     copy: set[str] | frozenset[str] = frozenset(),
     stop_early: bool = True,
-    reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    reduce: Callable[[torch.Tensor], torch.Tensor]
+    | Mapping[str, Callable[[torch.Tensor], torch.Tensor]]
+    | None = None,
 ) -> dict[str, torch.Tensor]:
     """Outputs of the modules in ``targets`` for input ``x`` (already normalised).
 
@@ -210,9 +212,10 @@ def record(
     stop_early : bool
         Stop the forward pass once every target is recorded (default). ``False`` runs the
         whole network.
-    reduce : callable, optional
+    reduce : callable or mapping, optional
         Applied to each output inside its hook (e.g. a spatial mean), so that the full map
-        is not kept while the pass goes on; nothing is copied then.
+        is not kept while the pass goes on; nothing is copied then. A mapping gives one
+        callable per module name.
 
     Returns
     -------
@@ -242,7 +245,7 @@ def record(
             remaining.discard(name)
             last = stop_early and not remaining
             if reduce is not None:
-                out[name] = reduce(y)
+                out[name] = reduce[name](y) if isinstance(reduce, Mapping) else reduce(y)
             else:
                 out[name] = y.clone() if name in copy and not last else y
             if last:
