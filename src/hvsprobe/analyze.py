@@ -29,6 +29,7 @@ from . import __version__
 from ._io import write_json_atomic, write_text_atomic
 from .backbones import Backbone, as_backbone, get_backbone
 from .probe import Tuning, cached_probe
+from .response import ResponseConfig
 from .scores import ChannelScores, ScoreConfig, compute_scores
 from .selection import Selection, select_channels
 from .stimuli import StimulusGrid
@@ -70,6 +71,7 @@ def analyze(
     batch_size: int = 16,
     score_config: ScoreConfig | None = None,
     selection: dict[str, Any] | None = None,
+    response: str | ResponseConfig | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> Analysis:
@@ -97,7 +99,11 @@ def analyze(
         Score variants and CSF (defaults in docs/method.md).
     selection : dict, optional
         Keyword arguments of :func:`hvsprobe.selection.select_channels`; default
-        :data:`DEFAULT_SELECTION`.
+        :data:`DEFAULT_SELECTION` (by ``mu1`` for concentric gratings, which have no
+        orientation and so no mu2 or PE).
+    response : str or ResponseConfig, optional
+        How a feature map becomes one response (:mod:`hvsprobe.response`); default
+        ``'torus'``, the border-free response to an infinite grating.
     progress : bool
         Progress bars.
     log : callable, optional
@@ -132,6 +138,7 @@ def analyze(
         precision=precision,
         device=device,
         progress=progress,
+        response=response,
     )
     timings["probe_s"] = time.perf_counter() - t1
     if reused:
@@ -139,7 +146,10 @@ def analyze(
     t2 = time.perf_counter()
     scores = compute_scores(tuning, score_config)
     scores.save(out)
-    sel_kwargs = {**DEFAULT_SELECTION, **(selection or {})}
+    base = dict(DEFAULT_SELECTION)
+    if grid.kind == "concentric":
+        base["score"] = "mu1"
+    sel_kwargs = {**base, **(selection or {})}
     sel = select_channels(scores, **sel_kwargs)
     sel.save(out / "selection.json")
     timings["score_select_s"] = time.perf_counter() - t2
@@ -165,7 +175,10 @@ def analyze(
             "summary": summary,
         },
     )
-    write_text_atomic(out / "summary.md", format_summary(summary, bb.name, bb.weights, sel) + "\n")
+    write_text_atomic(
+        out / "summary.md",
+        format_summary(summary, bb.name, bb.weights, sel, tuning.response_method) + "\n",
+    )
     return Analysis(out, tuning, scores, sel, summary, timings, reused)
 
 
@@ -182,41 +195,87 @@ def results_folder_name(backbone: Backbone) -> str:
     return f"{name}-{re.sub(r'[^A-Za-z0-9._-]+', '', backbone.weights) or 'weights'}"
 
 
-def _fmt(x: float) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _pct(n: int, total: int) -> str:
+    """``n (p %)`` with enough digits that a non-zero share never prints as 0."""
+    if not total:
+        return f"{n}"
+    p = 100.0 * n / total
+    text = f"{p:.0f}" if p >= 10 or p == 0 else f"{p:.1f}" if p >= 1 else f"{p:.2g}"
+    return f"{n} ({text} %)"
 
 
 def format_summary(
-    summary: list[dict[str, Any]], backbone: str, weights: str, selection: Selection | None = None
+    summary: list[dict[str, Any]],
+    backbone: str,
+    weights: str,
+    selection: Selection | None = None,
+    response: str = "",
 ) -> str:
-    """A markdown table of the per-layer summary."""
+    """A markdown summary: scores per layer, then the trust flags per layer."""
     lines = [
         f"# {backbone} ({weights}): per-layer channel scores",
         "",
-        "| layer | channels | dead | median mu1 | median mu2 | median PE | median best f (cpd) | orientation selective | top channels (PE) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"Response: {response or 'whole_map'} (docs/method.md section 2). Medians over live "
+        "channels; `at top` = share of live channels whose best frequency is the grid's "
+        "highest (the median best frequency is then a lower bound for them).",
+        "",
+        "| layer | channels | median mu1 | median mu2 | median PE | median best f (cpd) | at top | orientation selective (1 - CV >= 1/6) | peak index >= 1/3 | top channels (PE) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    tot_sel = tot_live = 0
+    tot = {"sel": 0, "peak": 0, "live": 0}
     for r in summary:
         live = r["channels"] - r["dead"]
-        tot_sel += r["orientation_selective"]
-        tot_live += live
-        share = r["share_orientation_selective"]
+        tot["sel"] += r["orientation_selective"]
+        tot["peak"] += r.get("orientation_selective_peak", 0)
+        tot["live"] += live
         lines.append(
-            f"| {r['layer']} | {r['channels']} | {r['dead']} | {_fmt(r['median_mu1'])} | "
-            f"{_fmt(r['median_mu2'])} | {_fmt(r['median_pe'])} | {_fmt(r['median_best_frequency_cpd'])} | "
-            f"{r['orientation_selective']} ({100 * share:.0f} %) | {', '.join(map(str, r['top_channels']))} |"
+            f"| {r['layer']} | {r['channels']} | {_fmt(r['median_mu1'])} | "
+            f"{_fmt(r['median_mu2'])} | {_fmt(r['median_pe'])} | "
+            f"{_fmt(r['median_best_frequency_cpd'], 2)} | {_pct(r.get('peak_at_top', 0), live)} | "
+            f"{_pct(r['orientation_selective'], live)} | "
+            f"{_pct(r.get('orientation_selective_peak', 0), live)} | "
+            f"{', '.join(map(str, r['top_channels']))} |"
+        )
+    lines += [
+        "",
+        "## Trust flags per layer",
+        "",
+        "Counts (share of live channels). Dead: no response; weak: peak below 0.1 x the "
+        "layer's median peak (or 0.001 x its largest); border dominated: the zero-padded border "
+        "changes the whole-map response to the best stimulus by more than half; at top / "
+        "bottom: best frequency at the edge of the grid; censored: bandwidth is a lower bound. "
+        "Weak and border-dominated channels are never selected by default.",
+        "",
+        "| layer | dead | weak | border dominated | peak at top | peak at bottom | bandwidth censored | selectable |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in summary:
+        live = r["channels"] - r["dead"]
+        lines.append(
+            f"| {r['layer']} | {_pct(r['dead'], r['channels'])} | {_pct(r.get('weak', 0), live)} | "
+            f"{_pct(r.get('border_dominated', 0), live)} | {_pct(r.get('peak_at_top', 0), live)} | "
+            f"{_pct(r.get('peak_at_bottom', 0), live)} | "
+            f"{_pct(r.get('bandwidth_censored', 0), live)} | {_pct(r.get('selectable', live), live)} |"
         )
     lines.append("")
-    if tot_live:
+    if tot["live"]:
         lines.append(
-            f"Orientation selective (peak index >= 1/3, i.e. preferred >= 2 x orthogonal): "
-            f"{tot_sel} of {tot_live} live channels ({100 * tot_sel / tot_live:.1f} %)."
+            f"Orientation selective: {_pct(tot['sel'], tot['live'])} of {tot['live']} live "
+            "channels by mu2's own index (1 - circular variance >= 1/6, the 2:1 "
+            "preferred-to-orthogonal criterion for a sinusoidal orientation curve); by the "
+            f"peak index (>= 1/3): {_pct(tot['peak'], tot['live'])}."
         )
     if selection is not None:
         s = selection.strategy
+        exc = selection.provenance.get("excluded", {})
+        n_exc = sum(sum(v.values()) for v in exc.values()) if exc else 0
         lines.append(
             f"Default selection: {s.get('name')} {s.get('value')} by {selection.score} "
-            f"(scope {s.get('scope')}): {selection.n_selected} channels."
+            f"(scope {s.get('scope')}): {selection.n_selected} channels; "
+            f"{n_exc} flagged channels excluded ({', '.join(s.get('exclude', [])) or 'none'})."
         )
     return "\n".join(lines)

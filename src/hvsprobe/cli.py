@@ -40,14 +40,32 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--layers", nargs="+", default=None, help="layer names (default: every ReLU output / block)"
     )
-    p.add_argument("--ppd", type=float, default=60.0, help="pixels per degree (default 60)")
-    p.add_argument("--size", type=int, default=224, help="stimulus size in pixels (default 224)")
-    p.add_argument("--n-frequencies", type=int, default=24)
-    p.add_argument("--n-orientations", type=int, default=12)
-    p.add_argument("--n-phases", type=int, default=4)
-    p.add_argument("--f-min", type=float, default=0.5, help="lowest frequency, cycles/degree")
+    p.add_argument(
+        "--preset",
+        choices=("paper-v1",),
+        default=None,
+        help="paper-v1: the authors' v1 protocol (concentric gratings 227 px at 61.8 px/deg, "
+        "0.1:0.5:29.6 cpd, VFSS v1 score, whole-map response, layer relu3_2 by default); "
+        "grid and score options are then refused",
+    )
+    p.add_argument("--ppd", type=float, default=None, help="pixels per degree (default 60)")
+    p.add_argument("--size", type=int, default=None, help="stimulus size in pixels (default 224)")
+    p.add_argument("--n-frequencies", type=int, default=None, help="default 24")
+    p.add_argument("--n-orientations", type=int, default=None, help="default 12")
+    p.add_argument("--n-phases", type=int, default=None, help="default 4")
+    p.add_argument(
+        "--f-min", type=float, default=None, help="lowest frequency, cycles/degree (default 0.5)"
+    )
     p.add_argument(
         "--f-max", type=float, default=None, help="highest frequency (default 0.95 x Nyquist)"
+    )
+    p.add_argument(
+        "--response",
+        choices=("torus", "interior", "whole_map"),
+        default=None,
+        help="how a feature map becomes one number: torus (default; border-free, infinite "
+        "grating), interior (border-free interior of a 2x stimulus) or whole_map (the "
+        "paper's whole-map mean, border included); docs/method.md section 2",
     )
     p.add_argument(
         "--out",
@@ -59,11 +77,14 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument(
-        "--csf", default="castle_fit", help="human CSF weighting mu1 (see `hvsprobe csf`)"
+        "--csf",
+        default=None,
+        help="human CSF weighting mu1 csf_logslope (default barten; see `hvsprobe csf`); "
+        "refused with --mu1 vfss_v1, which always uses the v1 Mannos-Sakrison CSF",
     )
-    p.add_argument("--mu1", choices=MU1_VARIANTS, default="csf_logslope")
-    p.add_argument("--mu2", choices=MU2_VARIANTS, default="circular")
-    p.add_argument("--pe", choices=PE_VARIANTS, default="product_layer_max")
+    p.add_argument("--mu1", choices=MU1_VARIANTS, default=None, help="default csf_logslope")
+    p.add_argument("--mu2", choices=MU2_VARIANTS, default=None, help="default circular")
+    p.add_argument("--pe", choices=PE_VARIANTS, default=None, help="default product_layer_max")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument(
         "--report", action="store_true", help="also write report.html into the results folder"
@@ -238,19 +259,8 @@ def _cmd_backbones(_args: argparse.Namespace) -> int:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from .analyze import analyze, format_summary
-    from .scores import ScoreConfig
-    from .stimuli import StimulusGrid
 
-    grid = StimulusGrid.default(
-        ppd=args.ppd,
-        size=args.size,
-        n_frequencies=args.n_frequencies,
-        n_orientations=args.n_orientations,
-        n_phases=args.n_phases,
-        f_min=args.f_min,
-        f_max=args.f_max,
-    )
-    cfg = ScoreConfig(mu1=args.mu1, mu2=args.mu2, pe=args.pe, csf=args.csf)
+    grid, cfg, response = _analysis_settings(args)
     model = _model_from_args(args, args.layers)
     res = analyze(
         model if model is not None else args.backbone,
@@ -262,12 +272,17 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         precision=args.precision,
         batch_size=args.batch_size,
         score_config=cfg,
+        response=response,
         progress=not args.no_progress,
         log=lambda m: print(m, file=sys.stderr),
     )
     print(
         format_summary(
-            res.summary, res.scores.config["backbone"], res.tuning.config["weights"], res.selection
+            res.summary,
+            res.scores.config["backbone"],
+            res.tuning.config["weights"],
+            res.selection,
+            res.tuning.response_method,
         )
     )
     t = res.timings
@@ -280,6 +295,43 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         path = build_report(res.out)
         print(f"report: {path}")
     return 0
+
+
+_GRID_OPTIONS = ("ppd", "size", "n_frequencies", "n_orientations", "n_phases", "f_min", "f_max")
+_SCORE_OPTIONS = ("csf", "mu1", "mu2", "pe", "response")
+
+
+def _analysis_settings(args: argparse.Namespace):
+    """Grid, score config and response method from ``analyze``'s options (checked first)."""
+    from .scores import ScoreConfig
+    from .stimuli import StimulusGrid
+
+    if args.preset == "paper-v1":
+        given = [o for o in (*_GRID_OPTIONS, *_SCORE_OPTIONS) if getattr(args, o) is not None]
+        if given:
+            flags = ", ".join("--" + o.replace("_", "-") for o in given)
+            raise ValueError(f"--preset paper-v1 fixes the grid and the score; drop {flags}")
+        if args.layers is None and args.model is None and args.backbone == "vgg16":
+            args.layers = ["relu3_2"]  # the layer the v1 code probed by default
+        return StimulusGrid.paper_v1(), ScoreConfig(mu1="vfss_v1"), "whole_map"
+    defaults = {"ppd": 60.0, "size": 224, "n_frequencies": 24, "n_orientations": 12}
+    defaults.update({"n_phases": 4, "f_min": 0.5})
+    kw = {
+        o: getattr(args, o) if getattr(args, o) is not None else defaults.get(o)
+        for o in _GRID_OPTIONS
+    }
+    grid = StimulusGrid.default(**kw)
+    cfg = ScoreConfig(
+        mu1=args.mu1 or "csf_logslope",
+        mu2=args.mu2 or "circular",
+        pe=args.pe or "product_layer_max",
+        csf=args.csf,
+    )
+    if cfg.mu1 == "csf_logslope" and len(grid.frequencies) < 3:
+        raise ValueError(
+            f"mu1 needs at least 3 frequencies, got --n-frequencies {len(grid.frequencies)}"
+        )
+    return grid, cfg, args.response
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:

@@ -152,7 +152,11 @@ class Tuning:
             raise ValueError(f"{npz} does not match the checksum in {meta_path}")
         with np.load(npz) as data:
             responses = {k: data[f"layer/{k}"] for k in meta["layers"]}
-            best = {k: data[f"best_whole_map/{k}"] for k in meta["layers"] if f"best_whole_map/{k}" in data}
+            best = {
+                k: data[f"best_whole_map/{k}"]
+                for k in meta["layers"]
+                if f"best_whole_map/{k}" in data
+            }
         grid = StimulusGrid.from_dict(meta["config"]["grid"])
         return cls(responses=responses, grid=grid, config=meta["config"], best_whole_map=best)
 

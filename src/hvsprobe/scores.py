@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 from ._io import atomic_path, check_schema, read_json, write_json_atomic
 from ._validation import check_choice
@@ -175,8 +174,14 @@ class ScoreConfig:
                 raise ValueError(f"{name} must lie in (0, 1), got {v}")
         if not 0.0 <= self.weak_max_fraction < 1.0:
             raise ValueError(f"weak_max_fraction must lie in [0, 1), got {self.weak_max_fraction}")
-        if self.mu1 == "vfss_v1" and (self.csf not in (None, "mannos_sakrison_v1") or self.csf_params):
-            what = f"csf={self.csf!r}" if self.csf not in (None, "mannos_sakrison_v1") else "csf_params"
+        if self.mu1 == "vfss_v1" and (
+            self.csf not in (None, "mannos_sakrison_v1") or self.csf_params
+        ):
+            what = (
+                f"csf={self.csf!r}"
+                if self.csf not in (None, "mannos_sakrison_v1")
+                else "csf_params"
+            )
             raise ValueError(
                 f"{what} does not apply to mu1='vfss_v1', which always uses the authors' v1 "
                 "Mannos-Sakrison CSF; leave csf unset"
@@ -490,9 +495,7 @@ class ChannelScores:
                     "orientation_selective": count("orientation_selective"),
                     "share_orientation_selective": share(count("orientation_selective")),
                     "orientation_selective_peak": count("orientation_selective_peak"),
-                    "share_orientation_selective_peak": share(
-                        count("orientation_selective_peak")
-                    ),
+                    "share_orientation_selective_peak": share(count("orientation_selective_peak")),
                     "top_channels": [int(t["channel"][i]) for i in top if ok[i]],
                 }
             )
@@ -593,22 +596,20 @@ def _csf_values(name: str, params: dict[str, Any], freqs: np.ndarray) -> np.ndar
     return np.asarray(get_csf(name, **params)(freqs), dtype=np.float64)
 
 
-def _strength(peak: np.ndarray, live: np.ndarray, config: ScoreConfig) -> tuple[np.ndarray, np.ndarray]:
+def _strength(
+    peak: np.ndarray, live: np.ndarray, config: ScoreConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Peak relative to the layer's median live peak, and the ``weak`` flag."""
     mags = np.abs(peak[live])
     med = float(np.median(mags)) if mags.size else math.nan
     top = float(mags.max()) if mags.size else math.nan
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(live, peak / med, np.nan) if med > 0 else np.full(peak.shape, np.nan)
-    weak = live & (
-        (peak < config.weak_fraction * med) | (peak < config.weak_max_fraction * top)
-    )
+    weak = live & ((peak < config.weak_fraction * med) | (peak < config.weak_max_fraction * top))
     return rel, weak
 
 
-def border_shares(
-    r: np.ndarray, best_whole_map: np.ndarray | None
-) -> np.ndarray:
+def border_shares(r: np.ndarray, best_whole_map: np.ndarray | None) -> np.ndarray:
     """Share of each channel's whole-map best-stimulus response that the border changes.
 
     ``|a_whole - a_free| / max(|a_whole|, |a_free|)`` with ``a_free`` the border-free

@@ -766,6 +766,33 @@ class StimulusGrid:
             gabor_sigma_deg=gabor_sigma_deg,
         )
 
+    @classmethod
+    def paper_v1(cls) -> StimulusGrid:
+        """The stimuli of the authors' first (v1) MATLAB code, as a grid.
+
+        Concentric gratings (every orientation at once), 227 x 227 pixels, mean 0.5 and
+        amplitude 0.5 (Michelson contrast 1), phase 0, one contrast, and the linear
+        frequency grid 0.1 : 0.5 : 29.6 cycles/degree (60 values). Their code maps cycles
+        per degree to cycles per pixel as ``f / 61.8``, i.e. an effective 61.8 px/deg.
+
+        Examples
+        --------
+        >>> g = StimulusGrid.paper_v1()
+        >>> len(g.frequencies), g.frequencies[0], g.frequencies[-1], g.ppd, g.kind
+        (60, 0.1, 29.6, 61.8, 'concentric')
+        """
+        freqs = tuple(round(0.1 + 0.5 * i, 10) for i in range(60))
+        return cls(
+            frequencies=freqs,
+            orientations=(0.0,),
+            phases=(0.0,),
+            contrasts=(1.0,),
+            ppd=61.8,
+            size=(227, 227),
+            mean=0.5,
+            kind="concentric",
+        )
+
     @property
     def shape(self) -> tuple[int, int, int, int]:
         """``(F, O, P, C)``: numbers of frequencies, orientations, phases and contrasts."""
