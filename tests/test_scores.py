@@ -152,8 +152,16 @@ def test_scores_save_load_round_trip(tmp_path):
         "osi_peak": rng.random(3),
         "orientation_selective": np.array([True, False, False]),
         "bandwidth_oct": rng.random(3),
+        "orientation_selective_peak": np.array([True, False, True]),
         "bandwidth_censored": np.array([False, False, True]),
         "peak_response": rng.random(3),
+        "peak_rel_median": rng.random(3),
+        "weak": np.array([False, False, True]),
+        "border_share": np.array([0.1, np.nan, 0.7]),
+        "border_dominated": np.array([False, False, True]),
+        "peak_at_top": np.array([True, False, False]),
+        "peak_at_bottom": np.array([False, False, True]),
+        "selectable": np.array([True, False, False]),
     }
     s = ChannelScores(cols, {"backbone": "x"})
     s.save(tmp_path)

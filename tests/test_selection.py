@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hvsprobe.scores import COLUMNS, ChannelScores
+from hvsprobe.scores import COLUMNS, FLAG_COLUMNS, ChannelScores
 from hvsprobe.selection import Selection, select_channels
 
 
@@ -21,8 +21,9 @@ def table() -> ChannelScores:
     cols["mu2"] = cols["pe"].copy()
     cols["dead"] = np.isnan(cols["pe"])
     cols["mu1"][2] = np.nan
-    for c in ("orientation_selective", "bandwidth_censored"):
-        cols[c] = np.zeros(n, dtype=bool)
+    for c in FLAG_COLUMNS:
+        if c != "dead":
+            cols[c] = np.zeros(n, dtype=bool)
     return ChannelScores(cols, {"backbone": "toy", "weights_sha256": "abc"})
 
 
@@ -99,3 +100,17 @@ def test_bad_arguments():
         select_channels(t, strategy="top_count", value=2.5)
     with pytest.raises(ValueError, match="not in the scores"):
         select_channels(t, layers=["zz"])
+
+
+def test_weak_and_border_dominated_channels_are_excluded_and_counted():
+    t = table()
+    t.columns["weak"][0] = True  # layer a's best channel (PE 0.9)
+    t.columns["border_dominated"][7] = True  # layer b's best channel (PE 0.8)
+    sel = select_channels(t, strategy="top_count", value=1)
+    assert sel.layers["a"]["channels"] == [4] and sel.layers["b"]["channels"] == [2]
+    assert sel.provenance["excluded"]["a"]["weak"] == 1
+    assert sel.provenance["excluded"]["b"]["border_dominated"] == 1
+    keep = select_channels(t, strategy="top_count", value=1, exclude=())
+    assert keep.layers["a"]["channels"] == [0] and keep.layers["b"]["channels"] == [1]
+    with pytest.raises(ValueError, match="cannot exclude"):
+        select_channels(t, exclude=("bogus",))

@@ -203,7 +203,7 @@ def _identity(cfg: dict[str, Any]) -> str:
     keep = {k: cfg[k] for k in ("backbone", "weights_sha256", "layers", "grid", "precision")}
     resp = cfg.get("response")
     keep["response"] = (
-        {k: v for k, v in resp.items() if k not in ("torus", "interior")}
+        {k: v for k, v in resp.items() if k not in ("torus", "interior", "border_pass_s")}
         if isinstance(resp, dict)
         else {"method": "whole_map"}
     )
@@ -387,8 +387,10 @@ def probe(
     if resp.method != "whole_map":
         if partial is not None:
             save_partial(n)  # the main pass is kept while the short border pass runs
+        t_border = time.perf_counter()
         with torch.inference_mode(), _channels_last_weights(backbone, cl):
             best = best_stimulus_whole_map(backbone, grid, responses, cl, precision, dev)
+        cfg["response"]["border_pass_s"] = round(time.perf_counter() - t_border, 3)
     if partial is not None and partial.exists():
         partial.unlink()
     return Tuning(responses=responses, grid=grid, config=cfg, best_whole_map=best)

@@ -370,6 +370,13 @@ def check_torus(
         b = _run(backbone, shifted, layers)
     for name in a:
         fa, fb = a[name].float(), b[name].float()
+        h, w = fa.shape[-2:]
+        if (2 * unit) % h or (2 * unit) % w or h != w or unit % ((2 * unit) // h):
+            raise TorusError(
+                f"layer {name} maps a {2 * unit} px torus to {h}x{w}, not a whole fraction "
+                "of it: the network pads or crops inside its forward(); use "
+                "response='interior' or 'whole_map'"
+            )
         step = (2 * unit) // fa.shape[-1]
         back = torch.roll(fb, shifts=(-(unit // step), -(unit // step)), dims=(2, 3))
         scale = float(fa.abs().max()) or 1.0
@@ -541,9 +548,11 @@ def render_torus(
 ) -> torch.Tensor:
     """Gratings that are exactly periodic on a ``height x width`` torus.
 
-    ``L = mean (1 + c cos(2 pi (kx x + ky y) + phase))`` with ``x`` the column and ``y`` the
-    row counted upwards from the bottom-left pixel; one image per (phase, contrast), phase
-    slowest, so the batch matches the grid's flat order within one (frequency, orientation).
+    ``L = mean (1 + c cos(2 pi (kx x + ky y) + phase))`` with ``x``, ``y`` measured from the
+    image centre, ``y`` up, exactly as :mod:`hvsprobe.stimuli` renders (so for even sides
+    the pixels sample the wave at the same half-pixel offsets as the grid's stimuli); one
+    image per (phase, contrast), phase slowest, so the batch matches the grid's flat order
+    within one (frequency, orientation).
 
     Returns
     -------
@@ -551,8 +560,8 @@ def render_torus(
         ``(P * K) x 3 x height x width`` in [0, 1].
     """
     f64 = torch.float64
-    x = torch.arange(width, dtype=f64).view(1, 1, width)
-    y = torch.arange(height - 1, -1, -1, dtype=f64).view(1, height, 1)
+    x = (torch.arange(width, dtype=f64) - (width - 1) / 2.0).view(1, 1, width)
+    y = ((height - 1) / 2.0 - torch.arange(height, dtype=f64)).view(1, height, 1)
     ph = torch.tensor(np.deg2rad(np.asarray(phases_deg, dtype=np.float64)), dtype=f64)
     cs = torch.tensor(np.asarray(contrasts, dtype=np.float64), dtype=f64)
     # cycles taken modulo 1 before the cosine keeps the periodicity exact in floating point

@@ -238,7 +238,7 @@ def select_channels(
         excluded[layer] = {}
         for f in flags:
             if f in t:
-                hit = t[f] & ~t["dead"]
+                hit = np.asarray(t[f], dtype=bool) & ~np.asarray(t["dead"], dtype=bool)
                 excluded[layer][f] = int(hit.sum())
                 vals[hit] = np.nan
         return vals
