@@ -24,8 +24,7 @@ Two ways of running the stimuli are offered:
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from ._io import atomic_path, check_schema, config_hash, read_json, sha256_file,
 from ._validation import check_choice
 from .backbones import Backbone
 from .backbones.base import default_channels_last
+from .checkpoint import ProbeCheckpoint, ProbeRunStats
 from .stimuli import StimulusGrid
 
 __all__ = [
@@ -68,11 +68,15 @@ class Tuning:
     config : dict
         Everything that produced the arrays (backbone, weights, weights sha256, layers,
         grid, precision, batch size, hvsprobe version).
+    run : ProbeRunStats or None
+        How the probe that made it went in this process (resumes, probe seconds); not
+        saved, ``None`` for a loaded tuning.
     """
 
     responses: dict[str, np.ndarray]
     grid: StimulusGrid
     config: dict[str, Any] = field(default_factory=dict)
+    run: ProbeRunStats | None = field(default=None, repr=False, compare=False)
 
     @property
     def layers(self) -> list[str]:
@@ -229,6 +233,7 @@ def probe(
     checkpoint_every: float = 60.0,
     progress: bool = True,
     channels_last: bool | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> Tuning:
     """Record the spatial-mean response of every channel of ``layers`` to every stimulus.
 
@@ -252,10 +257,13 @@ def probe(
     device : str or torch.device, optional
         Device to run on; default: the backbone's device.
     checkpoint : path, optional
-        Folder for resumable partial results (``probe.partial.npz``). A rerun with the same
-        configuration continues where the last one stopped; the file is removed on success.
+        Folder for resumable partial results (``probe.partial.npz``, checksummed; see
+        :mod:`hvsprobe.checkpoint`). A rerun with the same configuration continues where
+        the last one stopped; Ctrl-C and SIGTERM save it before the run stops (raising
+        :class:`hvsprobe.errors.Interrupted`); a corrupt file is set aside and the probe
+        starts again; the file is removed on success.
     checkpoint_every : float
-        Seconds between partial saves.
+        Seconds between partial saves (``0``: after every batch).
     progress : bool
         Show a progress bar.
     channels_last : bool, optional
@@ -265,6 +273,8 @@ def probe(
         results agree with the contiguous (NCHW) path to floating-point summation order
         (``tests/test_performance_paths.py``: rtol 1e-5 plus atol 1e-5 x the layer's
         largest response).
+    log : callable, optional
+        Receives one-line notes about the checkpoint (resumed, set aside).
 
     Returns
     -------
@@ -288,28 +298,14 @@ def probe(
     key = _identity(cfg)
     n = len(grid)
     sums = {name: np.zeros((backbone.channels[name], n), dtype=np.float32) for name in names}
-    start = 0
-    partial = Path(checkpoint) / "probe.partial.npz" if checkpoint is not None else None
-    if partial is not None and partial.exists():
-        with np.load(partial) as data:
-            if str(data["key"]) == key:
-                start = int(data["done"])
-                for name in names:
-                    sums[name] = data[f"layer/{name}"].copy()
-
-    def save_partial(done: int) -> None:
-        assert partial is not None
-        with atomic_path(partial) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, key=key, done=done, **{f"layer/{k}": v for k, v in sums.items()})
-
+    ckpt = ProbeCheckpoint(checkpoint, key, sums, n, every=checkpoint_every, log=log)
+    start = ckpt.restore()
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n, initial=start, unit="stim", desc=f"probe {backbone.name}")
-    last_save = time.monotonic()
-    with torch.inference_mode(), _channels_last_weights(backbone, cl):
+    with ckpt.guard(), torch.inference_mode(), _channels_last_weights(backbone, cl):
         for idx, images in grid.batches(batch_size, device=dev, dtype=torch.float32):
             if idx[-1] < start:
                 continue
@@ -324,16 +320,12 @@ def probe(
                     sums[name][:, idx] = means.T.cpu().numpy()
             if bar is not None:
                 bar.update(len(idx))
-            if partial is not None and time.monotonic() - last_save > checkpoint_every:
-                save_partial(int(idx[-1]) + 1)
-                last_save = time.monotonic()
+            ckpt.after_batch(int(idx[-1]) + 1)
     if bar is not None:
         bar.close()
     shape = grid.shape
     responses = {name: arr.reshape(arr.shape[0], *shape) for name, arr in sums.items()}
-    if partial is not None and partial.exists():
-        partial.unlink()
-    return Tuning(responses=responses, grid=grid, config=cfg)
+    return Tuning(responses=responses, grid=grid, config=cfg, run=ckpt.finish())
 
 
 def probe_paper_protocol(
@@ -412,11 +404,15 @@ def cached_probe(
     grid: StimulusGrid,
     directory: str | Path,
     layers: Sequence[str] | None = None,
+    *,
+    checkpoint: str | Path | None = None,
     **kwargs: Any,
 ) -> tuple[Tuning, bool]:
     """Load the tuning in ``directory`` if it was made with the same configuration, else probe.
 
     Returns the tuning and whether it came from the cache. A fresh result is saved there.
+    ``checkpoint`` is the folder for the probe's partial results (default ``directory``);
+    other keyword arguments go to :func:`probe`.
     """
     directory = Path(directory)
     names = backbone.check_layers(layers if layers is not None else backbone.default_layers)
@@ -434,6 +430,7 @@ def cached_probe(
             old = None
         if old is not None and _identity(old.config) == _identity(cfg):
             return old, True
-    tuning = probe(backbone, grid, names, checkpoint=directory, **kwargs)
+    ckpt_dir = directory if checkpoint is None else checkpoint
+    tuning = probe(backbone, grid, names, checkpoint=ckpt_dir, **kwargs)
     tuning.save(directory)
     return tuning, False
