@@ -362,6 +362,11 @@ def _cmd_metrics(_args: argparse.Namespace) -> int:
 def _cmd_csf(args: argparse.Namespace) -> int:
     from .human import csf_error_table, get_csf, list_csfs
 
+    if args.data_root is not None and not args.data_root.is_dir():
+        raise UserError(
+            f"--data-root {args.data_root}: no such folder; give the folder that holds "
+            "psychophysics/castleCSF"
+        )
     for name in list_csfs():
         m = get_csf(name)
         print(f"{name:20s} peak {m.peak_frequency():6.2f} cpd")
