@@ -95,38 +95,37 @@ def exit_status(exc: BaseException) -> int:
 
 
 _OS_HINTS = {
-    errno.ENOSPC: "the disk is full; free some space or write somewhere else",
-    errno.EDQUOT: "the disk quota is exhausted; free some space or write somewhere else",
-    errno.EROFS: "the file system is read-only; choose a writable location",
-    errno.ENAMETOOLONG: "the path is too long; choose a shorter one",
-    errno.EACCES: "permission denied; choose a location you may access",
-    errno.EPERM: "operation not permitted; choose a location you may access",
-    errno.ENOENT: "it does not exist; check the path",
+    errno.ENOSPC: "free some space or write somewhere else",
+    errno.EDQUOT: "free some space or write somewhere else",
+    errno.EROFS: "choose a writable location",
+    errno.ENAMETOOLONG: "choose a shorter path",
+    errno.EACCES: "choose a location you may access",
+    errno.EPERM: "choose a location you may access",
+    errno.ENOENT: "check the path",
     errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
-    errno.EISDIR: "it is a folder; give a file",
-    errno.EEXIST: "it already exists; remove it or choose another name",
-    errno.ENOTEMPTY: "the folder is not empty; remove it or choose another name",
-    errno.EMFILE: "too many open files; raise the limit (ulimit -n) or use fewer workers",
-    errno.EIO: "input/output error; check the disk",
-    errno.ELOOP: "too many symbolic links; check the path",
+    errno.EISDIR: "give a file, not a folder",
+    errno.EEXIST: "remove it or choose another name",
+    errno.ENOTEMPTY: "remove it or choose another name",
+    errno.EMFILE: "raise the limit (ulimit -n) or open fewer files",
+    errno.EIO: "check the disk",
+    errno.ELOOP: "check the path",
 }
 
 
 def _os_error_line(exc: OSError) -> str:
     """``'<path>: <what happened>; <what to do>'`` for an ``OSError``."""
-    where = exc.filename if exc.filename is not None else None
+    where = exc.filename
     if exc.filename2 is not None:
         where = f"{exc.filename} -> {exc.filename2}"
-    hint = _OS_HINTS.get(exc.errno or -1)
-    if exc.strerror and hint:
-        what = f"{exc.strerror.lower()} ({hint})" if exc.errno else hint
-    elif hint:
-        what = hint
-    else:
-        what = str(exc) if where is None or str(where) in str(exc) else exc.strerror or str(exc)
-    if where is None:
-        return what if what.strip() else type(exc).__name__
-    return f"{where}: {what}"
+    if exc.strerror:  # raised by the OS: errno, strerror and usually the path
+        what = exc.strerror[0].lower() + exc.strerror[1:]
+        hint = _OS_HINTS.get(exc.errno or -1)
+        what = f"{what}; {hint}" if hint else what
+    else:  # raised by code with its own message (which may name the path already)
+        what = str(exc) or type(exc).__name__
+        if where is not None and str(where) in what:
+            where = None
+    return what if where is None else f"{where}: {what}"
 
 
 def _raised_in(tb: TracebackType | None, prefix: str) -> bool:
@@ -176,7 +175,7 @@ def describe_user_error(exc: BaseException) -> str | None:
     "--csf: unknown CSF 'nope'"
     >>> import errno
     >>> describe_user_error(OSError(errno.ENOSPC, "No space left on device", "out/x.json"))
-    'out/x.json: no space left on device (the disk is full; free some space or write somewhere else)'
+    'out/x.json: no space left on device; free some space or write somewhere else'
     >>> describe_user_error(KeyError("layers")) is None
     True
     """

@@ -144,7 +144,7 @@ class ResultsWriter:
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "res"
     >>> with ResultsWriter(target) as w:
     ...     _ = (w.new / "summary.json").write_text("{}")
-    ...     w.commit()
+    ...     _ = w.commit()
     >>> sorted(p.name for p in target.iterdir()), w.work.exists()
     (['summary.json'], False)
     """
