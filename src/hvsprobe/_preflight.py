@@ -31,6 +31,12 @@ __all__ = [
 MAX_STIMULI = 20_000
 
 
+def _shown(path: object, keep: int = 60) -> str:
+    """``path`` for a message, its middle elided when it is very long."""
+    text = str(path)
+    return text if len(text) <= 2 * keep else f"{text[:keep]}…{text[-keep:]}"
+
+
 def check_device(device: str | torch.device | None, option: str = "--device") -> None:
     """Refuse a device string torch does not know or this machine does not have.
 
@@ -100,14 +106,15 @@ def _existing_ancestor(path: Path, option: str) -> Path:
             if probe.exists():
                 break
         except OSError as exc:  # ENAMETOOLONG and the like
-            raise UserError(
-                f"{option} {path}: {exc.strerror or exc}; choose another path"
-            ) from None
+            reason = (exc.strerror or str(exc)).lower()
+            raise UserError(f"{option} {_shown(path)}: {reason}; choose a shorter path") from None
         if probe.parent == probe:
             break
         probe = probe.parent
     if not probe.is_dir():
-        raise UserError(f"{option} {path}: {probe} is a file, not a folder; choose another path")
+        raise UserError(
+            f"{option} {_shown(path)}: {_shown(probe)} is a file, not a folder; choose another path"
+        )
     return probe
 
 
@@ -138,7 +145,8 @@ def _check_can_write_in(folder: Path, option: str, path: Path) -> None:
     except OSError as exc:
         reason = (exc.strerror or str(exc)).lower()
         raise UserError(
-            f"{option} {path}: cannot write in {folder} ({reason}); choose a writable location"
+            f"{option} {_shown(path)}: cannot write in {_shown(folder)} ({reason}); choose a "
+            "writable location"
         ) from None
     os.close(fd)
     os.unlink(tmp)
@@ -166,9 +174,10 @@ def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Pat
     try:
         is_file = path.exists() and not path.is_dir()
     except OSError as exc:
-        raise UserError(f"{option} {path}: {exc.strerror or exc}; choose another path") from None
+        reason = (exc.strerror or str(exc)).lower()
+        raise UserError(f"{option} {_shown(path)}: {reason}; choose another path") from None
     if is_file:
-        raise UserError(f"{option} {path}: is a file, not a folder; give a folder path")
+        raise UserError(f"{option} {_shown(path)}: is a file, not a folder; give a folder path")
     _check_can_write_in(base, option, path)
     return path
 
@@ -192,7 +201,8 @@ def check_output_file(path: str | os.PathLike[str], option: str = "--out") -> Pa
     _check_names(path, option, base)
     if path.is_dir():
         raise UserError(
-            f"{option} {path}: is a folder; give a file name (e.g. {path / 'selection.json'})"
+            f"{option} {_shown(path)}: is a folder; give a file name (e.g. "
+            f"{_shown(path / 'selection.json')})"
         )
     _check_can_write_in(base, option, path)
     return path

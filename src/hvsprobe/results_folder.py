@@ -38,7 +38,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ._io import read_json
+from ._io import check_schema, read_json
 from ._preflight import check_output_dir
 from .checkpoint import CHECKPOINT_NAME
 from .errors import Interrupted, ResultsFolderError
@@ -370,6 +370,9 @@ def check_results_folder(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise ResultsFolderError(
             f"{folder} has no scores.json (not a complete results folder); {rerun}"
         )
+    from .scores import SCHEMA_VERSION as SCORES_SCHEMA
+
+    check_schema(scores, "scores", SCORES_SCHEMA, folder / "scores.json")
     s_cfg = scores.get("config", {})
     tuning, summary, sel = (
         _meta(folder, n) for n in ("tuning.json", "summary.json", "selection.json")
