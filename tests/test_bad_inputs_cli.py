@@ -107,6 +107,7 @@ CASES = [
     ("out-unwritable", [*AN, *TINY, "--out", "/sys/hvsprobe-test"], "cannot write in"),
     ("out-long-name", [*AN, *TINY, "--out", "{d}/" + LONG], "longer than"),
     ("out-long-path", [*AN, *TINY, "--out", "{d}/" + DEEP], "too long"),
+    ("out-current-folder", [*AN, *TINY, "--out", "."], "is the current folder"),
     ("out-foreign-files", [*AN, *TINY, "--out", "{d}/foreign"], "did not write (notes.txt)"),
     # analyze: scores, grid and numbers, all before any model is built
     ("csf-unknown", [*AN, *TINY, "--csf", "nope"], "nope"),

@@ -145,7 +145,7 @@ def analyze(
         if out is not None
         else Path("hvsprobe-results") / f"{bb.name}-{bb.weights.replace(':', '')}"
     )
-    check_replaceable(out)
+    out = check_replaceable(out)
     say(
         f"probing {bb.name} ({bb.weights}, sha256 {bb.weights_sha256[:12]}…): {len(names)} layers, {len(grid)} stimuli -> {out}"
     )

@@ -97,6 +97,15 @@ def check_replaceable(target: str | os.PathLike[str], option: str = "--out") -> 
     True
     """
     target = check_output_dir(target, option)
+    if target.is_symlink():  # replace the folder it points to, not the link
+        target = target.resolve()
+    here, there = Path.cwd().resolve(), Path(os.path.abspath(target))
+    if there == here or there in here.parents or not there.name:
+        raise ResultsFolderError(
+            f"{option} {target}: is the current folder or contains it (the results folder is "
+            "replaced as a whole); give a subfolder such as results/"
+        )
+    target = there
     if target.is_dir():
         foreign = sorted(
             p.name
