@@ -225,9 +225,11 @@ CASES = [
 
 
 @pytest.mark.parametrize("argv, fragment", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_and_leaves_nothing(argv, fragment, files, tmp_path, capsys):
+def test_bad_input_is_one_line_and_leaves_nothing(
+    argv, fragment, files, tmp_path, monkeypatch, capsys
+):
     before = _snapshot(files)
-    os.chdir(tmp_path)  # a default --out would land here
+    monkeypatch.chdir(tmp_path)  # a default --out would land here
     argv = [a.replace("{d}", str(files)) for a in argv]
     rc = main(argv)
     err = capsys.readouterr().err
