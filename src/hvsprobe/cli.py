@@ -420,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage errors (2), --help and --version (0)
-        return exc.code if isinstance(exc.code, int) else 2
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
 
     def command() -> int:
         from ._preflight import check_device
