@@ -265,3 +265,55 @@ def test_debug_shows_the_traceback_of_a_user_error(files, capsys):
     assert "Traceback" in err and "does not exist" in err.splitlines()[-1]
     assert main(["select", str(files / "nothing"), "--debug"]) == 2
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_read_only_file_system_is_found_before_any_work(files, tmp_path, monkeypatch, capsys):
+    import errno
+    import tempfile
+
+    def read_only(*_a, **_k):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    assert main([*AN, *TINY, "--out", str(tmp_path / "res")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "cannot write in" in err and "read-only file system" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def _raised(exc: BaseException) -> BaseException:
+    try:
+        raise exc
+    except BaseException as caught:  # noqa: BLE001 - we want the traceback attached
+        return caught
+
+
+@pytest.mark.parametrize(
+    "exc, fragment",
+    [
+        (OSError(28, "No space left on device", "out/x.json"), "out/x.json: no space left"),
+        (OSError(30, "Read-only file system", "/ro"), "/ro: read-only file system; choose"),
+        (OSError(36, "File name too long", "a" * 10), "file name too long; choose a shorter"),
+        (IsADirectoryError(21, "Is a directory", "d"), "d: is a directory; give a file"),
+        (PermissionError(13, "Permission denied", "p"), "p: permission denied; choose"),
+        (__import__("pickle").UnpicklingError("bad opcode"), "cannot read the pickle"),
+        (json.JSONDecodeError("x.json is not valid JSON (Expecting value)", "", 0), "x.json"),
+        (MemoryError(), "out of memory"),
+        (EOFError("Ran out of input"), "Ran out of input"),
+        (NotImplementedError("fp8 is not provided"), "fp8"),
+    ],
+)
+def test_user_errors_are_one_line(exc, fragment):
+    from hvsprobe.errors import describe_user_error
+
+    line = describe_user_error(_raised(exc))
+    assert line is not None and "\n" not in line and fragment in line, line
+
+
+@pytest.mark.parametrize(
+    "exc", [KeyError("x"), TypeError("bad"), AttributeError("a"), RuntimeError("r")]
+)
+def test_unexpected_errors_are_bugs(exc):
+    from hvsprobe.errors import describe_user_error
+
+    assert describe_user_error(_raised(exc)) is None
