@@ -150,26 +150,20 @@ def analyze(
         f"probing {bb.name} ({bb.weights}, sha256 {bb.weights_sha256[:12]}…): {len(names)} layers, {len(grid)} stimuli -> {out}"
     )
     with ResultsWriter(out, log=say) as writer:
-        key = _identity(probe_config(bb, grid, names, precision=precision))
-        if writer.seed_tuning(_identity, key):
-            say(f"reusing the tuning of the previous results in {out} (same configuration)")
         t1 = time.perf_counter()
-        tuning, reused = cached_probe(
+        tuning, reused = _probe_into(
+            writer,
             bb,
             grid,
-            writer.new,
             names,
-            checkpoint=writer.checkpoint_dir,
+            say,
             batch_size=batch_size,
             precision=precision,
             device=device,
             progress=progress,
             checkpoint_every=checkpoint_every,
-            log=say,
         )
         timings["probe_s"] = time.perf_counter() - t1
-        if reused:
-            say("reused the cached tuning in the results folder (same configuration)")
         t2 = time.perf_counter()
         scores = compute_scores(tuning, score_config)
         scores.save(writer.new)
@@ -204,6 +198,30 @@ def analyze(
         )
         writer.commit()
     return Analysis(out, tuning, scores, sel, summary, timings, reused)
+
+
+def _probe_into(
+    writer: ResultsWriter,
+    bb: Backbone,
+    grid: StimulusGrid,
+    names: list[str],
+    say: Callable[[str], None],
+    **kwargs: Any,
+) -> tuple[Tuning, bool]:
+    """Probe into ``writer.new`` (checkpoint in the work folder), reusing a matching tuning.
+
+    The tuning of the previous results folder is copied in first when its configuration
+    matches; a tuning finished by an interrupted run is already there.
+    """
+    key = _identity(probe_config(bb, grid, names, precision=kwargs.get("precision", "fp32")))
+    if writer.seed_tuning(_identity, key):
+        say(f"reusing the tuning of the previous results in {writer.target} (same configuration)")
+    tuning, reused = cached_probe(
+        bb, grid, writer.new, names, checkpoint=writer.checkpoint_dir, log=say, **kwargs
+    )
+    if reused:
+        say("reused the cached tuning in the results folder (same configuration)")
+    return tuning, reused
 
 
 def check_analysis(
