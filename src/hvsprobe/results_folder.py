@@ -68,6 +68,8 @@ OUTPUT_FILES = (
 )
 #: Files other commands derive from a results folder (``select``, ``report``).
 _DERIVED_GLOBS = ("selection-*.json", "report.html", "figures")
+#: Left inside results folders by hvsprobe <= 0.1.0 (checkpoint in the folder itself).
+_LEGACY_GLOBS = ("probe.partial*.npz",)
 
 
 def work_folder(target: str | os.PathLike[str]) -> Path:
@@ -116,6 +118,7 @@ def check_replaceable(target: str | os.PathLike[str], option: str = "--out") -> 
             for p in target.iterdir()
             if p.name not in OUTPUT_FILES
             and not _is_derived(p)
+            and not any(p.match(g) for g in _LEGACY_GLOBS)
             and not (p.name.startswith(".") and p.name.endswith(".tmp"))
         )
         if foreign:
