@@ -252,3 +252,16 @@ def test_interrupted_swap_is_completed_by_the_next_run(reference, tmp_path, caps
     assert "completed the interrupted replacement" in capsys.readouterr().err
     _same_files(reference, out)
     assert not work.exists()
+
+
+def test_a_failure_after_the_checks_leaves_no_new_folders(tmp_path, monkeypatch, capsys):
+    import hvsprobe.analyze as an
+
+    def broken(*_a, **_k):
+        raise OSError(errno.EIO, "Input/output error", "somewhere")
+
+    monkeypatch.setattr(an, "cached_probe", broken)
+    out = tmp_path / "a" / "b" / "res"
+    assert main([*ARGS, "--out", str(out)]) == 2
+    assert "input/output error; check the disk" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

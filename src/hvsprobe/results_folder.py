@@ -174,6 +174,11 @@ class ResultsWriter:
         self.old = self.work / "old"
         self.log = log or (lambda _m: None)
         self._fd: int | None = None
+        self._made_parents: list[Path] = []  # folders this run creates, deepest first
+        parent = self.target.parent
+        while not parent.exists() and parent.parent != parent:
+            self._made_parents.append(parent)
+            parent = parent.parent
         self.committed = False
 
     # -- locking and recovery ------------------------------------------------------
@@ -304,6 +309,10 @@ class ResultsWriter:
                 shutil.rmtree(self.new, ignore_errors=True)
             with contextlib.suppress(OSError):
                 self.work.rmdir()  # only when empty: checkpoints and set-aside files stay
+            if not self.committed:  # parents this run made, if left empty
+                for parent in self._made_parents:
+                    with contextlib.suppress(OSError):
+                        parent.rmdir()
         finally:
             self._unlock()
 
