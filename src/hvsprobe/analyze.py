@@ -214,13 +214,13 @@ def _probe_into(
     matches; a tuning finished by an interrupted run is already there.
     """
     key = _identity(probe_config(bb, grid, names, precision=kwargs.get("precision", "fp32")))
-    if writer.seed_tuning(_identity, key):
-        say(f"reusing the tuning of the previous results in {writer.target} (same configuration)")
+    seeded = writer.seed_tuning(_identity, key)
     tuning, reused = cached_probe(
         bb, grid, writer.new, names, checkpoint=writer.checkpoint_dir, log=say, **kwargs
     )
     if reused:
-        say("reused the cached tuning in the results folder (same configuration)")
+        where = f"of the previous results in {writer.target}" if seeded else "of an earlier run"
+        say(f"reused the tuning {where} (same configuration)")
     return tuning, reused
 
 
