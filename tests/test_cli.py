@@ -93,7 +93,7 @@ def test_analyze_then_select(tmp_path, capsys):
         (["analyze", "vgg16", "--weights", "random", "--f-max", "40", *TINY], "Nyquist"),
         (["analyze", "vgg16", "--weights", "random", "--layers", "relu9_9", *TINY], "no layer"),
         (["analyze", "vgg16", "--weights", "random", "--csf", "nope", *TINY], "nope"),
-        (["select", "/nonexistent/folder"], "scores.json"),
+        (["select", "/nonexistent/folder"], "does not exist"),
     ],
 )
 def test_errors_exit_2_with_message(argv, message, capsys):

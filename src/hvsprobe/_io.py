@@ -65,9 +65,20 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Read a JSON file."""
+    """Read a JSON file; a malformed one raises ``ValueError`` naming the file.
+
+    The error is a ``json.JSONDecodeError`` (a ``ValueError``) whose message starts with
+    the path, or a plain ``ValueError`` for a file that is not UTF-8 text.
+    """
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        try:
+            return json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise json.JSONDecodeError(
+                f"{path} is not valid JSON ({exc.msg}; is it a hvsprobe file?)", exc.doc, exc.pos
+            ) from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path} is not a JSON text file (not UTF-8)") from None
 
 
 def check_schema(data: dict[str, Any], kind: str, supported: int, path: object = "") -> None:
@@ -174,7 +185,7 @@ def resolve_data_root(
         return user, f"the user data folder {str(user)!r}"
     what = f" (the folder that holds {holds})" if holds else ""
     raise FileNotFoundError(
-        f"no data folder given: pass data_root=... (or --data-root) or set the "
+        f"no data folder given: pass --data-root (data_root=... in Python) or set the "
         f"environment variable {DATA_ENV_VAR}{what}, or fill the user data folder {user} "
         "with `hvsprobe data fetch` / `hvsprobe data add`"
     )

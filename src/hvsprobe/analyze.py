@@ -8,8 +8,11 @@
       selection.json               the default selection (top 25 % by PE in every layer)
       summary.json, summary.md     per-layer summary, timings, full configuration
 
-Everything is written atomically; a rerun with the same configuration reuses ``tuning.*``
-(the slow part), and an interrupted probe resumes from its partial checkpoint.
+The folder is all-or-nothing: it is built in a work folder beside it and renamed into
+place when complete (:mod:`hvsprobe.results_folder`), so a failure at any point leaves the
+previous folder untouched. Every option is checked before a model is built or a folder is
+made (:func:`check_analysis`). A rerun with the same configuration reuses ``tuning.*`` (the
+slow part), and an interrupted probe resumes from its checksummed checkpoint.
 """
 
 from __future__ import annotations
@@ -22,19 +25,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from . import __version__
 from ._io import write_json_atomic, write_text_atomic
+from ._preflight import check_device, check_output_dir
 from .backbones import Backbone, as_backbone, get_backbone
-from .probe import Tuning, cached_probe
+from .errors import UserError
+from .probe import PRECISIONS, Tuning, _checked_layers, _identity, cached_probe, probe_config
 from .response import ResponseConfig
+from .results_folder import ResultsWriter, check_replaceable
 from .scores import ChannelScores, ScoreConfig, compute_scores
 from .selection import Selection, select_channels
 from .stimuli import StimulusGrid
 
-__all__ = ["DEFAULT_SELECTION", "Analysis", "analyze", "format_summary", "results_folder_name"]
+__all__ = [
+    "DEFAULT_SELECTION",
+    "Analysis",
+    "analyze",
+    "check_analysis",
+    "format_summary",
+    "results_folder_name",
+]
 
 SCHEMA_VERSION = 1
 #: The selection written by ``analyze``: the top quarter of every layer's live channels by PE.
@@ -74,6 +88,7 @@ def analyze(
     response: str | ResponseConfig | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    checkpoint_every: float = 60.0,
 ) -> Analysis:
     """Probe, score and select in one call, writing a results folder.
 
@@ -108,78 +123,198 @@ def analyze(
         Progress bars.
     log : callable, optional
         Receives one-line status messages.
+    checkpoint_every : float
+        Seconds between probe checkpoints (also written on Ctrl-C and SIGTERM).
 
     Returns
     -------
     Analysis
+
+    Raises
+    ------
+    hvsprobe.errors.UserError
+        A bad option, found before any work (see :func:`check_analysis`).
+    hvsprobe.errors.ResultsFolderError
+        ``out`` is busy (another process writes it) or holds foreign files.
     """
     say = log or (lambda _msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    grid = grid or StimulusGrid.default()
+    response = ResponseConfig.coerce(response)
+    base = dict(DEFAULT_SELECTION)
+    if grid.kind == "concentric":
+        base["score"] = "mu1"  # no orientation, so no mu2 and no PE
+    sel_kwargs = {**base, **(selection or {})}
+    check_analysis(
+        grid,
+        score_config,
+        sel_kwargs,
+        out=out,
+        device=device,
+        precision=precision,
+        batch_size=batch_size,
+        checkpoint_every=checkpoint_every,
+    )
     if isinstance(backbone, str):
         bb = get_backbone(backbone, weights, device=device, progress=say)
     else:
         bb = as_backbone(backbone)
     timings["load_backbone_s"] = time.perf_counter() - t0
-    grid = grid or StimulusGrid.default()
-    names = bb.check_layers(layers if layers is not None else bb.default_layers)
+    names = _checked_layers(bb, grid, layers)
     out = Path(out) if out is not None else Path("hvsprobe-results") / results_folder_name(bb)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_replaceable(out)
     say(
         f"probing {bb.name} ({bb.weights}, sha256 {bb.weights_sha256[:12]}…): {len(names)} layers, {len(grid)} stimuli -> {out}"
     )
-    t1 = time.perf_counter()
-    tuning, reused = cached_probe(
-        bb,
-        grid,
-        out,
-        names,
-        batch_size=batch_size,
-        precision=precision,
-        device=device,
-        progress=progress,
-        response=response,
-    )
-    timings["probe_s"] = time.perf_counter() - t1
-    if reused:
-        say("reused the cached tuning in the results folder (same configuration)")
-    t2 = time.perf_counter()
-    scores = compute_scores(tuning, score_config)
-    scores.save(out)
-    base = dict(DEFAULT_SELECTION)
-    if grid.kind == "concentric":
-        base["score"] = "mu1"
-    sel_kwargs = {**base, **(selection or {})}
-    sel = select_channels(scores, **sel_kwargs)
-    sel.save(out / "selection.json")
-    timings["score_select_s"] = time.perf_counter() - t2
-    timings["total_s"] = time.perf_counter() - t0
-    summary = scores.summary()
-    write_json_atomic(
-        out / "summary.json",
-        {
-            "kind": "analysis",
-            "schema_version": SCHEMA_VERSION,
-            "hvsprobe_version": __version__,
-            "backbone": bb.name,
-            "weights": bb.weights,
-            "weights_sha256": bb.weights_sha256,
-            "weights_origin": bb.weights_origin,
-            "layers": names,
-            "n_stimuli": len(grid),
-            "reused_tuning": reused,
-            "timings": timings,
-            "selection": {**sel.strategy, "score": sel.score, "n_selected": sel.n_selected},
-            "score_config": scores.config["score"],
-            "probe_config": tuning.config,
-            "summary": summary,
-        },
-    )
-    write_text_atomic(
-        out / "summary.md",
-        format_summary(summary, bb.name, bb.weights, sel, tuning.response_method) + "\n",
-    )
+    with ResultsWriter(out, log=say) as writer:
+        t1 = time.perf_counter()
+        tuning, reused = _probe_into(
+            writer,
+            bb,
+            grid,
+            names,
+            say,
+            batch_size=batch_size,
+            precision=precision,
+            device=device,
+            progress=progress,
+            checkpoint_every=checkpoint_every,
+            response=response,
+        )
+        timings["probe_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        scores = compute_scores(tuning, score_config)
+        scores.save(writer.new)
+        sel = select_channels(scores, **sel_kwargs)
+        sel.save(writer.new / "selection.json")
+        timings["score_select_s"] = time.perf_counter() - t2
+        timings["total_s"] = time.perf_counter() - t0
+        summary = scores.summary()
+        write_json_atomic(
+            writer.new / "summary.json",
+            {
+                "kind": "analysis",
+                "schema_version": SCHEMA_VERSION,
+                "hvsprobe_version": __version__,
+                "backbone": bb.name,
+                "weights": bb.weights,
+                "weights_sha256": bb.weights_sha256,
+                "weights_origin": bb.weights_origin,
+                "layers": names,
+                "n_stimuli": len(grid),
+                "reused_tuning": reused,
+                "probe_run": _probe_run(tuning, reused),
+                "timings": timings,
+                "selection": {**sel.strategy, "score": sel.score, "n_selected": sel.n_selected},
+                "score_config": scores.config["score"],
+                "probe_config": tuning.config,
+                "summary": summary,
+            },
+        )
+        text = format_summary(summary, bb.name, bb.weights, sel, tuning.response_method)
+        write_text_atomic(writer.new / "summary.md", text + "\n")
+        writer.commit()
     return Analysis(out, tuning, scores, sel, summary, timings, reused)
+
+
+def _probe_into(
+    writer: ResultsWriter,
+    bb: Backbone,
+    grid: StimulusGrid,
+    names: list[str],
+    say: Callable[[str], None],
+    **kwargs: Any,
+) -> tuple[Tuning, bool]:
+    """Probe into ``writer.new`` (checkpoint in the work folder), reusing a matching tuning.
+
+    The tuning of the previous results folder is copied in first when its configuration
+    matches; a tuning finished by an interrupted run is already there.
+    """
+    cfg = probe_config(
+        bb, grid, names, precision=kwargs.get("precision", "fp32"), response=kwargs.get("response")
+    )
+    key = _identity(cfg)
+    seeded = writer.seed_tuning(_identity, key)
+    tuning, reused = cached_probe(
+        bb, grid, writer.new, names, checkpoint=writer.checkpoint_dir, log=say, **kwargs
+    )
+    if reused:
+        where = f"of the previous results in {writer.target}" if seeded else "of an earlier run"
+        say(f"reused the tuning {where} (same configuration)")
+    return tuning, reused
+
+
+def check_analysis(
+    grid: StimulusGrid,
+    score_config: ScoreConfig | None = None,
+    selection: dict[str, Any] | None = None,
+    *,
+    out: str | Path | None = None,
+    device: str | torch.device | None = None,
+    precision: str = "fp32",
+    batch_size: int = 16,
+    checkpoint_every: float = 60.0,
+) -> None:
+    """Check every option of :func:`analyze` that can be checked without a model; create nothing.
+
+    The score settings and the selection are tried on a small synthetic tuning of ``grid``
+    (three channels with random responses), so a CSF name, a score variant that does not
+    fit the grid (e.g. mu1 with fewer than three frequencies) or a bad selection fails in
+    milliseconds rather than after the probe.
+
+    Raises
+    ------
+    hvsprobe.errors.UserError
+        Saying which option is at fault.
+
+    Examples
+    --------
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=2, n_orientations=4, n_phases=1)
+    >>> check_analysis(grid)
+    Traceback (most recent call last):
+    ...
+    hvsprobe.errors.UserError: the score settings do not fit the grid: mu1 needs at least 3 frequencies, got 2
+    """
+    if precision not in PRECISIONS:
+        raise UserError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if int(batch_size) < 1:
+        raise UserError(f"batch size must be >= 1, got {batch_size}")
+    if not checkpoint_every >= 0:
+        raise UserError(f"checkpoint interval must be >= 0 seconds, got {checkpoint_every}")
+    check_device(device)
+    if out is not None:
+        check_replaceable(out)
+    else:  # the name needs the backbone; its folder must be writable
+        check_output_dir(Path("hvsprobe-results") / "new")
+    rng = np.random.default_rng(0)
+    f, o, p, k = grid.shape
+    fake = Tuning(
+        responses={"check": (rng.random((3, f, o, p, k)) + 0.1).astype(np.float32)},
+        grid=grid,
+        config={"backbone": "check", "weights_sha256": "", "grid": grid.to_dict()},
+    )
+    kwargs = {k: v for k, v in (selection or DEFAULT_SELECTION).items() if k != "layers"}
+    try:
+        scores = compute_scores(fake, score_config)
+    except (ValueError, KeyError) as exc:
+        raise UserError(f"the score settings do not fit the grid: {_line(exc)}") from exc
+    try:
+        select_channels(scores, **kwargs)
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"the selection settings are not valid: {_line(exc)}") from exc
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _probe_run(tuning: Tuning, reused: bool) -> dict[str, Any]:
+    """The ``probe_run`` entry of ``summary.json``: resumes and probe time."""
+    if tuning.run is None:
+        return {"resumes": 0, "resumed": False, "probe_s_total": None, "reused_tuning": reused}
+    return {**tuning.run.to_dict(), "reused_tuning": reused}
 
 
 def results_folder_name(backbone: Backbone) -> str:

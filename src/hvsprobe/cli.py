@@ -20,11 +20,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
+from .errors import Interrupted, UserError, run_guarded
 
 
 def _add_analyze(sub: argparse._SubParsersAction) -> None:
+    from ._preflight import MAX_STIMULI
     from .scores import MU1_VARIANTS, MU2_VARIANTS, PE_VARIANTS
 
     p = sub.add_parser("analyze", help="probe a backbone with gratings, score and select channels")
@@ -88,6 +91,19 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument(
         "--report", action="store_true", help="also write report.html into the results folder"
+    )
+    p.add_argument(
+        "--max-stimuli",
+        type=int,
+        default=None,
+        help=f"allow a grid of up to N stimuli (default limit {MAX_STIMULI:,}; asks beyond it)",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds between probe checkpoints (default 60; Ctrl-C and SIGTERM also save one)",
     )
 
 
@@ -167,13 +183,23 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     add_data_commands(sub)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hvsprobe",
         description="Probe CNN channels with gratings and score them against human vision.",
     )
     parser.add_argument("--version", action="version", version=f"hvsprobe {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of every error (any position)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("backbones", help="list registered backbones")
     _add_analyze(sub)
@@ -258,9 +284,18 @@ def _cmd_backbones(_args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    from ._preflight import check_finite, check_stimulus_budget
     from .analyze import analyze, format_summary
 
+    for option in ("ppd", "f_min", "f_max", "checkpoint_every"):
+        if getattr(args, option) is not None:
+            check_finite(getattr(args, option), "--" + option.replace("_", "-"), low=0.0)
+    for option in ("size", "n_frequencies", "n_orientations", "n_phases", "batch_size"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise UserError(f"--{option.replace('_', '-')}: must be >= 1, got {value}")
     grid, cfg, response = _analysis_settings(args)
+    check_stimulus_budget(len(grid), args.max_stimuli)
     model = _model_from_args(args, args.layers)
     res = analyze(
         model if model is not None else args.backbone,
@@ -275,6 +310,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         response=response,
         progress=not args.no_progress,
         log=lambda m: print(m, file=sys.stderr),
+        checkpoint_every=args.checkpoint_every,
     )
     print(
         format_summary(
@@ -292,7 +328,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.report:
         from .report import build_report
 
-        path = build_report(res.out)
+        try:
+            path = build_report(res.out)
+        except KeyboardInterrupt as exc:
+            kept = f"the results in {res.out} are complete, report.html was not written"
+            raise Interrupted(getattr(exc, "signum", 2), kept) from None
         print(f"report: {path}")
     return 0
 
@@ -351,10 +391,14 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_select(args: argparse.Namespace) -> int:
-    from .scores import ChannelScores
+    from ._preflight import check_finite, check_output_file
+    from .results_folder import load_scores
     from .selection import select_channels
 
-    scores = ChannelScores.load(args.results)
+    check_finite(args.value, "--value")
+    if args.out is not None:
+        check_output_file(args.out)
+    scores = load_scores(args.results)
     sel = select_channels(
         scores,
         score=args.score,
@@ -367,6 +411,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
     )
     tag = f"{'bottom' if args.bottom else args.strategy}-{args.value:g}-{args.score}-{args.scope}"
     out = args.out or args.results / f"selection-{tag}.json"
+    if args.out is None:
+        check_output_file(out)
     sel.save(out)
     for name, entry in sel.layers.items():
         print(f"{name:10s} {len(entry['channels']):4d} / {entry['n_channels']}")
@@ -375,8 +421,11 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
 
 def _cmd_distance(args: argparse.Namespace) -> int:
+    from ._preflight import check_output_file
     from .metric import distance_command
 
+    if args.out is not None:
+        check_output_file(args.out)
     rows = distance_command(
         args.ref, args.dist, args.metric, args.out, selection=args.selection, device=args.device
     )
@@ -427,7 +476,9 @@ def _cmd_sr(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
+    from .results_folder import check_results_folder
 
+    check_results_folder(args.results)
     path = build_report(args.results, args.out)
     print(f"report: {path}")
     return 0
@@ -447,6 +498,11 @@ def _cmd_csf(args: argparse.Namespace) -> int:
     from .human import get_csf, list_csfs
     from .human.heldout import best_heldout_model, csf_heldout_table
 
+    if args.data_root is not None and not args.data_root.is_dir():
+        raise UserError(
+            f"--data-root {args.data_root}: no such folder; give the folder that holds "
+            "psychophysics/castleCSF"
+        )
     # a missing data root raises FileNotFoundError before anything is printed: main()
     # reports it on stderr and exits 2
     table = csf_heldout_table(args.data_root)
@@ -509,19 +565,31 @@ _COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``hvsprobe`` console script."""
-    from .backbones import WeightsNotFoundError
+    """Entry point of the ``hvsprobe`` console script.
 
+    Every command runs inside one error boundary (:func:`hvsprobe.errors.run_guarded`):
+    a failure caused by the user's input, files, environment or resources is one line on
+    stderr and exit status 2; Ctrl-C and SIGTERM exit with 130 / 143 after saying what was
+    kept; anything else is a bug and shows its traceback. ``--debug`` (anywhere on the
+    line) shows tracebacks for everything.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (2), --help and --version (0)
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
+
+    def command() -> int:
+        from ._preflight import check_device
+
+        if getattr(args, "device", None) is not None:
+            check_device(args.device)
         return _COMMANDS[args.command](args)
-    except (ValueError, FileNotFoundError, WeightsNotFoundError, NotImplementedError) as exc:
-        print(f"hvsprobe {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; partial results are kept and a rerun resumes", file=sys.stderr)
-        return 130
+
+    return run_guarded(args.command, command, debug=debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

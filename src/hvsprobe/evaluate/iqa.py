@@ -261,7 +261,9 @@ def _resolve_root(name: str, root: str | os.PathLike[str] | None, data_root: Any
         if (base / folder).is_dir():
             return base / folder
     raise FileNotFoundError(
-        f"no {name} folder under {base} (tried {', '.join(_DEFAULT_FOLDERS[name])}); pass root=..."
+        f"no {name} folder under {base} (tried {', '.join(_DEFAULT_FOLDERS[name])}); point --data-root "
+        "(data_root=... in Python, or HVSPROBE_DATA) at the folder that holds iqa/, or pass "
+        "root=... in Python"
     )
 
 

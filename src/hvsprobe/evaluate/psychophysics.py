@@ -187,7 +187,8 @@ def _modelfest_dir(data_root: str | os.PathLike[str] | None) -> Path:
             return cand
     raise FileNotFoundError(
         f"ModelFest files stimuli.csv and thresholds.csv not found in "
-        f"{root / 'psychophysics' / 'modelfest'}; pass data_root=... or set HVSPROBE_DATA"
+        f"{root / 'psychophysics' / 'modelfest'}; pass --data-root "
+        "(data_root=... in Python) or set HVSPROBE_DATA"
     )
 
 

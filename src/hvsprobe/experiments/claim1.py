@@ -250,7 +250,6 @@ def run_claim1(
 
     cfg = config or Claim1Config()
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     res = Claim1Result()
     t_start = time.perf_counter()
     contrasts = np.geomspace(cfg.contrasts[0], cfg.contrasts[1], int(cfg.contrasts[2]))
@@ -289,6 +288,7 @@ def run_claim1(
             castle_index.append(keys[key])
         castle_index_arr = np.array(castle_index)
         castle_human = castle["log10_sensitivity"][keep]
+    out.mkdir(parents=True, exist_ok=True)  # only once every input was found
 
     # image baselines on LIVE
     from ..evaluate.iqa import evaluate_iqa

@@ -156,7 +156,7 @@ def castle_data_dir(data_root: str | os.PathLike[str] | None = None) -> Path:
             return cand
     raise FileNotFoundError(
         f"castleCSF files ({', '.join(_FILES)}) not found in "
-        f"{root / 'psychophysics' / 'castleCSF'} (from {source}); pass data_root=... or set "
+        f"{root / 'psychophysics' / 'castleCSF'} (from {source}); pass --data-root (data_root=... in Python) or set "
         f"{ENV_VAR} to the folder that holds psychophysics/castleCSF/"
     )
 
