@@ -105,7 +105,7 @@ def test_interrupted_probe_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     grid = StimulusGrid.default(
         ppd=TOY_PPD, size=48, n_frequencies=6, n_orientations=4, n_phases=2, f_min=2, f_max=8
     )
-    full = probe(bb, grid, ["relu1"], batch_size=8, progress=False)
+    full = probe(bb, grid, ["relu1"], batch_size=8, response="whole_map", progress=False)
     calls = {"n": 0}
     original = StimulusGrid.batches
 
@@ -123,6 +123,7 @@ def test_interrupted_probe_resumes_to_the_same_numbers(tmp_path, monkeypatch):
             grid,
             ["relu1"],
             batch_size=8,
+            response="whole_map",
             checkpoint=tmp_path,
             checkpoint_every=0.0,
             progress=False,
@@ -137,7 +138,9 @@ def test_interrupted_probe_resumes_to_the_same_numbers(tmp_path, monkeypatch):
             yield idx, images
 
     monkeypatch.setattr(StimulusGrid, "batches", counting)
-    resumed = probe(bb, grid, ["relu1"], batch_size=8, checkpoint=tmp_path, progress=False)
+    resumed = probe(
+        bb, grid, ["relu1"], batch_size=8, checkpoint=tmp_path, response="whole_map", progress=False
+    )
     np.testing.assert_array_equal(resumed.responses["relu1"], full.responses["relu1"])
     assert not (tmp_path / "probe.partial.npz").exists()
 
