@@ -14,10 +14,10 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import data_root
 from hvsprobe.backbones import Backbone, state_dict_sha256
 from hvsprobe.metrics import LPIPS, PerceptualDistance, load_image, lpips, psnr, ssim
 from hvsprobe.metrics.perceptual import perceptual_distance
-from conftest import data_root
 
 CALIB = data_root() / "calibration"
 PAIRS = ("I03", "I04", "I06", "I08", "I19")
