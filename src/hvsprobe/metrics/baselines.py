@@ -117,8 +117,9 @@ def _unit_pair(
     rng = check_input_range(input_range)
     if rng[0] < 0 and data_range != 1.0:
         raise ValueError(f"input_range=(-1, 1) needs data_range=1, got data_range={data_range:g}")
+    value_range = (-1.0, 1.0) if rng[0] < 0 else None  # None: [0, data_range]
     check_image_pair(
-        x, y, data_range=data_range, min_size=min_size, what=what, value_range=(rng[0], rng[1])
+        x, y, data_range=data_range, min_size=min_size, what=what, value_range=value_range
     )
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
     if rng[0] < 0:
