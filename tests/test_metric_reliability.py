@@ -16,7 +16,15 @@ from torch import nn
 
 from conftest import data_root
 from hvsprobe.backbones import Backbone, state_dict_sha256
-from hvsprobe.metrics import LPIPS, PerceptualDistance, load_image, lpips, psnr, ssim
+from hvsprobe.metrics import (
+    LPIPS,
+    PerceptualDistance,
+    channel_distances,
+    load_image,
+    lpips,
+    psnr,
+    ssim,
+)
 from hvsprobe.metrics.perceptual import perceptual_distance
 
 CALIB = data_root() / "calibration"
@@ -83,6 +91,18 @@ def test_functional_forms_share_an_unchanged_backbone():
     assert d64.dtype == torch.float64 and dbf.dtype == torch.float32
     assert next(bb.parameters()).dtype == torch.float32
     assert torch.equal(perceptual_distance(x, y, backbone=bb), ref)
+
+
+def test_channel_decomposition_in_other_dtypes():
+    bb = tiny_backbone()
+    x, y = _pair(seed=9)
+    ref = channel_distances(bb, x, y, ["relu1", "relu2"])
+    d64 = channel_distances(bb, x.double(), y.double(), ["relu2", "relu1"])
+    dbf = channel_distances(bb, x.bfloat16(), y.bfloat16(), ["relu1", "relu2"])
+    for layer in ("relu1", "relu2"):
+        np.testing.assert_allclose(d64[layer], ref[layer], rtol=1e-4, atol=1e-9)
+        assert dbf[layer].shape == ref[layer].shape and np.isfinite(dbf[layer]).all()
+    assert next(bb.parameters()).dtype == torch.float32
 
 
 def test_float64_matches_float32_and_half_inputs_are_upcast():
