@@ -172,6 +172,10 @@ def test_psnr_gradient_is_finite_for_identical_images():
     a.grad = None
     psnr(a, x).sum().backward()
     assert torch.equal(a.grad, torch.zeros_like(x))
+    b = torch.rand(1, 3, 16, 16)
+    c = b.clone().requires_grad_(True)
+    ssim(c, b).sum().backward()
+    assert torch.isfinite(c.grad).all()
 
 
 # ------------------------------------------------------------------------------ input range
