@@ -300,7 +300,7 @@ def test_selection_mismatch_is_refused(vgg):
         PerceptualDistance(vgg, bad_count)
     with pytest.raises(ValueError, match="no channel with a positive weight"):
         PerceptualDistance(vgg, _selection(vgg, {"relu1_2": ([], [])}))
-    with pytest.raises(ValueError, match="finite and >= 0"):
+    with pytest.raises(ValueError, match="weights must be finite numbers >= 0, got -1.0"):
         PerceptualDistance(vgg, _selection(vgg, {"relu1_2": ([0], [-1.0])}))
     with pytest.raises(ValueError, match="has no layer"):
         PerceptualDistance(vgg, {"fc7": np.ones(4)})

@@ -114,3 +114,16 @@ def test_weak_and_border_dominated_channels_are_excluded_and_counted():
     assert keep.layers["a"]["channels"] == [0] and keep.layers["b"]["channels"] == [1]
     with pytest.raises(ValueError, match="cannot exclude"):
         select_channels(t, exclude=("bogus",))
+
+
+def test_validation_accepts_numpy_numbers_and_names_the_source():
+    entry = {"channels": [np.int64(0), np.int32(2)], "weights": [np.float32(1.0), 0.5]}
+    sel = Selection("toy", "abc", {"a": {**entry, "n_channels": np.int64(6)}})
+    assert sel.weight_vector("a").tolist() == [1.0, 0, 0.5, 0, 0, 0]
+    doc = select_channels(table(), strategy="top_count", value=2).to_dict()
+    doc["layers"]["b"]["channels"] = [1, 1]
+    with pytest.raises(ValueError, match=r"^runs/x\.json: layers\.b\.channels lists channels"):
+        Selection.from_dict(doc, "runs/x.json")
+    del doc["layers"]
+    with pytest.raises(ValueError, match="missing key 'layers'"):
+        Selection.from_dict(doc, "runs/x.json")

@@ -11,9 +11,97 @@ from collections.abc import Iterable
 
 import torch
 
+#: The input ranges the metrics accept (``input_range=``).
+INPUT_RANGES = ((0.0, 1.0), (-1.0, 1.0))
+#: How far outside the range counts as a slight under/overshoot (resampling, sharpening):
+#: the hint is then to clamp, not to rescale.
+SLIGHT = 0.1
 
-def check_images(x: object, name: str = "x", *, min_size: int = 1) -> torch.Tensor:
-    """Check that ``x`` is a float image batch N x 3 x H x W with values in [0, 1].
+
+def check_input_range(value: object, name: str = "input_range") -> tuple[float, float]:
+    """Return ``value`` as ``(0.0, 1.0)`` or ``(-1.0, 1.0)``; ``ValueError`` for anything else.
+
+    Examples
+    --------
+    >>> check_input_range((-1, 1))
+    (-1.0, 1.0)
+    """
+    try:
+        pair = tuple(float(v) for v in value)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        pair = ()
+    if isinstance(value, str | bytes) or pair not in INPUT_RANGES:
+        raise ValueError(f"{name} must be (0, 1) or (-1, 1), got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def check_bool(value: object, name: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (numpy booleans too), else ``TypeError``.
+
+    A string such as ``'no'`` or ``'false'`` is refused rather than taken as true.
+
+    Examples
+    --------
+    >>> check_bool(False, "spatial")
+    False
+    """
+    if isinstance(value, bool):
+        return value
+    if type(value).__name__ == "bool_" and type(value).__module__ == "numpy":
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def range_hint(lo: float, hi: float, low: float, high: float) -> str:
+    """A hint for values in ``[lo, hi]`` that should lie in ``[low, high]`` (``''`` if none).
+
+    * within ``SLIGHT`` of the range (e.g. -0.01 or 1.02 after resampling): clamp;
+    * expected [0, 1] and clearly negative but within [-1, 1]: ``input_range=(-1, 1)``;
+    * non-negative with a maximum above 2 and at most 255 (65535): divide by 255 (65535).
+    """
+    if lo >= low - SLIGHT and hi <= high + SLIGHT:
+        text = (
+            f" It looks slightly out of range (resampling?): clamp with x.clamp({low:g}, {high:g})"
+        )
+        if low == 0.0 and lo < 0.0:
+            text += "; if the images are in [-1, 1], pass input_range=(-1, 1)"
+        return text + "."
+    if low == 0.0 and lo >= -1.0 - SLIGHT and hi <= 1.0 + SLIGHT:
+        return " It looks like [-1, 1] input: pass input_range=(-1, 1)."
+    then = "" if low == 0.0 else " and pass input_range=(0, 1)"
+    if lo >= -SLIGHT and 2.0 < hi <= 255.0 + SLIGHT:
+        return f" It looks like [0, 255] input: divide by 255{then}."
+    if lo >= -SLIGHT and 255.0 < hi <= 65535.0 + SLIGHT:
+        return f" It looks like 16-bit [0, 65535] input: divide by 65535{then}."
+    return ""
+
+
+def check_value_range(
+    x: torch.Tensor, name: str, low: float = 0.0, high: float = 1.0, *, hint: str | None = None
+) -> None:
+    """Raise ``ValueError`` if ``x`` holds NaN/inf or values outside ``[low, high]``.
+
+    ``hint`` replaces the automatic :func:`range_hint` when given.
+    """
+    with torch.no_grad():
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        lo, hi = float(x.min()), float(x.max())
+    if lo < low or hi > high:
+        extra = range_hint(lo, hi, low, high) if hint is None else hint
+        raise ValueError(
+            f"{name} must have values in [{low:g}, {high:g}], got range [{lo:.4g}, {hi:.4g}].{extra}"
+        )
+
+
+def check_images(
+    x: object,
+    name: str = "x",
+    *,
+    min_size: int = 1,
+    value_range: tuple[float, float] = (0.0, 1.0),
+) -> torch.Tensor:
+    """Check that ``x`` is a float image batch N x 3 x H x W with values in ``value_range``.
 
     Parameters
     ----------
@@ -23,6 +111,12 @@ def check_images(x: object, name: str = "x", *, min_size: int = 1) -> torch.Tens
         Name used in error messages.
     min_size : int
         Smallest allowed height and width.
+    value_range : tuple of float
+        Allowed values, ``(0, 1)`` by default (``(-1, 1)`` for ``input_range=(-1, 1)``).
+        Values slightly outside (within 0.1) get the hint to clamp, clearly negative values
+        above -1 the hint ``input_range=(-1, 1)``, maxima up to 255 the hint to divide by 255.
+        A [-1, 1] image whose minimum is >= 0 cannot be told from a [0, 1] one: that is
+        why the metrics take an explicit ``input_range``.
 
     Returns
     -------
@@ -35,15 +129,21 @@ def check_images(x: object, name: str = "x", *, min_size: int = 1) -> torch.Tens
         If ``x`` is not a floating-point tensor.
     ValueError
         If the shape, the channel count or the value range is wrong, or ``x`` holds NaN/inf.
+
+    Examples
+    --------
+    >>> check_images(torch.zeros(1, 3, 4, 4)).shape
+    torch.Size([1, 3, 4, 4])
     """
+    low, high = value_range
     if not isinstance(x, torch.Tensor):
         raise TypeError(
             f"{name} must be a torch.Tensor of shape N x 3 x H x W, got {type(x).__name__}"
         )
     if not x.is_floating_point():
         raise TypeError(
-            f"{name} must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}; "
-            "convert uint8 images with x.float() / 255"
+            f"{name} must be a floating-point tensor with values in [{low:g}, {high:g}], got "
+            f"dtype {x.dtype}; convert uint8 images with x.float() / 255"
         )
     if x.ndim != 4:
         raise ValueError(f"{name} must have shape N x 3 x H x W, got shape {tuple(x.shape)}")
@@ -59,19 +159,7 @@ def check_images(x: object, name: str = "x", *, min_size: int = 1) -> torch.Tens
         )
     if x.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)})")
-    with torch.no_grad():
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError(f"{name} contains NaN or infinite values")
-        lo, hi = float(x.min()), float(x.max())
-    if lo < 0.0 or hi > 1.0:
-        hint = ""
-        if lo >= -1.0 and lo < 0.0 and hi <= 1.0:
-            hint = " It looks like [-1, 1] input: pass (x + 1) / 2."
-        elif hi > 1.0 and hi <= 255.0 and lo >= 0.0:
-            hint = " It looks like [0, 255] input: pass x / 255."
-        raise ValueError(
-            f"{name} must have values in [0, 1], got range [{lo:.4g}, {hi:.4g}].{hint}"
-        )
+    check_value_range(x, name, low, high)
     return x
 
 

@@ -19,7 +19,10 @@ channels with NaN scores are never selected.
 
 from __future__ import annotations
 
+import json
 import math
+import numbers
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,25 +108,41 @@ class Selection:
         """Write the selection JSON atomically."""
         return write_json_atomic(path, self.to_dict())
 
+    def __post_init__(self) -> None:
+        check_selection_fields(
+            {
+                "backbone": self.backbone,
+                "weights_sha256": self.weights_sha256,
+                "layers": self.layers,
+                "score": self.score,
+                "strategy": self.strategy,
+                "provenance": self.provenance,
+            },
+            "Selection",
+        )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: object = "") -> Selection:
-        """Build from :meth:`to_dict` output, validating it."""
-        check_schema(data, "selection", SCHEMA_VERSION, source)
-        layers = data["layers"]
-        for name, entry in layers.items():
-            ch, w, n = entry.get("channels"), entry.get("weights"), entry.get("n_channels")
-            if ch is None or w is None or n is None or len(ch) != len(w):
-                raise ValueError(
-                    f"{source}: layer {name} needs channels, weights of equal length, n_channels"
-                )
-            if any((not 0 <= int(c) < int(n)) for c in ch):
-                raise ValueError(
-                    f"{source}: layer {name} has channel indices outside 0..{int(n) - 1}"
-                )
+        """Build from :meth:`to_dict` output, validating every field.
+
+        Raises
+        ------
+        ValueError
+            Naming ``source`` (the file) and the field at fault: not a selection document,
+            missing or mistyped keys, duplicate, non-integer or out-of-range channel indices,
+            negative or non-finite weights, channels and weights of different lengths.
+        """
+        where = str(source) or "selection"
+        if not isinstance(data, dict):
+            raise ValueError(
+                f"{where}: expected a JSON object (a hvsprobe selection), got {type(data).__name__}"
+            )
+        check_schema(data, "selection", SCHEMA_VERSION, where)
+        check_selection_fields(data, where)
         return cls(
             backbone=data["backbone"],
             weights_sha256=data["weights_sha256"],
-            layers=layers,
+            layers=data["layers"],
             score=data.get("score", "pe"),
             strategy=data.get("strategy", {}),
             provenance=data.get("provenance", {}),
@@ -131,8 +150,95 @@ class Selection:
 
     @classmethod
     def load(cls, path: str | Path) -> Selection:
-        """Read a selection JSON."""
-        return cls.from_dict(read_json(path), path)
+        """Read and validate a selection JSON (``ValueError`` naming the file if malformed).
+
+        Examples
+        --------
+        >>> sel = Selection("vgg16", "", {"relu1_2": {"channels": [0], "weights": [1.0],
+        ...                                            "n_channels": 64}})
+        >>> import tempfile, os
+        >>> path = sel.save(os.path.join(tempfile.mkdtemp(), "sel.json"))
+        >>> Selection.load(path).n_selected
+        1
+        """
+        try:
+            data = read_json(path)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc}); is it a selection file?") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not a UTF-8 text file; is it a selection file?") from None
+        return cls.from_dict(data, path)
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def check_selection_fields(data: dict[str, Any], where: str) -> None:
+    """Raise ``ValueError`` naming ``where`` and the field unless ``data`` is a valid selection.
+
+    Checks the keys and types of a selection document (``backbone``, ``weights_sha256``,
+    ``layers``, optional ``score``, ``strategy``, ``provenance``) and every layer entry with
+    :func:`check_layer_entry`.
+    """
+    for key in ("backbone", "weights_sha256", "layers"):
+        if key not in data:
+            raise ValueError(f"{where}: missing key {key!r}")
+    for key in ("backbone", "weights_sha256", "score"):
+        if key in data and not isinstance(data[key], str):
+            raise ValueError(f"{where}: {key} must be a string, got {data[key]!r}")
+    for key in ("strategy", "provenance"):
+        if key in data and not isinstance(data[key], dict):
+            raise ValueError(f"{where}: {key} must be an object, got {type(data[key]).__name__}")
+    layers = data["layers"]
+    if not isinstance(layers, dict):
+        raise ValueError(
+            f"{where}: layers must be an object mapping layer name -> entry, got "
+            f"{type(layers).__name__}"
+        )
+    for name, entry in layers.items():
+        check_layer_entry(entry, f"{where}: layers.{name}")
+
+
+def check_layer_entry(entry: object, where: str) -> None:
+    """Raise ``ValueError`` unless ``entry`` is ``{"channels", "weights", "n_channels"}`` valid.
+
+    ``channels``: distinct integers in ``0 .. n_channels - 1``; ``weights``: finite numbers
+    >= 0, one per channel; ``n_channels``: a positive integer.
+    """
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where} must be an object, got {type(entry).__name__}")
+    for key in ("channels", "weights", "n_channels"):
+        if key not in entry:
+            raise ValueError(f"{where}: missing key {key!r}")
+    ch, w, n = entry["channels"], entry["weights"], entry["n_channels"]
+    if not _is_int(n) or n < 1:
+        raise ValueError(f"{where}.n_channels must be a positive integer, got {n!r}")
+    for key, values in (("channels", ch), ("weights", w)):
+        if not isinstance(values, list | tuple):
+            raise ValueError(f"{where}.{key} must be a list, got {type(values).__name__}")
+    bad = [c for c in ch if not _is_int(c)]
+    if bad:
+        raise ValueError(f"{where}.channels must be integers, got {bad[0]!r}")
+    outside = [c for c in ch if not 0 <= c < n]
+    if outside:
+        raise ValueError(
+            f"{where}.channels has indices outside 0..{n - 1}: {sorted(set(outside))[:5]}"
+        )
+    dupes = sorted(int(c) for c, k in Counter(int(c) for c in ch).items() if k > 1)
+    if dupes:
+        raise ValueError(f"{where}.channels lists channels more than once: {dupes[:5]}")
+    if len(ch) != len(w):
+        raise ValueError(
+            f"{where}: channels and weights must have the same length, got {len(ch)} and {len(w)}"
+        )
+    bad_w = [v for v in w if not _is_number(v) or not math.isfinite(v) or v < 0]
+    if bad_w:
+        raise ValueError(f"{where}.weights must be finite numbers >= 0, got {bad_w[0]!r}")
 
 
 def _pick(

@@ -12,7 +12,8 @@ official MATLAB numbers is the input convention, which is the default here:
 
 PSNR is ``10 log10(data_range^2 / MSE)`` over all channels and pixels (``skimage``'s
 ``peak_signal_noise_ratio`` on RGB). All three accept ``N x 1 x H x W`` or ``N x 3 x H x W``
-floating-point images in ``[0, data_range]``.
+floating-point images in ``[0, data_range]``, or in [-1, 1] with ``input_range=(-1, 1)`` (mapped
+to [0, 1] first; ``data_range`` must then be 1).
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_comparable, check_positive
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_comparable,
+    check_input_range,
+    check_positive,
+    check_value_range,
+)
 from .perceptual import REDUCTIONS, reduce_batch
 
 __all__ = ["MSSSIM", "PSNR", "SSIM", "ms_ssim", "psnr", "rgb_to_gray", "ssim"]
@@ -48,9 +56,17 @@ def _msssim_lib() -> Any:
 
 
 def check_image_pair(
-    x: object, y: object, *, data_range: float = 1.0, min_size: int = 1, what: str = "this metric"
+    x: object,
+    y: object,
+    *,
+    data_range: float = 1.0,
+    min_size: int = 1,
+    what: str = "this metric",
+    value_range: tuple[float, float] | None = None,
 ) -> None:
     """Validate a pair of ``N x C x H x W`` (C = 1 or 3) images in ``[0, data_range]``.
+
+    ``value_range`` replaces ``(0, data_range)`` as the allowed range when given.
 
     Raises
     ------
@@ -60,6 +76,7 @@ def check_image_pair(
         Wrong rank or channel count, shapes differ, NaN/inf, values outside the range, images
         smaller than ``min_size``.
     """
+    low, high = (0.0, data_range) if value_range is None else value_range
     for name, t in (("x", x), ("y", y)):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor N x C x H x W, got {type(t).__name__}")
@@ -79,21 +96,35 @@ def check_image_pair(
                 f"{name} is {t.shape[2]} x {t.shape[3]} pixels, smaller than the "
                 f"{min_size} x {min_size} {what} needs"
             )
-        with torch.no_grad():
-            if not bool(torch.isfinite(t).all()):
-                raise ValueError(f"{name} contains NaN or infinite values")
-            lo, hi = float(t.min()), float(t.max())
-        if lo < 0.0 or hi > data_range:
-            raise ValueError(
-                f"{name} must have values in [0, {data_range:g}], got range [{lo:.4g}, {hi:.4g}]"
-                + (
-                    " (pass data_range=255 for 0-255 images)"
-                    if hi > 1.0 and data_range == 1
-                    else ""
-                )
-            )
+        hint, d = None, t.detach()
+        if low == 0.0 and high == 1.0 and float(d.max()) > 2.0 and float(d.min()) >= 0.0:
+            hint = " Pass data_range=255 for 0-255 images."
+        check_value_range(t, name, low, high, hint=hint)
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
     check_comparable(x, y)
+
+
+def _unit_pair(
+    x: object,
+    y: object,
+    data_range: float,
+    input_range: object,
+    *,
+    min_size: int = 1,
+    what: str = "this metric",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate ``x``, ``y`` and map them from ``input_range`` to ``[0, data_range]``."""
+    rng = check_input_range(input_range)
+    if rng[0] < 0 and data_range != 1.0:
+        raise ValueError(f"input_range=(-1, 1) needs data_range=1, got data_range={data_range:g}")
+    value_range = (-1.0, 1.0) if rng[0] < 0 else None  # None: [0, data_range]
+    check_image_pair(
+        x, y, data_range=data_range, min_size=min_size, what=what, value_range=value_range
+    )
+    assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
+    if rng[0] < 0:
+        return (x + 1.0) * 0.5, (y + 1.0) * 0.5
+    return x, y
 
 
 def _round_ste(v: torch.Tensor) -> torch.Tensor:
@@ -148,18 +179,32 @@ def wang_downsample(v: torch.Tensor) -> torch.Tensor:
 
 
 def psnr(
-    x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, *, reduction: str = "none"
+    x: torch.Tensor,
+    y: torch.Tensor,
+    data_range: float = 1.0,
+    *,
+    reduction: str = "none",
+    input_range: tuple[float, float] = (0.0, 1.0),
 ) -> torch.Tensor:
     """Peak signal-to-noise ratio in dB, per sample, over all channels and pixels.
 
-    ``inf`` for identical images. Matches ``skimage.metrics.peak_signal_noise_ratio`` on
-    RGB images (the official calibration row is PSNR on RGB 0-255).
+    ``inf`` for identical images, with a gradient of 0 there (not NaN). Matches
+    ``skimage.metrics.peak_signal_noise_ratio`` on RGB images (the official calibration row
+    is PSNR on RGB 0-255). ``input_range=(-1, 1)`` maps [-1, 1] inputs to [0, 1] first.
+
+    Examples
+    --------
+    >>> x = torch.full((1, 3, 4, 4), 0.5)
+    >>> round(float(psnr(x, x + 0.1)[0]), 2)
+    20.0
     """
     data_range = check_positive(data_range, "data_range")
     check_choice(reduction, "reduction", REDUCTIONS)
-    check_image_pair(x, y, data_range=data_range, what="PSNR")
+    x, y = _unit_pair(x, y, data_range, input_range, what="PSNR")
     mse = (x - y).pow(2).flatten(1).mean(dim=1)
-    return reduce_batch(10.0 * torch.log10(data_range**2 / mse), reduction)
+    same = mse == 0
+    value = 10.0 * torch.log10(data_range**2 / torch.where(same, torch.ones_like(mse), mse))
+    return reduce_batch(torch.where(same, torch.full_like(value, math.inf), value), reduction)
 
 
 def ssim(
@@ -171,6 +216,7 @@ def ssim(
     quantize: bool = True,
     downsample: bool = False,
     reduction: str = "none",
+    input_range: tuple[float, float] = (0.0, 1.0),
 ) -> torch.Tensor:
     """Structural similarity (Wang et al. 2004), per sample; 1 for identical images.
 
@@ -190,11 +236,15 @@ def ssim(
         Apply the automatic downsampling of Wang's 2009 ``ssim.m`` (off: the official
         calibration values are computed without it).
     reduction : {'none', 'mean', 'sum'}
+    input_range : (0, 1) or (-1, 1)
+        ``(-1, 1)`` maps [-1, 1] inputs to [0, 1] first (``data_range`` must be 1).
     """
     data_range = check_positive(data_range, "data_range")
     check_choice(color, "color", COLORS)
     check_choice(reduction, "reduction", REDUCTIONS)
-    check_image_pair(x, y, data_range=data_range, min_size=SSIM_MIN_SIZE, what="SSIM")
+    check_bool(quantize, "quantize")
+    check_bool(downsample, "downsample")
+    x, y = _unit_pair(x, y, data_range, input_range, min_size=SSIM_MIN_SIZE, what="SSIM")
     a, b = _prepare(x, data_range, color, quantize), _prepare(y, data_range, color, quantize)
     if downsample:
         a, b = wang_downsample(a), wang_downsample(b)
@@ -213,6 +263,7 @@ def ms_ssim(
     color: str = "gray",
     quantize: bool = True,
     reduction: str = "none",
+    input_range: tuple[float, float] = (0.0, 1.0),
 ) -> torch.Tensor:
     """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003), per sample; 1 for identical images.
 
@@ -224,11 +275,23 @@ def ms_ssim(
     data_range = check_positive(data_range, "data_range")
     check_choice(color, "color", COLORS)
     check_choice(reduction, "reduction", REDUCTIONS)
-    check_image_pair(x, y, data_range=data_range, min_size=MS_SSIM_MIN_SIZE, what="MS-SSIM")
+    check_bool(quantize, "quantize")
+    x, y = _unit_pair(x, y, data_range, input_range, min_size=MS_SSIM_MIN_SIZE, what="MS-SSIM")
     a, b = _prepare(x, data_range, color, quantize), _prepare(y, data_range, color, quantize)
     lib = _msssim_lib()
     val = lib.ms_ssim(a, b, data_range=255.0, size_average=False, win_size=11, win_sigma=1.5)
     return reduce_batch(val, reduction)
+
+
+def _check_baseline_options(
+    data_range: float, reduction: str, input_range: object, color: str = "gray"
+) -> None:
+    """The constructor checks shared by :class:`PSNR`, :class:`SSIM` and :class:`MSSSIM`."""
+    data_range = check_positive(data_range, "data_range")
+    check_choice(reduction, "reduction", REDUCTIONS)
+    check_choice(color, "color", COLORS)
+    if check_input_range(input_range)[0] < 0 and data_range != 1.0:
+        raise ValueError(f"input_range=(-1, 1) needs data_range=1, got data_range={data_range:g}")
 
 
 class _Baseline(nn.Module):
@@ -257,10 +320,15 @@ class PSNR(_Baseline):
 
     name = "psnr"
 
-    def __init__(self, data_range: float = 1.0, *, reduction: str = "none") -> None:
-        check_positive(data_range, "data_range")
-        check_choice(reduction, "reduction", REDUCTIONS)
-        super().__init__(data_range=data_range, reduction=reduction)
+    def __init__(
+        self,
+        data_range: float = 1.0,
+        *,
+        reduction: str = "none",
+        input_range: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        _check_baseline_options(data_range, reduction, input_range)
+        super().__init__(data_range=data_range, reduction=reduction, input_range=input_range)
 
     _fn = staticmethod(psnr)
 
@@ -278,16 +346,18 @@ class SSIM(_Baseline):
         quantize: bool = True,
         downsample: bool = False,
         reduction: str = "none",
+        input_range: tuple[float, float] = (0.0, 1.0),
     ) -> None:
-        check_positive(data_range, "data_range")
-        check_choice(color, "color", COLORS)
-        check_choice(reduction, "reduction", REDUCTIONS)
+        _check_baseline_options(data_range, reduction, input_range, color)
+        check_bool(quantize, "quantize")
+        check_bool(downsample, "downsample")
         super().__init__(
             data_range=data_range,
             color=color,
             quantize=quantize,
             downsample=downsample,
             reduction=reduction,
+            input_range=input_range,
         )
 
     _fn = staticmethod(ssim)
@@ -305,10 +375,16 @@ class MSSSIM(_Baseline):
         color: str = "gray",
         quantize: bool = True,
         reduction: str = "none",
+        input_range: tuple[float, float] = (0.0, 1.0),
     ) -> None:
-        check_positive(data_range, "data_range")
-        check_choice(color, "color", COLORS)
-        check_choice(reduction, "reduction", REDUCTIONS)
-        super().__init__(data_range=data_range, color=color, quantize=quantize, reduction=reduction)
+        _check_baseline_options(data_range, reduction, input_range, color)
+        check_bool(quantize, "quantize")
+        super().__init__(
+            data_range=data_range,
+            color=color,
+            quantize=quantize,
+            reduction=reduction,
+            input_range=input_range,
+        )
 
     _fn = staticmethod(ms_ssim)

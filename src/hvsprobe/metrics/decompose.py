@@ -19,8 +19,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from .._validation import check_images
 from ..backbones import Backbone
-from .perceptual import DEFAULT_EPS, unit_normalize
+from .perceptual import (
+    DEFAULT_EPS,
+    accumulation_dtype,
+    iter_layers_as,
+    module_dtype,
+    unit_normalize,
+)
 
 __all__ = ["channel_distances", "combine", "normalized_features", "pair_channel_distances"]
 
@@ -29,8 +36,17 @@ __all__ = ["channel_distances", "combine", "normalized_features", "pair_channel_
 def normalized_features(
     backbone: Backbone, x: torch.Tensor, layers: Sequence[str], eps: float = DEFAULT_EPS
 ) -> dict[str, torch.Tensor]:
-    """Unit-normalised features of ``x`` (``N x 3 x H x W`` in [0, 1]) for ``layers``."""
-    return {n: unit_normalize(f, eps) for n, f in backbone.iter_layers(x, layers)}
+    """Unit-normalised features of ``x`` (``N x 3 x H x W`` in [0, 1]) for ``layers``.
+
+    Like the metric, runs in the wider of ``x``'s and the backbone's dtype without changing
+    the backbone, and normalises in at least float32.
+    """
+    check_images(x, min_size=backbone.min_input_size(layers))
+    x = x.to(torch.promote_types(x.dtype, module_dtype(backbone)))
+    return {
+        n: unit_normalize(f.to(accumulation_dtype(f.dtype)), eps)
+        for n, f in iter_layers_as(backbone, x, layers)
+    }
 
 
 def pair_channel_distances(

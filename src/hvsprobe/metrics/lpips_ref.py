@@ -22,7 +22,7 @@ class LPIPS(PerceptualDistance):
     """LPIPS v0.1 (Zhang et al., CVPR 2018) with the official linear layers.
 
     Reproduces the ``lpips`` package's ``LPIPS(net=..., version='0.1')`` on [0, 1] inputs
-    (its ``normalize=True``): the ImageNet normalisation inside :class:`Backbone` equals LPIPS's
+    (its ``normalize=True``; pass ``input_range=(-1, 1)`` for its default [-1, 1] inputs): the ImageNet normalisation inside :class:`Backbone` equals LPIPS's
     scaling layer, the channel weights are the official linear layers, the spatial map uses
     LPIPS's bilinear upsampling. The only change is ``eps`` inside the square root (see
     :class:`PerceptualDistance`), which moves the calibration values by < 1e-7.
@@ -31,7 +31,7 @@ class LPIPS(PerceptualDistance):
     ----------
     net : {'alex', 'vgg'}
         Also accepted: ``'alexnet'``, ``'vgg16'``.
-    spatial, reduction, eps, upsample, channels_last
+    spatial, reduction, eps, upsample, channels_last, input_range
         As in :class:`PerceptualDistance` (``upsample`` defaults to ``'bilinear'`` here).
     backbone : Backbone, optional
         A prebuilt backbone of the right architecture with the ImageNet weights.
@@ -50,8 +50,9 @@ class LPIPS(PerceptualDistance):
         backbone: Backbone | None = None,
         linear_weights: str | os.PathLike[str] | None = None,
         channels_last: bool | None = None,
+        input_range: tuple[float, float] = (0.0, 1.0),
     ) -> None:
-        if net not in LPIPS_NETS:
+        if not isinstance(net, str) or net not in LPIPS_NETS:
             raise ValueError(f"unknown LPIPS net {net!r}; choose one of 'alex', 'vgg'")
         bb_name = LPIPS_NETS[net]
         bb = backbone if backbone is not None else get_backbone(bb_name)
@@ -70,6 +71,7 @@ class LPIPS(PerceptualDistance):
             upsample=upsample,
             name=f"lpips-{_SHORT_NET[bb_name]}",
             channels_last=channels_last,
+            input_range=input_range,
         )
         self.net = _SHORT_NET[bb_name]
 
@@ -86,14 +88,15 @@ def lpips(
     *,
     spatial: bool = False,
     reduction: str = "none",
+    input_range: tuple[float, float] = (0.0, 1.0),
 ) -> torch.Tensor:
-    """LPIPS v0.1 between ``x`` and ``y`` (``N x 3 x H x W`` in [0, 1]); see :class:`LPIPS`.
+    """LPIPS v0.1 between ``x`` and ``y`` (``N x 3 x H x W`` in ``input_range``); see :class:`LPIPS`.
 
     Returns ``(N,)`` (``N x 1 x H x W`` with ``spatial=True``). The module is built once per
-    ``net`` and reused.
+    ``net`` and reused; no call changes it (see :class:`PerceptualDistance` for dtypes).
     """
-    if net not in LPIPS_NETS:
+    if not isinstance(net, str) or net not in LPIPS_NETS:
         raise ValueError(f"unknown LPIPS net {net!r}; choose one of 'alex', 'vgg'")
     return _shared_lpips(_SHORT_NET[LPIPS_NETS[net]]).compute(
-        x, y, spatial=spatial, reduction=reduction
+        x, y, spatial=spatial, reduction=reduction, input_range=input_range
     )

@@ -15,7 +15,9 @@ layers (the uncalibrated "baseline", ``selection=None``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -26,7 +28,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_comparable, check_images, check_positive
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_comparable,
+    check_images,
+    check_input_range,
+    check_positive,
+)
 from ..backbones import Backbone, as_backbone, get_backbone
 from ..backbones.base import default_channels_last
 from ..backbones.weights import LPIPS_LAYERS
@@ -191,15 +200,35 @@ class _NormalizedColumns(torch.autograd.Function):
         inv = sq.add_(eps).rsqrt_()
         out = rows * inv if index is None else rows.index_select(1, index).mul_(inv)
         ctx.index = index
+        ctx.eps = eps
         ctx.save_for_backward(rows, inv, out)
         return out
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    def differentiable_backward(
+        rows: torch.Tensor, index: torch.Tensor | None, eps: float, grad: torch.Tensor
+    ) -> tuple[torch.Tensor, None, None]:
+        """The same gradient from out-of-place operations on ``rows`` (double backward).
+
+        Recomputes the norm from ``rows`` so that the graph of the gradient reaches the
+        input; used only when the backward pass itself is recorded (``create_graph=True``).
+        """
+        inv = rows.square().sum(dim=1, keepdim=True).add(eps).rsqrt()
+        out = rows * inv if index is None else rows.index_select(1, index) * inv
+        coef = -(grad * out).sum(dim=1, keepdim=True) * inv.square()
+        scaled = grad * inv
+        grad_rows = rows * coef
+        if index is None:
+            return grad_rows + scaled, None, None
+        return grad_rows.index_add(1, index, scaled), None, None
+
+    @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:  # type: ignore[override]
         rows, inv, out = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
             return None, None, None
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
+            return _NormalizedColumns.differentiable_backward(rows, ctx.index, ctx.eps, grad)
         coef = (grad * out).sum(dim=1, keepdim=True).mul_(inv.square()).neg_()
         grad_rows = rows * coef
         scaled = grad * inv
@@ -260,6 +289,58 @@ def reduce_batch(values: torch.Tensor, reduction: str) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------------------------
+# dtype handling: the module is never cast by a call
+
+
+def module_dtype(module: nn.Module) -> torch.dtype:
+    """The floating dtype of ``module``'s first parameter (``float32`` if it has none)."""
+    p = next(module.parameters(), None)
+    return p.dtype if p is not None else torch.float32
+
+
+def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
+    """``dtype`` widened to at least float32: the norms and sums of the distance use it."""
+    return torch.promote_types(dtype, torch.float32)
+
+
+def _cast_state(module: nn.Module, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """``module``'s floating parameters and buffers cast to ``dtype`` (new tensors)."""
+    named = itertools.chain(module.named_parameters(), module.named_buffers())
+    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in named}
+
+
+def iter_layers_as(
+    backbone: Backbone, x: torch.Tensor, layers: Sequence[str]
+) -> Iterator[tuple[str, torch.Tensor]]:
+    """:meth:`Backbone.iter_layers` in ``x.dtype``, without converting the backbone.
+
+    When ``x.dtype`` differs from the backbone's, each stage runs with a cast copy of its
+    weights (:func:`torch.func.functional_call`); the backbone itself is left as it was, so
+    metrics sharing it are unaffected.
+    """
+    if x.dtype == module_dtype(backbone):
+        yield from backbone.iter_layers(x, layers, check=False)
+        return
+    names = backbone.check_layers(layers)
+    wanted = set(names)
+    h = backbone.normalize(x)
+    for i in range(backbone.layer_index(names[-1]) + 1):
+        stage = backbone.features[i]
+        h = torch.func.functional_call(stage, _cast_state(stage, x.dtype), (h,))
+        if backbone.layer_names[i] in wanted:
+            yield backbone.layer_names[i], h
+
+
+def autocast_off(device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    """A context that disables autocast on ``device`` when it is on (else does nothing)."""
+    try:
+        on = torch.is_autocast_enabled(device.type)
+    except (TypeError, RuntimeError):  # pragma: no cover - device types without autocast
+        on = False
+    return torch.autocast(device.type, enabled=False) if on else contextlib.nullcontext()
+
+
+# --------------------------------------------------------------------------------------------
 # the module
 
 
@@ -280,8 +361,14 @@ class PerceptualDistance(nn.Module):
         file).
     spatial : bool
         Return an ``N x 1 x H x W`` distance map (summed over layers) instead of ``(N,)``.
+        Only ``True``/``False`` are accepted (a string such as ``'no'`` is a ``TypeError``).
     reduction : {'none', 'mean', 'sum'}
         Over the batch: ``'none'`` keeps it; ``'mean'``/``'sum'`` drop the batch dimension.
+    input_range : (0, 1) or (-1, 1)
+        The value range of the inputs. ``(0, 1)`` (default) is the package's convention;
+        ``(-1, 1)`` is official LPIPS's (``normalize=False``): such inputs are mapped to
+        [0, 1] by ``(x + 1) / 2`` inside. State it explicitly: a [-1, 1] image whose pixels
+        are all >= 0 cannot be told from a [0, 1] image and would give a wrong distance.
     eps : float
         Added to the squared norm *inside* the square root: ``f / sqrt(sum_c f^2 + eps)``
         (:func:`unit_normalize`). Official LPIPS divides by ``sqrt(sum_c f^2) + eps``, whose
@@ -315,10 +402,15 @@ class PerceptualDistance(nn.Module):
     as one batch; a loss against a fixed target runs the two passes separately so that the
     backward pass skips the target's half.
 
-    Inputs are ``N x 3 x H x W`` RGB in [0, 1] (``ValueError``/``TypeError`` otherwise, see
-    :func:`hvsprobe._validation.check_images`). The module follows the inputs: on the first
-    call with another device or floating dtype it moves itself there. The backbone is frozen;
-    gradients flow to the inputs, so the module works as a training loss.
+    Inputs are ``N x 3 x H x W`` RGB in ``input_range`` (``ValueError``/``TypeError``
+    otherwise, see :func:`hvsprobe._validation.check_images`). A call never changes the
+    module: on another device the module moves there (values unchanged), but it is never
+    cast to the inputs' dtype. The computation runs in the wider of the inputs' and the
+    module's dtype (float16/bfloat16 inputs are upcast to the module's float32; float64
+    inputs run in float64 with a cast copy of the weights), and the norms and sums of the
+    distance in at least float32, also under :func:`torch.autocast` (which still governs
+    the trunk's convolutions). The result has that dtype. The backbone is frozen; gradients
+    flow to the inputs (double backward included), so the module works as a training loss.
     """
 
     higher_is_better = False
@@ -335,6 +427,7 @@ class PerceptualDistance(nn.Module):
         upsample: str = "box",
         name: str | None = None,
         channels_last: bool | None = None,
+        input_range: tuple[float, float] = (0.0, 1.0),
     ) -> None:
         super().__init__()
         if channels_last is not None and not isinstance(channels_last, bool):
@@ -343,7 +436,8 @@ class PerceptualDistance(nn.Module):
         self.reduction = check_choice(reduction, "reduction", REDUCTIONS)
         self.upsample = check_choice(upsample, "upsample", UPSAMPLE_MODES)
         self.eps = check_positive(eps, "eps")
-        self.spatial = bool(spatial)
+        self.spatial = check_bool(spatial, "spatial")
+        self.input_range = check_input_range(input_range)
         self.backbone = resolve_backbone(backbone, weights)
         plan = channel_plan(selection, self.backbone)
         self.layers: list[str] = list(plan)
@@ -359,7 +453,7 @@ class PerceptualDistance(nn.Module):
         n = sum(int(getattr(self, f"channel_weights_{i}").numel()) for i in range(len(self.layers)))
         return (
             f"name={self.name!r}, layers={self.layers}, channels={n}, spatial={self.spatial}, "
-            f"reduction={self.reduction!r}, eps={self.eps:g}"
+            f"reduction={self.reduction!r}, eps={self.eps:g}, input_range={self.input_range}"
         )
 
     @property
@@ -369,17 +463,32 @@ class PerceptualDistance(nn.Module):
             n: int(getattr(self, f"channel_weights_{i}").numel()) for i, n in enumerate(self.layers)
         }
 
-    def check_inputs(self, x: object, y: object) -> None:
+    def check_inputs(
+        self, x: object, y: object, input_range: tuple[float, float] | None = None
+    ) -> None:
         """Raise ``TypeError``/``ValueError`` unless ``x``, ``y`` are a valid image pair."""
-        check_images(x, "x", min_size=self.min_size)
-        check_images(y, "y", min_size=self.min_size)
+        rng = self.input_range if input_range is None else input_range
+        check_images(x, "x", min_size=self.min_size, value_range=rng)
+        check_images(y, "y", min_size=self.min_size, value_range=rng)
         assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
         check_comparable(x, y)
 
-    def _follow(self, x: torch.Tensor) -> None:
+    @property
+    def dtype(self) -> torch.dtype:
+        """The module's own floating dtype (its backbone's; ``float32`` unless converted)."""
+        return module_dtype(self.backbone)
+
+    def _follow_device(self, device: torch.device) -> None:
+        """Move the module (and its backbone) to ``device``; never changes a dtype or a value."""
         p = next(self.backbone.parameters(), None)
-        if p is not None and (p.device != x.device or p.dtype != x.dtype):
-            self.to(device=x.device, dtype=x.dtype)
+        w = self.channel_weights_0
+        if (p is not None and p.device != device) or w.device != device:
+            self.to(device=device)
+
+    def _prepare(self, x: torch.Tensor, input_range: tuple[float, float]) -> torch.Tensor:
+        """``x`` in the computation dtype, mapped to [0, 1]."""
+        x = x.to(torch.promote_types(x.dtype, self.dtype))
+        return (x + 1.0) * 0.5 if input_range[0] < 0 else x
 
     def _layer_map(
         self, i: int, fx: torch.Tensor, fy: torch.Tensor, fxy: torch.Tensor | None = None
@@ -393,7 +502,13 @@ class PerceptualDistance(nn.Module):
         copy; others are reduced over dim 1.
         """
         idx = getattr(self, f"channel_index_{i}") if self._has_index[i] else None
-        w = getattr(self, f"channel_weights_{i}")
+        acc = accumulation_dtype(fx.dtype)  # float16 squares overflow above 256
+        if fxy is not None:
+            fxy = fxy.to(acc)
+            fx, fy = fxy[: fx.shape[0]], fxy[fx.shape[0] :]
+        else:
+            fx, fy = fx.to(acc), fy.to(acc)
+        w = getattr(self, f"channel_weights_{i}").to(acc)
         inplace = not (fx.requires_grad or fy.requires_grad)
         n, c, h, wd = fx.shape
 
@@ -430,32 +545,45 @@ class PerceptualDistance(nn.Module):
         if not torch.is_grad_enabled() or x.requires_grad == y.requires_grad:
             n = x.shape[0]
             xy = torch.cat([x, y]).contiguous(memory_format=fmt)
-            for _, f in self.backbone.iter_layers(xy, self.layers, check=False):
+            for _, f in iter_layers_as(self.backbone, xy, self.layers):
                 yield f[:n], f[n:], f
             return
-        gx = self.backbone.iter_layers(x.contiguous(memory_format=fmt), self.layers, check=False)
-        gy = self.backbone.iter_layers(y.contiguous(memory_format=fmt), self.layers, check=False)
+        gx = iter_layers_as(self.backbone, x.contiguous(memory_format=fmt), self.layers)
+        gy = iter_layers_as(self.backbone, y.contiguous(memory_format=fmt), self.layers)
         for (_, fx), (_, fy) in zip(gx, gy, strict=True):
             yield fx, fy, None
 
     def compute(
-        self, x: torch.Tensor, y: torch.Tensor, *, spatial: bool, reduction: str
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        spatial: bool,
+        reduction: str,
+        input_range: tuple[float, float] | None = None,
     ) -> torch.Tensor:
-        """The distance with explicit ``spatial``/``reduction`` (``forward`` uses the stored ones)."""
+        """The distance with explicit ``spatial``/``reduction`` (``forward`` uses the stored ones).
+
+        ``input_range`` (default: the module's) as in :class:`PerceptualDistance`.
+        """
+        check_bool(spatial, "spatial")
         check_choice(reduction, "reduction", REDUCTIONS)
-        self.check_inputs(x, y)
-        self._follow(x)
+        rng = self.input_range if input_range is None else check_input_range(input_range)
+        self.check_inputs(x, y, rng)
+        self._follow_device(x.device)
+        x, y = self._prepare(x, rng), self._prepare(y, rng)
         size = (int(x.shape[-2]), int(x.shape[-1]))
         total: torch.Tensor | None = None
         for i, (fx, fy, fxy) in enumerate(self._feature_pairs(x, y)):
-            d = self._layer_map(i, fx, fy, fxy)
-            term = upsample_map(d, size, self.upsample) if spatial else d.mean(dim=(1, 2, 3))
-            total = term if total is None else total + term
+            with autocast_off(x.device):
+                d = self._layer_map(i, fx, fy, fxy)
+                term = upsample_map(d, size, self.upsample) if spatial else d.mean(dim=(1, 2, 3))
+                total = term if total is None else total + term
         assert total is not None
         return reduce_batch(total, reduction)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Distance between image batches ``x`` and ``y`` (``N x 3 x H x W`` in [0, 1]).
+        """Distance between image batches ``x`` and ``y`` (``N x 3 x H x W`` in ``input_range``).
 
         Returns
         -------
@@ -487,15 +615,31 @@ def perceptual_distance(
     reduction: str = "none",
     eps: float = DEFAULT_EPS,
     upsample: str = "box",
+    input_range: tuple[float, float] = (0.0, 1.0),
 ) -> torch.Tensor:
     """Functional form of :class:`PerceptualDistance` (same arguments and result).
 
-    Backbones given by name are built once per process and reused.
+    Backbones given by name are built once per process and reused; no call changes them
+    (a float64 or bfloat16 call leaves the shared backbone in float32).
+
+    Examples
+    --------
+    >>> x = torch.rand(1, 3, 32, 32)
+    >>> d = perceptual_distance(x * 2 - 1, x * 2 - 1, backbone="vgg16", input_range=(-1, 1))
+    >>> float(d[0])
+    0.0
     """
     if isinstance(backbone, str):
         backbone = shared_backbone(backbone, str(weights))
         weights = "imagenet"  # now carried by the backbone
     metric = PerceptualDistance(
-        backbone, selection, weights, spatial, reduction, eps=eps, upsample=upsample
+        backbone,
+        selection,
+        weights,
+        spatial,
+        reduction,
+        eps=eps,
+        upsample=upsample,
+        input_range=input_range,
     )
     return metric(x, y)
