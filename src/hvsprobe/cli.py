@@ -161,10 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
         default="hvsprobe-results",
         help="where BACKBONE-imagenet results folders live",
     )
-    e1.add_argument("--out", default="hvsprobe-results/claim1")
     e1.add_argument(
-        "--doc", default="docs/results/claim1.md", help="markdown copy to write ('' for none)"
+        "--out", default="hvsprobe-results/claim1", help="output folder (CSV, JSON, claim1.md)"
     )
+    e1.add_argument(
+        "--doc",
+        default=None,
+        help="also write the page here, keeping its old verdict in a History section "
+        "(e.g. docs/results/claim1.md; default: no page outside --out)",
+    )
+    e1.add_argument("--cache-dir", default=None, help="per-channel distance caches (default --out)")
+    e1.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     e1.add_argument("--live-only", action="store_true", help="skip ModelFest and castleCSF (quick)")
     e1.add_argument("--no-progress", action="store_true")
     from .sr.cli import add_claim2_command, add_sr_commands
@@ -326,6 +333,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
             out=args.out,
             doc=args.doc or None,
             live_only=args.live_only,
+            cache_dir=args.cache_dir,
+            level=args.level,
         )
         res = run_claim1(
             cfg, progress=not args.no_progress, log=lambda m: print(m, file=sys.stderr)
