@@ -203,3 +203,20 @@ def test_pair_distance_cache_is_keyed_by_content(tmp_path: Path, monkeypatch) ->
     np.testing.assert_allclose(again["relu1"], first["relu1"])
     cached_pair_distances(cache, "other config", bb, ["relu1"], moved, progress=False)
     assert calls == [3, 3]
+
+
+def test_fast_live_distances_equal_the_decomposition(tmp_path: Path) -> None:
+    from hvsprobe.experiments.claim1 import live_channel_distances
+    from hvsprobe.metrics.decompose import channel_distances
+
+    bb = make_toy_backbone()
+    ds = _pairs(tmp_path)
+    layers = ["conv1", "relu1"]  # two stages: the first must not be altered for the second
+    fast = live_channel_distances(bb, layers, ds, progress=False, batch_size=2)
+    from hvsprobe.evaluate.iqa import load_image
+
+    for i, p in enumerate(ds.pairs):
+        ref, dist = load_image(p.ref_path)[None], load_image(p.dist_path)[None]
+        want = channel_distances(bb, ref, dist, layers)
+        for n in layers:
+            np.testing.assert_allclose(fast[n][i], want[n][0], rtol=1e-5, atol=1e-9)

@@ -115,12 +115,11 @@ def live_channel_distances(
     from tqdm.auto import tqdm
 
     from ..evaluate.iqa import load_image
-    from ..metrics.decompose import normalized_features, pair_channel_distances
 
     def feats(x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return normalized_features(
-            backbone, x.contiguous(memory_format=torch.channels_last), layers
-        )
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            return {n: _unit_normalize_(f) for n, f in backbone.iter_layers(x, layers)}
 
     by_ref: dict[str, list[int]] = {}
     for i, pair in enumerate(dataset.pairs):
@@ -141,12 +140,31 @@ def live_channel_distances(
                         f"{dataset.pairs[chunk[0]].dist_path}: size {tuple(imgs.shape[2:])} "
                         f"differs from its reference {ref_path} ({tuple(ref.shape[2:])})"
                     )
-                d = pair_channel_distances(nref, feats(imgs))
-                for n in layers:
-                    out[n][chunk] = d[n]
+                for n, f in feats(imgs).items():
+                    out[n][chunk] = _mean_square_diff_(f, nref[n])
                 bar.update(len(chunk))
             del nref
     return out
+
+
+def _unit_normalize_(f: torch.Tensor) -> torch.Tensor:
+    """``f / sqrt(sum_c f^2 + eps)`` with one full-size allocation.
+
+    The same values as :func:`hvsprobe.metrics.perceptual.unit_normalize` (tested), without
+    materialising ``f**2``: ``vector_norm`` reduces over the channels (contiguous in
+    ``channels_last``) and the scale is one small N x 1 x H x W tensor.  ``f`` itself is
+    left alone: the trunk computes the next stage from it.  Fresh full-size allocations are
+    much of what the previous version spent outside the convolutions.
+    """
+    from ..metrics.perceptual import DEFAULT_EPS
+
+    scale = torch.linalg.vector_norm(f, dim=1, keepdim=True).square_().add_(DEFAULT_EPS).rsqrt_()
+    return f * scale
+
+
+def _mean_square_diff_(f: torch.Tensor, ref: torch.Tensor) -> np.ndarray:
+    """``mean_hw (f - ref)^2`` per image and channel (N x C float64), overwriting ``f``."""
+    return f.sub_(ref).square_().mean(dim=(2, 3)).double().numpy()
 
 
 def cached_pair_distances(
