@@ -314,7 +314,7 @@ def _random_row(rnd, pct) -> str:
 
 
 def with_history(text: str, old: str | None, date: str) -> str:
-    """``text`` with a "History" section that keeps the verdicts of earlier pages.
+    r"""``text`` with a "History" section that keeps the verdicts of earlier pages.
 
     The previous page's "Verdict" section (when it differs from the new one) becomes the
     newest history entry, dated by the day it was replaced; its own history follows.
