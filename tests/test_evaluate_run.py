@@ -125,6 +125,7 @@ def test_evaluate_user_errors_are_one_line(tmp_path: Path, capsys) -> None:
         main(["evaluate", "psnr", "--dataset", "nope"])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not LIVE.is_dir(), reason="LIVE subset not available")
 def test_evaluate_live_subset_psnr(capsys) -> None:
     data = str(LIVE.parent.parent)
