@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from conftest import make_toy_backbone
-from hvsprobe.experiments.claim1 import Claim1Config, curve_channel_distances, weight_variants
-from hvsprobe.experiments.claim1_report import render_markdown
+from hvsprobe.experiments.claim1 import curve_channel_distances, weight_variants
 from hvsprobe.scores import COLUMNS, ChannelScores
 
 
@@ -45,50 +44,6 @@ def test_curve_channel_distances_grow_with_contrast():
     assert d["relu1"].shape == (1, 3, 7)
     total = d["relu1"][0].sum(axis=1)
     assert total[0] < total[1] < total[2]
-
-
-def test_markdown_verdict_is_computed_from_the_rows():
-    rows = [
-        {
-            "backbone": "vgg16",
-            "variant": "all channels",
-            "family": "all",
-            "k": 1.0,
-            "n_channels": 10,
-            "live_srcc": 0.80,
-        },
-        {
-            "backbone": "vgg16",
-            "variant": "top 10% pe",
-            "family": "top_pe",
-            "k": 0.1,
-            "n_channels": 1,
-            "live_srcc": 0.90,
-        },
-        {
-            "backbone": "vgg16",
-            "variant": "bottom 10% pe",
-            "family": "bottom_pe",
-            "k": 0.1,
-            "n_channels": 1,
-            "live_srcc": 0.70,
-        },
-    ] + [
-        {
-            "backbone": "vgg16",
-            "variant": f"random 10% #{i}",
-            "family": "random",
-            "k": 0.1,
-            "n_channels": 1,
-            "live_srcc": s,
-        }
-        for i, s in enumerate([0.85, 0.95, 0.75])
-    ]
-    cfg = Claim1Config(backbones=("vgg16",), fractions=(0.1,), n_random=3, live_only=True)
-    text = render_markdown(rows, [], cfg, {"total_s": 60.0}, None)
-    assert "beat the bottom-k % in **1 of 1**" in text
-    assert "beats 2/3 random subsets" in text
-    assert "0.900" in text and "0.850 ± 0.100 [0.750, 0.950]" in text
 
 
 def test_feature_cache_reuses_by_key_and_records_compute_time(tmp_path):

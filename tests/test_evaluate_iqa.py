@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from hvsprobe.evaluate.cache import metric_cache_key
 from hvsprobe.evaluate.iqa import (
     IQADataset,
     IQAPair,
@@ -311,7 +312,45 @@ def test_evaluate_batches_and_cache(tmp_path: Path) -> None:
     np.testing.assert_allclose(first.values, second.values)
     memory: dict = {}
     evaluate_iqa(MSE(), ds, progress=False, cache=memory, n_boot=0)
-    assert len(memory["mse"]) == 21
+    assert len(memory[metric_cache_key(MSE())]) == 21
+
+
+def test_cache_is_keyed_by_content_not_path(tmp_path: Path) -> None:
+    import shutil
+
+    ds = _noise_dataset(tmp_path / "a", dmos=True)
+    cache = tmp_path / "values.json"
+    evaluate_iqa(MSE(), ds, progress=False, cache=cache, n_boot=0)
+    # the same images in another folder: every value comes from the cache
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    moved = [
+        p._replace(
+            ref_path=tmp_path / "b" / Path(p.ref_path).relative_to(tmp_path / "a"),
+            dist_path=tmp_path / "b" / Path(p.dist_path).relative_to(tmp_path / "a"),
+        )
+        for p in ds.pairs
+    ]
+    m = MSE()
+    evaluate_iqa(
+        m,
+        IQADataset("b", moved, False, "DMOS", tmp_path / "b"),
+        progress=False,
+        cache=cache,
+        n_boot=0,
+    )
+    assert m.calls == 0
+    # a changed image under the same path is recomputed
+    first = moved[0].dist_path
+    Image.fromarray(np.zeros((24, 24, 3), dtype=np.uint8)).save(first)
+    m2 = MSE()
+    evaluate_iqa(
+        m2,
+        IQADataset("b", moved, False, "DMOS", tmp_path / "b"),
+        progress=False,
+        cache=cache,
+        n_boot=0,
+    )
+    assert m2.calls == 1
 
 
 def test_infinite_values_are_replaced_and_noted(tmp_path: Path) -> None:
@@ -382,8 +421,8 @@ def live_results() -> dict:
     cache: dict = {}
     out = {"mse": evaluate_iqa(MSE(), ds, progress=False, cache=cache, n_boot=200, seed=0)}
     # PSNR = -10 log10(MSE): filled in through the cache, so no image is loaded again
-    keys = list(cache["mse"])
-    cache["psnr"] = {k: -10 * math.log10(cache["mse"][k]) for k in keys}
+    mse = cache[metric_cache_key(MSE())]
+    cache[metric_cache_key(PSNR())] = {k: -10 * math.log10(v) for k, v in mse.items()}
     out["psnr"] = evaluate_iqa(PSNR(), ds, progress=False, cache=cache, n_boot=0)
     blur_only = IQADataset(
         "gblur", [p for p in ds.pairs if p.dist_type == "gblur"], False, "DMOS", LIVE

@@ -161,3 +161,22 @@ def test_fit_falls_back_to_bounds_when_the_optimum_is_at_infinity() -> None:
     assert fit.at_bound and fit.to_dict()["at_bound"]
     assert plcc(x, y, fit=fit) > 0.99
     assert fit.monotonic
+
+
+def test_runaway_parameters_are_rejected_without_overflow() -> None:
+    # Levenberg-Marquardt may stop on finite but huge parameters when the optimum lies at
+    # infinity; evaluating the curve there would overflow. Such starts count as failed.
+    import warnings
+
+    from hvsprobe.evaluate.stats import _runaway
+
+    y = np.linspace(0.0, 1.0, 10)
+    assert _runaway(np.array([1e200, 1e200, 0.0, 0.0, 0.0]), y)
+    assert _runaway(np.array([1.0, np.inf, 0.0, 0.0, 0.0]), y)
+    assert not _runaway(np.array([2.0, 3.0, 0.1, 0.5, 0.2]), y)
+    x = np.linspace(-2.0, 2.0, 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fit = fit_logistic5(x, np.exp(6.0 * x))  # exponential tail: optimum at infinity
+        assert np.all(np.isfinite(fit(x)))
+        assert np.all(np.abs(np.asarray(fit.params)) < 1e12)

@@ -59,13 +59,22 @@ def test_soft_weights_and_weight_vector():
 
 def test_dead_channels_never_selected():
     for strategy, value in [
-        ("all", 1.0),
         ("top_fraction", 1.0),
         ("random_fraction", 1.0),
         ("soft", 1.0),
     ]:
         sel = select_channels(table(), strategy=strategy, value=value)
         assert 2 not in sel.layers["a"]["channels"], strategy
+
+
+def test_all_contains_every_channel_including_nan_scores():
+    # an all-channel baseline holds every channel: dead / NaN-score channels respond to images
+    for scope in ("layer", "global"):
+        sel = select_channels(table(), strategy="all", value=1.0, scope=scope)
+        assert sel.layers["a"]["channels"] == [0, 1, 2, 3, 4, 5], scope
+        assert sel.layers["b"]["channels"] == [0, 1, 2, 3]
+        assert sel.n_selected == 10
+        assert np.all(sel.weight_vector("a") == 1.0)
 
 
 def test_random_fraction_is_seeded():

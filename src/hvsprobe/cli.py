@@ -8,6 +8,7 @@
 ``hvsprobe report RESULTS``                 report.html with figures for a results folder
 ``hvsprobe distance REF DIST [--metric]``  perceptual distances between images or folders
 ``hvsprobe metrics``                       list the metrics
+``hvsprobe evaluate METRIC ... --dataset``  metrics against human judgments (SRCC, 2AFC, ...)
 ``hvsprobe csf [--data-root DIR]``         the human CSF models and their error vs castleCSF
 ``hvsprobe experiment claim1|claim2``      the claim experiments (generated docs/results)
 ``hvsprobe sr train|eval``                 super-resolution with the selected-channel loss
@@ -190,6 +191,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    from .evaluate.run import DATASET_CHOICES
+
+    p = sub.add_parser(
+        "evaluate", help="evaluate metrics against human judgments (IQA data sets, BAPPS)"
+    )
+    p.add_argument("metrics", nargs="+", metavar="METRIC", help="metric names (`hvsprobe metrics`)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", choices=DATASET_CHOICES, help="a data set in its standard layout")
+    src.add_argument(
+        "--csv", type=Path, help="generic CSV: ref, dist, score, higher_is_better[, ...]"
+    )
+    p.add_argument(
+        "--data-root", type=Path, default=None, help="folder holding iqa/ (default $HVSPROBE_DATA)"
+    )
+    p.add_argument("--selection", type=Path, default=None, help="selection JSON for 'selected'")
+    p.add_argument("--split", default="val", help="BAPPS 2AFC split (default val)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (0: none)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--device", default=None)
+    p.add_argument(
+        "--cache", type=Path, default=None, help="value cache (default ~/.cache/hvsprobe/...)"
+    )
+    p.add_argument("--no-cache", action="store_true", help="compute every value afresh")
+    p.add_argument("--out", type=Path, default=None, help="folder for evaluate.json/.csv")
+    p.add_argument("--no-progress", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = _Parser(
@@ -205,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(sub)
     _add_layers(sub)
     _add_select(sub)
+    _add_evaluate(sub)
     p = sub.add_parser(
         "distance", help="perceptual distance between two images or two folders (paired by name)"
     )
@@ -241,10 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
         default="hvsprobe-results",
         help="where BACKBONE-imagenet results folders live",
     )
-    e1.add_argument("--out", default="hvsprobe-results/claim1")
     e1.add_argument(
-        "--doc", default="docs/results/claim1.md", help="markdown copy to write ('' for none)"
+        "--out", default="hvsprobe-results/claim1", help="output folder (CSV, JSON, claim1.md)"
     )
+    e1.add_argument(
+        "--doc",
+        default=None,
+        help="also write the page here, keeping its old verdict in a History section "
+        "(e.g. docs/results/claim1.md; default: no page outside --out)",
+    )
+    e1.add_argument("--cache-dir", default=None, help="per-channel distance caches (default --out)")
+    e1.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     e1.add_argument("--live-only", action="store_true", help="skip ModelFest and castleCSF (quick)")
     e1.add_argument("--no-progress", action="store_true")
     from .sr.cli import add_claim2_command, add_sr_commands
@@ -438,6 +476,32 @@ def _cmd_distance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate.run import default_cache_path, evaluate_metrics
+
+    if args.n_boot < 0 or args.batch_size < 1:
+        raise ValueError("--n-boot must be >= 0 and --batch-size >= 1")
+    ev = evaluate_metrics(
+        args.metrics,
+        args.dataset,
+        data_root=args.data_root,
+        csv_path=args.csv,
+        selection=args.selection,
+        split=args.split,
+        n_boot=args.n_boot,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        device=args.device,
+        cache=None if args.no_cache else (args.cache or default_cache_path()),
+        progress=not args.no_progress,
+    )
+    print(ev.format())
+    if args.out is not None:
+        paths = ev.write(args.out)
+        print(f"results: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return 0
+
+
 def _cmd_experiment(args: argparse.Namespace) -> int:
     if args.experiment == "claim1":
         from .experiments.claim1 import Claim1Config, run_claim1
@@ -453,6 +517,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
             out=args.out,
             doc=args.doc or None,
             live_only=args.live_only,
+            cache_dir=args.cache_dir,
+            level=args.level,
         )
         res = run_claim1(
             cfg, progress=not args.no_progress, log=lambda m: print(m, file=sys.stderr)
@@ -557,6 +623,7 @@ _COMMANDS = {
     "csf": _cmd_csf,
     "distance": _cmd_distance,
     "metrics": _cmd_metrics,
+    "evaluate": _cmd_evaluate,
     "report": _cmd_report,
     "experiment": _cmd_experiment,
     "sr": _cmd_sr,

@@ -11,10 +11,11 @@ Strategies (``scope='layer'`` applies them inside every layer, ``'global'`` acro
 ``soft``          every live channel, weight = score / max score (in its scope), ``value``
                   is an exponent applied to that ratio (1 = linear);
 ``random_fraction`` a seeded random ``value`` share (a control of the same size);
-``all``           every live channel, weight 1 (the unweighted baseline).
+``all``           every channel, weight 1, including dead channels and channels with NaN
+                  scores (the unweighted baseline).
 
 ``bottom=True`` ranks from the worst instead of the best (a control). Dead channels and
-channels with NaN scores are never selected.
+channels with NaN scores are never selected, except by ``all``.
 """
 
 from __future__ import annotations
@@ -245,10 +246,13 @@ def _pick(
     values: np.ndarray, strategy: str, value: float, bottom: bool, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices into ``values`` (finite entries only) and their weights."""
+    if strategy == "all":
+        # every channel, also those without a finite score (dead or NaN grating scores):
+        # they still respond to natural images, and an all-channel baseline must hold them
+        everything = np.arange(values.size)
+        return everything, np.ones(everything.size)
     finite = np.nonzero(np.isfinite(values))[0]
     v = values[finite]
-    if strategy == "all":
-        return finite, np.ones(finite.size)
     if strategy == "random_fraction":
         k = math.ceil(value * finite.size) if finite.size else 0
         chosen = np.sort(rng.choice(finite, size=k, replace=False)) if k else finite[:0]
@@ -335,6 +339,8 @@ def select_channels(
     for f in flags:
         if f not in EXCLUDABLE:
             raise ValueError(f"cannot exclude by {f!r}; choose from {', '.join(EXCLUDABLE)}")
+    if strategy == "all":
+        flags = ()  # the all-channel baseline holds every channel, flagged or not
     excluded: dict[str, dict[str, int]] = {}
 
     def values_of(t: dict[str, np.ndarray]) -> np.ndarray:

@@ -10,7 +10,9 @@ Protocols (see ``docs/evaluate.md``):
   fitted criterion, compared with ModelFest and the castleCSF data;
 * :mod:`~hvsprobe.evaluate.agreement` — rank agreement between channel scores and LPIPS
   linear weights, with permutation p-values;
-* :mod:`~hvsprobe.evaluate.stats` — the statistics themselves.
+* :mod:`~hvsprobe.evaluate.stats` — the statistics themselves;
+* :mod:`~hvsprobe.evaluate.paired` — paired differences between metrics on the same rows,
+  with group-bootstrap intervals and a three-word verdict.
 
 A *metric* is any object with ``name: str``, ``higher_is_better: bool`` and
 ``__call__(x, y) -> torch.Tensor`` of shape ``(N,)`` for image batches ``x``, ``y`` of shape
@@ -185,6 +187,14 @@ from .iqa import (  # noqa: E402
     read_live,
     read_tid2013,
 )
+from .paired import (  # noqa: E402
+    VERDICTS,
+    PairedDifference,
+    RandomControl,
+    paired_difference,
+    random_control,
+    verdict,
+)
 from .psychophysics import (  # noqa: E402
     SUPPORTED_MODELFEST_IDS,
     CriterionFit,
@@ -220,6 +230,12 @@ from .stats import (  # noqa: E402
 
 __all__ = [
     "ENV_VAR",
+    "VERDICTS",
+    "PairedDifference",
+    "RandomControl",
+    "paired_difference",
+    "random_control",
+    "verdict",
     "SUPPORTED_MODELFEST_IDS",
     "BootstrapCI",
     "CorrelationSummary",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 from .._io import write_json_atomic
-from . import Metric, as_distance, metric_values, resolve_metric
-from .iqa import load_image
+from . import Metric, as_distance, resolve_metric
+from .iqa import IQAPair, compute_metric_values
 
 __all__ = [
     "JNDPair",
@@ -312,40 +312,23 @@ def _distances(
     device: torch.device | str | None,
     progress: bool,
     desc: str,
+    cache: str | os.PathLike[str] | MutableMapping[str, Any] | None = None,
 ) -> np.ndarray:
-    from tqdm.auto import tqdm
+    """``metric(first, second)`` per pair as a distance, batched by image size and cached.
 
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-    out = np.empty(len(firsts))
-    with tqdm(total=len(firsts), disable=not progress, unit="pair", desc=desc) as bar:
-        start = 0
-        while start < len(firsts):
-            xs = [load_image(firsts[start])]
-            ys = [load_image(seconds[start])]
-            stop = start + 1
-            # extend the batch while the images keep the same size
-            while stop < len(firsts) and stop - start < batch_size:
-                x, y = load_image(firsts[stop]), load_image(seconds[stop])
-                if x.shape != xs[0].shape or y.shape != x.shape:
-                    break
-                xs.append(x)
-                ys.append(y)
-                stop += 1
-            if xs[0].shape != ys[0].shape:
-                raise ValueError(
-                    f"{firsts[start]} and {seconds[start]} differ in size: "
-                    f"{tuple(xs[0].shape)} vs {tuple(ys[0].shape)}"
-                )
-            vals = metric_values(metric, torch.stack(xs), torch.stack(ys), device=device)
-            out[start:stop] = as_distance(metric, vals)
-            bar.update(stop - start)
-            start = stop
-    if np.isnan(out).any():
+    Runs through :func:`hvsprobe.evaluate.iqa.compute_metric_values` (pairs of one size
+    share batches; values cached by file content when ``cache`` is given).
+    """
+    del desc  # the progress bar is labelled with the metric name
+    pairs = [IQAPair(Path(a), Path(b), 0.0, "", "") for a, b in zip(firsts, seconds, strict=True)]
+    vals = compute_metric_values(
+        metric, pairs, batch_size=batch_size, device=device, progress=progress, cache=cache
+    )
+    if np.isnan(vals).any():
         raise ValueError(
-            f"metric {metric.name!r} returned NaN for {int(np.isnan(out).sum())} pair(s)"
+            f"metric {metric.name!r} returned NaN for {int(np.isnan(vals).sum())} pair(s)"
         )
-    return out
+    return as_distance(metric, vals)
 
 
 @dataclass
@@ -444,6 +427,7 @@ def evaluate_2afc(
     batch_size: int = 32,
     device: torch.device | str | None = None,
     progress: bool = True,
+    cache: str | os.PathLike[str] | MutableMapping[str, Any] | None = None,
 ) -> TwoAFCResult:
     """2AFC score of a metric on BAPPS: mean fraction of humans agreeing with it.
 
@@ -463,6 +447,8 @@ def evaluate_2afc(
         Device for the images.
     progress : bool
         Show a progress bar.
+    cache : path-like or mutable mapping, optional
+        Metric values by content (see :func:`hvsprobe.evaluate.iqa.compute_metric_values`).
 
     Returns
     -------
@@ -471,8 +457,9 @@ def evaluate_2afc(
     m = resolve_metric(metric)
     triplets = read_2afc(root, split=split, subsets=subsets)
     refs = [t.ref for t in triplets]
-    d0 = _distances(m, refs, [t.p0 for t in triplets], batch_size, device, progress, "2afc d0")
-    d1 = _distances(m, refs, [t.p1 for t in triplets], batch_size, device, progress, "2afc d1")
+    p0s, p1s = [t.p0 for t in triplets], [t.p1 for t in triplets]
+    d0 = _distances(m, refs, p0s, batch_size, device, progress, "2afc d0", cache)
+    d1 = _distances(m, refs, p1s, batch_size, device, progress, "2afc d1", cache)
     judge = np.array([t.judge for t in triplets])
     scores = score_2afc(d0, d1, judge)
     names = np.array([t.subset for t in triplets])
@@ -506,6 +493,7 @@ def evaluate_jnd(
     batch_size: int = 32,
     device: torch.device | str | None = None,
     progress: bool = True,
+    cache: str | os.PathLike[str] | MutableMapping[str, Any] | None = None,
 ) -> JNDResult:
     """JND mAP of a metric on BAPPS (per subset, see :func:`jnd_map`).
 
@@ -523,6 +511,8 @@ def evaluate_jnd(
         Device for the images.
     progress : bool
         Show a progress bar.
+    cache : path-like or mutable mapping, optional
+        Metric values by content (see :func:`hvsprobe.evaluate.iqa.compute_metric_values`).
 
     Returns
     -------
@@ -531,7 +521,7 @@ def evaluate_jnd(
     m = resolve_metric(metric)
     pairs = read_jnd(root, subsets=subsets)
     d = _distances(
-        m, [p.p0 for p in pairs], [p.p1 for p in pairs], batch_size, device, progress, "jnd"
+        m, [p.p0 for p in pairs], [p.p1 for p in pairs], batch_size, device, progress, "jnd", cache
     )
     same = np.array([p.same for p in pairs])
     names = np.array([p.subset for p in pairs])

@@ -34,6 +34,7 @@ import torch
 from .._io import atomic_path, read_json, write_json_atomic
 from .._validation import check_choice
 from . import Metric, metric_values, resolve_data_root, resolve_metric
+from .cache import metric_cache_key, pair_key
 from .stats import CorrelationSummary, correlation_summary
 
 __all__ = [
@@ -633,11 +634,12 @@ def _image_size(path: Path) -> tuple[int, int]:
 
 
 _CACHE_KIND = "iqa_metric_cache"
-_CACHE_SCHEMA = 1
+# 2: pairs keyed by the sha256 of the image files (1 keyed them by absolute path)
+_CACHE_SCHEMA = 2
 
 
 def _pair_key(pair: IQAPair) -> str:
-    return f"{Path(pair.ref_path).resolve()}|{Path(pair.dist_path).resolve()}"
+    return pair_key(pair.ref_path, pair.dist_path)
 
 
 class _Cache:
@@ -655,9 +657,13 @@ class _Cache:
             self.store = {}
             if self.path.is_file():
                 doc = read_json(self.path)
-                if doc.get("kind") != _CACHE_KIND or doc.get("schema_version") != _CACHE_SCHEMA:
-                    raise ValueError(f"{self.path} is not a hvsprobe IQA metric cache")
-                self.store = doc["values"]
+                if doc.get("kind") != _CACHE_KIND:
+                    raise ValueError(
+                        f"{self.path} is not a hvsprobe IQA metric cache; pass another cache file"
+                    )
+                # an older schema keyed pairs by path: its values cannot be matched, start anew
+                if doc.get("schema_version") == _CACHE_SCHEMA:
+                    self.store = doc["values"]
         self.dirty = False
 
     def get(self, metric: str, key: str) -> float | None:
@@ -699,9 +705,11 @@ def compute_metric_values(
     progress : bool
         Show a tqdm progress bar.
     cache : path-like or mutable mapping, optional
-        Metric values already computed, keyed by metric name and resolved file paths; a path
-        names a JSON file that is read first and rewritten atomically (also after an error,
-        so finished batches are kept).  Delete it when the metric's implementation changes.
+        Metric values already computed, keyed by the metric's identity
+        (:func:`~hvsprobe.evaluate.cache.metric_cache_key`: name, parameters, hvsprobe
+        version) and the sha256 of both image files, so copies of the same images in another
+        folder hit it; a path names a JSON file that is read first and rewritten atomically
+        (also after an error, so finished batches are kept).
 
     Returns
     -------
@@ -712,10 +720,11 @@ def compute_metric_values(
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     store = _Cache(cache)
+    mkey = metric_cache_key(m) if cache is not None else m.name
     values = np.full(len(pairs), np.nan)
     todo: dict[tuple[int, int], list[int]] = {}
     for i, pair in enumerate(pairs):
-        hit = store.get(m.name, _pair_key(pair))
+        hit = store.get(mkey, _pair_key(pair)) if cache is not None else None
         if hit is not None:
             values[i] = hit
             continue
@@ -748,8 +757,8 @@ def compute_metric_values(
                 out = metric_values(m, torch.stack(refs), torch.stack(dists), device=device)
                 for i, v in zip(chunk, out, strict=True):
                     values[i] = v
-                    if not math.isnan(float(v)):
-                        store.put(m.name, _pair_key(pairs[i]), float(v))
+                    if cache is not None and not math.isnan(float(v)):
+                        store.put(mkey, _pair_key(pairs[i]), float(v))
                 bar.update(len(chunk))
     finally:
         bar.close()

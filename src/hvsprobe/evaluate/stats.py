@@ -212,10 +212,37 @@ def _curve_fit(
             )
     except (RuntimeError, ValueError, FloatingPointError, np.linalg.LinAlgError):
         return None
-    if not np.all(np.isfinite(p)):
+    if _runaway(p, y):
         return None
     sse = float(np.sum((logistic5(xs, *p) - y) ** 2))
     return (p, sse) if math.isfinite(sse) else None
+
+
+#: Largest parameter magnitude (standardised units, amplitudes relative to the score range)
+#: accepted from the unbounded fit; beyond it the optimiser is running to infinity.
+RUNAWAY = 1e6
+
+
+def _runaway(p: np.ndarray, y: np.ndarray) -> bool:
+    """Whether an unbounded fit ran away: non-finite or astronomically large parameters.
+
+    When the least-squares optimum lies at infinity (a step, or an exponential tail where
+    amplitude and centre grow together) Levenberg-Marquardt can stop on finite but huge
+    parameters; evaluating the curve there overflows (the RuntimeWarning users saw) and the
+    result is meaningless.  Such a start counts as not converged, and if no start converges
+    the bounded fallback of :func:`fit_logistic5` finds the limit inside its bounds.  With
+    standardised ``x`` (|x| of a few units) and parameters below :data:`RUNAWAY` every term
+    of the curve stays far below the float range.
+    """
+    if not np.all(np.isfinite(p)):
+        return True
+    span = max(float(np.ptp(y)), 1e-12)
+    b1, b2, b3, b4, b5 = (abs(float(v)) for v in p)
+    return (
+        max(b2, b3) > RUNAWAY
+        or max(b1, b4, b5) > RUNAWAY * span
+        or b1 * b2 > RUNAWAY**2 * span  # the Jacobian's largest term
+    )
 
 
 #: Bounds of the fallback fit, in standardised units: |slope| <= 1000 (a transition over

@@ -32,10 +32,12 @@ import torch
 
 from .. import __version__
 from .._io import atomic_path, config_hash, write_json_atomic, write_text_atomic
+from .claim1_stats import compare_variants
 
 __all__ = ["Claim1Config", "LPIPS_LAYERS", "run_claim1"]
 
-SCHEMA_VERSION = 1
+# 2: data counts, machine, paired comparisons; "all channels" holds every channel
+SCHEMA_VERSION = 2
 LPIPS_LAYERS = {
     "vgg16": ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"],
     "alexnet": ["relu1", "relu2", "relu3", "relu4", "relu5"],
@@ -58,8 +60,12 @@ class Claim1Config:
     data_root: str | None = None
     results_root: str = "hvsprobe-results"
     out: str = "hvsprobe-results/claim1"
-    doc: str | None = "docs/results/claim1.md"
+    #: markdown page to write besides ``out/claim1.md``; none unless given explicitly
+    doc: str | None = None
     live_only: bool = False
+    level: float = 0.95
+    #: folder of the per-channel distance caches (default: ``out``)
+    cache_dir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,24 +101,124 @@ def _cached(
     return arrays
 
 
-def live_channel_distances(backbone, layers, dataset, progress=True) -> dict[str, np.ndarray]:
-    """``d[layer]``: (pairs x channels) for every pair of an IQA dataset."""
+def live_channel_distances(
+    backbone, layers, dataset, progress=True, batch_size: int = 4
+) -> dict[str, np.ndarray]:
+    """``d[layer]``: (pairs x channels) for every pair of an IQA dataset.
+
+    Each image is decoded once; the distorted images of one reference (and size) go through
+    the trunk ``batch_size`` at a time as ``channels_last`` tensors (oneDNN's native layout
+    on the CPU: no reorder at every layer), and the reference's normalised features are
+    computed once and broadcast against each batch.  ``benchmarks/evaluate_features.py``
+    measures this against the machine's convolution peak.
+    """
     from tqdm.auto import tqdm
 
     from ..evaluate.iqa import load_image
-    from ..metrics.decompose import normalized_features, pair_channel_distances
 
-    refs: dict[str, dict[str, torch.Tensor]] = {}
-    rows: dict[str, list[np.ndarray]] = {n: [] for n in layers}
-    for pair in tqdm(dataset.pairs, desc=f"LIVE {backbone.name}", disable=not progress, unit="img"):
-        key = str(pair.ref_path)
-        if key not in refs:
-            refs[key] = normalized_features(backbone, load_image(pair.ref_path)[None], layers)
-        nd = normalized_features(backbone, load_image(pair.dist_path)[None], layers)
-        d = pair_channel_distances(refs[key], nd)
-        for n in layers:
-            rows[n].append(d[n][0])
-    return {n: np.stack(v) for n, v in rows.items()}
+    def feats(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            return {n: _unit_normalize_(f) for n, f in backbone.iter_layers(x, layers)}
+
+    by_ref: dict[str, list[int]] = {}
+    for i, pair in enumerate(dataset.pairs):
+        by_ref.setdefault(str(pair.ref_path), []).append(i)
+    out = {n: np.zeros((len(dataset.pairs), backbone.channels[n])) for n in layers}
+    bar = tqdm(
+        total=len(dataset.pairs), desc=f"LIVE {backbone.name}", disable=not progress, unit="img"
+    )
+    with bar:
+        for ref_path, idx in by_ref.items():
+            ref = load_image(ref_path)[None]
+            nref = feats(ref)
+            for start in range(0, len(idx), batch_size):
+                chunk = idx[start : start + batch_size]
+                imgs = torch.stack([load_image(dataset.pairs[i].dist_path) for i in chunk])
+                if imgs.shape[1:] != ref.shape[1:]:
+                    raise ValueError(
+                        f"{dataset.pairs[chunk[0]].dist_path}: size {tuple(imgs.shape[2:])} "
+                        f"differs from its reference {ref_path} ({tuple(ref.shape[2:])})"
+                    )
+                for n, f in feats(imgs).items():
+                    out[n][chunk] = _mean_square_diff_(f, nref[n])
+                bar.update(len(chunk))
+            del nref
+    return out
+
+
+def _unit_normalize_(f: torch.Tensor) -> torch.Tensor:
+    """``f / sqrt(sum_c f^2 + eps)`` with one full-size allocation.
+
+    The same values as :func:`hvsprobe.metrics.perceptual.unit_normalize` (tested), without
+    materialising ``f**2``: ``vector_norm`` reduces over the channels (contiguous in
+    ``channels_last``) and the scale is one small N x 1 x H x W tensor.  ``f`` itself is
+    left alone: the trunk computes the next stage from it.  Fresh full-size allocations are
+    much of what the previous version spent outside the convolutions.
+    """
+    from ..metrics.perceptual import DEFAULT_EPS
+
+    scale = torch.linalg.vector_norm(f, dim=1, keepdim=True).square_().add_(DEFAULT_EPS).rsqrt_()
+    return f * scale
+
+
+def _mean_square_diff_(f: torch.Tensor, ref: torch.Tensor) -> np.ndarray:
+    """``mean_hw (f - ref)^2`` per image and channel (N x C float64), overwriting ``f``."""
+    return f.sub_(ref).square_().mean(dim=(2, 3)).double().numpy()
+
+
+def cached_pair_distances(
+    path: Path,
+    key: str,
+    backbone,
+    layers: list[str],
+    dataset,
+    progress: bool = True,
+    timings: dict[str, float] | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-channel distances of every pair, cached per pair by image *content*.
+
+    The cache file holds one row per pair key (sha256 of reference and distorted image, see
+    :func:`hvsprobe.evaluate.cache.pair_key`) for the configuration ``key`` (backbone weights,
+    layers, version); pairs already there are not recomputed, whatever folder their images
+    lie in.  The seconds spent computing the cached rows are kept, for the wall-time note.
+    """
+    from ..evaluate.cache import pair_key
+    from ..evaluate.iqa import IQADataset
+
+    keys = [pair_key(p.ref_path, p.dist_path) for p in dataset.pairs]
+    stored_keys: list[str] = []
+    stored: dict[str, np.ndarray] = {}
+    seconds = 0.0
+    if path.exists():
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["__key__"]) == key:
+                stored = {n: data[n] for n in layers}
+                stored_keys = [str(k) for k in data["__pairs__"]]
+                seconds = float(data["__seconds__"])
+    known = set(stored_keys)
+    first_missing: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k not in known and k not in first_missing:
+            first_missing[k] = i  # byte-identical pairs (LIVE duplicates) computed once
+    reused = sum(k in known for k in keys)
+    if timings is not None and reused and stored_keys:
+        timings["cached_s"] = timings.get("cached_s", 0.0) + seconds * reused / len(stored_keys)
+    if first_missing:
+        t0 = time.perf_counter()
+        todo = [dataset.pairs[i] for i in first_missing.values()]
+        new = live_channel_distances(
+            backbone, layers, IQADataset(dataset.name, todo, False, "", dataset.root), progress
+        )
+        seconds += time.perf_counter() - t0
+        stored_keys += list(first_missing)
+        stored = {n: np.concatenate([stored[n], new[n]]) if stored else new[n] for n in layers}
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(
+                fh, __key__=key, __seconds__=seconds, __pairs__=np.array(stored_keys), **stored
+            )
+    row = {k: i for i, k in enumerate(stored_keys)}
+    return {n: stored[n][[row[k] for k in keys]] for n in layers}
 
 
 def curve_channel_distances(backbone, layers, waves, mean, contrasts, progress=True, label=""):
@@ -222,11 +328,52 @@ def _live_stats(values, human, groups, n_boot, seed):
 # the driver
 
 
+def _curve_spec(column, variants, d, contrasts, human, index) -> dict[str, Any]:
+    """Bootstrap input of a threshold data set: grid predictions per variant, rows by stimulus."""
+    from .claim1_stats import criterion_grid_predictions
+
+    values = {
+        n: criterion_grid_predictions(contrasts, _combine_curves(d, w))[index]
+        for n, (_, _, w) in variants.items()
+    }
+    return {
+        "column": column,
+        "higher": False,
+        "kind": "rmse",
+        "values": values,
+        "human": np.asarray(human, dtype=np.float64),
+        "groups": np.asarray(index),
+    }
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine a run measured on: CPU cores, torch threads, load average, platform."""
+    import os
+    import platform
+
+    try:
+        load = [round(v, 2) for v in os.getloadavg()]
+    except OSError:  # pragma: no cover - not on every platform
+        load = None
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average_at_start": load,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
 @dataclass
 class Claim1Result:
+    """Rows (one per variant), agreement records, paired comparisons, data counts, timings."""
+
     rows: list[dict[str, Any]] = field(default_factory=list)
     agreement: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    machine: dict[str, Any] = field(default_factory=dict)
 
 
 def run_claim1(
@@ -250,13 +397,20 @@ def run_claim1(
 
     cfg = config or Claim1Config()
     out = Path(cfg.out)
-    res = Claim1Result()
+    res = Claim1Result(machine=machine_info())
     t_start = time.perf_counter()
     contrasts = np.geomspace(cfg.contrasts[0], cfg.contrasts[1], int(cfg.contrasts[2]))
 
     live = read_live(data_root=cfg.data_root)
+    live.check_files()
     live_human = np.array([p.score for p in live.pairs]) * (1.0 if live.higher_is_better else -1.0)
     live_groups = np.array([p.ref_id for p in live.pairs])
+    res.data = {
+        "live_root": str(live.root),
+        "live_rows": len(live.pairs),
+        "live_refs": len(live.ref_ids),
+        "live_types": live.dist_types,
+    }
     if not cfg.live_only:
         mf = load_modelfest(cfg.data_root)
         mf_ids = list(SUPPORTED_MODELFEST_IDS)
@@ -288,7 +442,16 @@ def run_claim1(
             castle_index.append(keys[key])
         castle_index_arr = np.array(castle_index)
         castle_human = castle["log10_sensitivity"][keep]
+        res.data.update(
+            {
+                "modelfest_stimuli": len(mf_ids),
+                "castle_rows": len(keep),
+                "castle_stimuli": len(castle_waves),
+            }
+        )
     out.mkdir(parents=True, exist_ok=True)  # only once every input was found
+    cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else out
+    cache_dir.mkdir(parents=True, exist_ok=True)
 
     # image baselines on LIVE
     from ..evaluate.iqa import evaluate_iqa
@@ -301,7 +464,14 @@ def run_claim1(
     }
     for name, metric in baselines.items():
         t0 = time.perf_counter()
-        r = evaluate_iqa(metric, live, progress=False, n_boot=cfg.n_boot, seed=cfg.seed)
+        r = evaluate_iqa(
+            metric,
+            live,
+            progress=False,
+            n_boot=cfg.n_boot,
+            seed=cfg.seed,
+            cache=cache_dir / "metric_values.json",
+        )
         o = r.overall
         res.rows.append(
             {
@@ -340,10 +510,13 @@ def run_claim1(
             "v": __version__,
         }
         t0 = time.perf_counter()
-        d_live = _cached(
-            out / f"cache-{bb_name}-live.npz",
-            config_hash({**key_base, "live": [str(p.dist_path) for p in live.pairs]}),
-            lambda bb=bb, layers=layers: live_channel_distances(bb, layers, live, progress),
+        d_live = cached_pair_distances(
+            cache_dir / f"cache-{bb_name}-iqa-pairs.npz",
+            config_hash(key_base),
+            bb,
+            layers,
+            live,
+            progress,
             res.timings,
         )
         res.timings[f"{bb_name}_live_features_s"] = time.perf_counter() - t0
@@ -351,7 +524,7 @@ def run_claim1(
             t0 = time.perf_counter()
             ckey = {**key_base, "contrasts": contrasts.tolist()}
             d_mf = _cached(
-                out / f"cache-{bb_name}-modelfest.npz",
+                cache_dir / f"cache-{bb_name}-modelfest.npz",
                 config_hash({**ckey, "ids": mf_ids}),
                 lambda bb=bb, layers=layers: curve_channel_distances(
                     bb, layers, mf_waves, MODELFEST_MEAN, contrasts, progress, "ModelFest"
@@ -361,7 +534,7 @@ def run_claim1(
             res.timings[f"{bb_name}_modelfest_features_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             d_castle = _cached(
-                out / f"cache-{bb_name}-castle.npz",
+                cache_dir / f"cache-{bb_name}-castle.npz",
                 config_hash({**ckey, "castle": sorted(map(str, keys)), "max": cfg.castle_max_size}),
                 lambda bb=bb, layers=layers: curve_channel_distances(
                     bb, layers, castle_waves, 0.5, contrasts, progress, "castleCSF"
@@ -396,6 +569,35 @@ def run_claim1(
                 )
             res.rows.append(row)
         res.timings[f"{bb_name}_evaluate_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        data = {
+            "LIVE SRCC": {
+                "column": "live_srcc",
+                "higher": True,
+                "kind": "srcc",
+                "values": {n: -_combine_live(d_live, w) for n, (_, _, w) in variants.items()},
+                "human": live_human,
+                "groups": live_groups,
+            }
+        }
+        if not cfg.live_only:
+            data["ModelFest RMSE"] = _curve_spec(
+                "modelfest_rmse", variants, d_mf, contrasts, mf_human, np.arange(len(mf_ids))
+            )
+            data["castleCSF RMSE"] = _curve_spec(
+                "castle_rmse", variants, d_castle, contrasts, castle_human, castle_index_arr
+            )
+        res.comparisons += compare_variants(
+            bb_name,
+            variants,
+            res.rows,
+            data,
+            cfg.fractions,
+            n_boot=cfg.n_boot,
+            seed=cfg.seed,
+            level=cfg.level,
+        )
+        res.timings[f"{bb_name}_paired_stats_s"] = time.perf_counter() - t0
         if lin is not None:
             for layer in layers:
                 t = scores.layer(layer)
@@ -443,18 +645,12 @@ def run_claim1(
 
 
 def _write(res: Claim1Result, cfg: Claim1Config, out: Path, contrasts, extra) -> None:
-    from .claim1_report import render_markdown
+    from .claim1_report import render_markdown, with_history
 
-    cols = sorted(
-        {k for r in res.rows for k in r},
-        key=lambda c: (c not in ("backbone", "variant", "family", "k", "n_channels"), c),
+    _write_csv(out / "claim1.csv", res.rows, ("backbone", "variant", "family", "k", "n_channels"))
+    _write_csv(
+        out / "claim1_comparisons.csv", res.comparisons, ("backbone", "dataset", "k", "other")
     )
-    with atomic_path(out / "claim1.csv") as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=cols)
-            w.writeheader()
-            for r in res.rows:
-                w.writerow({c: (f"{v:.6g}" if isinstance(v, float) else v) for c, v in r.items()})
     write_json_atomic(
         out / "claim1.json",
         {
@@ -462,14 +658,33 @@ def _write(res: Claim1Result, cfg: Claim1Config, out: Path, contrasts, extra) ->
             "schema_version": SCHEMA_VERSION,
             "hvsprobe_version": __version__,
             "config": cfg.to_dict(),
+            "data": res.data,
+            "machine": res.machine,
             "contrasts": contrasts.tolist(),
             "extra": extra,
             "timings": res.timings,
             "rows": res.rows,
+            "comparisons": res.comparisons,
             "agreement": res.agreement,
         },
     )
-    text = render_markdown(res.rows, res.agreement, cfg, res.timings, extra)
+    text = render_markdown(
+        res.rows, res.agreement, cfg, res.timings, extra, res.comparisons, res.data, res.machine
+    )
     write_text_atomic(out / "claim1.md", text)
     if cfg.doc:
-        write_text_atomic(cfg.doc, text)
+        doc = Path(cfg.doc)
+        old = doc.read_text(encoding="utf-8") if doc.is_file() else None
+        write_text_atomic(doc, with_history(text, old, time.strftime("%Y-%m-%d")))
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], first: tuple[str, ...]) -> None:
+    cols = sorted(
+        {k for r in rows for k in r},
+        key=lambda c: (c not in first, first.index(c) if c in first else 0, c),
+    )
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: (f"{v:.6g}" if isinstance(v, float) else v) for c, v in r.items()})

@@ -34,111 +34,152 @@ def _randoms(rows, backbone, k):
     ]
 
 
-def _better(a: float, b: float, higher: bool) -> bool:
-    return a > b if higher else a < b
+def _ci_text(c: dict[str, Any]) -> str:
+    return f"{c['diff']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]"
 
 
-def _verdicts(rows, backbones, fractions) -> tuple[list[str], dict[str, int]]:
+def _comparison_cell(c: dict[str, Any]) -> str:
+    text = f"{_ci_text(c)} {c['verdict']}"
+    if c.get("p_value") is not None and math.isfinite(c["p_value"]):
+        text += f" (p = {c['p_value']:.3g})"
+    return text
+
+
+def _verdict_lines(comparisons: list[dict[str, Any]]) -> list[str]:
+    """One line per backbone and data set: top-k minus the random median per k, with its
+    interval, the top-k's percentile among random subsets and the verdict word."""
     lines = []
-    tally = {"top_vs_bottom": 0, "top_vs_random_median": 0, "top_vs_all": 0, "n": 0}
-    for _, _, label in METRICS:
-        tally[f"{label}:random"] = 0
-        tally[f"{label}:n"] = 0
-    for bb in backbones:
-        for k in fractions:
-            pct = int(round(100 * k))
-            top, bot = _row(rows, bb, f"top {pct}% pe"), _row(rows, bb, f"bottom {pct}% pe")
-            allc = _row(rows, bb, "all channels")
-            rnd = _randoms(rows, bb, k)
-            if top is None or bot is None:
-                continue
-            parts = []
-            for col, higher, label in METRICS:
-                if col not in top or not math.isfinite(top.get(col, math.nan)):
-                    continue
-                vals = np.array([r[col] for r in rnd if math.isfinite(r.get(col, math.nan))])
-                beaten = int(np.sum([_better(top[col], v, higher) for v in vals]))
-                med = float(np.median(vals)) if vals.size else math.nan
-                tally["n"] += 1
-                tally["top_vs_bottom"] += _better(top[col], bot[col], higher)
-                tally["top_vs_random_median"] += bool(vals.size) and _better(top[col], med, higher)
-                tally["top_vs_all"] += _better(top[col], allc[col], higher) if allc else 0
-                tally[f"{label}:n"] += 1
-                tally[f"{label}:random"] += bool(vals.size) and _better(top[col], med, higher)
-                sign = "better" if _better(top[col], bot[col], higher) else "worse"
-                parts.append(
-                    f"{label} {_f(top[col])} vs bottom {_f(bot[col])} ({sign}), beats {beaten}/{vals.size} "
-                    f"random subsets (random median {_f(med)}), all channels {_f(allc[col]) if allc else '—'}"
-                )
-            lines.append(f"- **{bb}, top {pct} % by PE**: " + "; ".join(parts) + ".")
-    return lines, tally
+    keys = list(dict.fromkeys((c["backbone"], c["dataset"]) for c in comparisons))
+    for bb, ds in keys:
+        rnd = [
+            c
+            for c in comparisons
+            if c["backbone"] == bb and c["dataset"] == ds and c["other"] == "random subsets"
+        ]
+        if not rnd:
+            continue
+        first = rnd[0]
+        parts = [
+            f"k = {int(round(100 * c['k']))} %: {_ci_text(c)} **{c['verdict']}** "
+            f"(beats {c['percentile']:.0f} % of random subsets "
+            f"[{_f(c['percentile_low'], 0)}, {_f(c['percentile_high'], 0)}])"
+            for c in rnd
+        ]
+        unit = "higher is better" if first["higher_is_better"] else "lower is better"
+        lines.append(
+            f"- **{bb}, {ds}** ({unit}; {first['n_rows']} rows, {first['n_groups']} resampled "
+            "units): top-k % by PE minus the median random k % subset — " + "; ".join(parts) + "."
+        )
+    return lines
 
 
-def render_markdown(rows, agreement, cfg, timings, extra) -> str:
+def _comparison_table(comparisons: list[dict[str, Any]], level: float) -> list[str]:
+    out = [
+        f"Each cell: top-k % by PE minus the other [{100 * level:g} % paired bootstrap "
+        'interval], the verdict on "top-k is better", and for LIVE the exact swap-permutation '
+        "p-value. Against random subsets the other is their median.",
+        "",
+        "| backbone | data set | k | vs random (median) | vs bottom-k % | vs all channels | "
+        "vs LPIPS weights |",
+        "|---|---|---:|---|---|---|---|",
+    ]
+    keys = list(dict.fromkeys((c["backbone"], c["dataset"], c["k"]) for c in comparisons))
+    for bb, ds, k in keys:
+        cells = []
+        for other in (
+            "random subsets",
+            "bottom-k % by PE",
+            "all channels",
+            "LPIPS learned weights",
+        ):
+            c = next(
+                (
+                    c
+                    for c in comparisons
+                    if (c["backbone"], c["dataset"], c["k"], c["other"]) == (bb, ds, k, other)
+                ),
+                None,
+            )
+            cells.append(_comparison_cell(c) if c else "—")
+        out.append(f"| {bb} | {ds} | {int(round(100 * k))} % | " + " | ".join(cells) + " |")
+    return out
+
+
+def _data_sentence(data: dict[str, Any], extra: dict[str, Any] | None) -> str:
+    text = (
+        f"Data read by this run: LIVE {data.get('live_rows', '—')} rated images of "
+        f"{data.get('live_refs', '—')} reference images (`{data.get('live_root', '—')}`)"
+    )
+    if extra:
+        text += (
+            f"; ModelFest {len(extra['modelfest_ids'])} stimuli; castleCSF "
+            f"{extra['castle_rows']} rows ({extra['castle_stimuli']} distinct stimuli, "
+            f"{extra['castle_excluded']} rows excluded)"
+        )
+    return text + "."
+
+
+def _machine_sentence(timings: dict[str, float], machine: dict[str, Any]) -> str:
+    cores = machine.get("cpu_count")
+    load = machine.get("load_average_at_start")
+    text = (
+        f"Wall time of the run that wrote it: {timings.get('total_s', math.nan) / 60:.1f} min on "
+        f"a machine with {cores if cores else 'an unknown number of'} CPU cores "
+        f"({machine.get('torch_threads', '—')} torch threads"
+        + (f", load average {load[0]:.1f} at the start" if load else "")
+        + ")"
+    )
+    if timings.get("cached_s"):
+        text += (
+            "; it reused cached per-channel distances whose first computation took "
+            f"{timings['cached_s'] / 60:.1f} min more"
+        )
+    return (
+        text + ". Probing a backbone whose results folder is missing adds its `hvsprobe analyze` "
+        "time."
+    )
+
+
+def render_markdown(
+    rows, agreement, cfg, timings, extra, comparisons=(), data=None, machine=None
+) -> str:
     """The full claim-1 page."""
+    data, machine, comparisons = data or {}, machine or {}, list(comparisons)
     backbones = list(dict.fromkeys(r["backbone"] for r in rows if r["backbone"] != "-"))
     fractions = list(cfg.fractions)
-    verdict_lines, tally = _verdicts(rows, backbones, fractions)
-    n = max(tally["n"], 1)
+    level = getattr(cfg, "level", 0.95)
+    sets = "LIVE only (`--live-only`)" if cfg.live_only else "LIVE, ModelFest and castleCSF"
     out = [
         "# Claim 1: do higher-scoring channels predict human judgments better?",
         "",
         "Generated by `hvsprobe experiment claim1` (module `hvsprobe.experiments.claim1`); every "
-        "number on this page comes from `claim1.csv` / `claim1.json` in the experiment's output "
-        f"folder. Wall time of the run that wrote it: {timings.get('total_s', math.nan) / 60:.1f} min on a "
-        "2-core CPU"
-        + (
-            f"; it reused cached per-channel distances whose first computation took "
-            f"{timings['cached_s'] / 60:.1f} min more"
-            if timings.get("cached_s")
-            else ""
-        )
-        + ". Probing a backbone whose results folder is missing adds its `hvsprobe analyze` time.",
+        "number on this page comes from `claim1.csv`, `claim1_comparisons.csv` and `claim1.json` "
+        "in the experiment's output folder. " + _machine_sentence(timings, machine),
+        "",
+        _data_sentence(data, extra),
         "",
         "Each metric is the LPIPS-style distance (unit-normalised features, squared difference, "
         "spatial mean, sum over layers) on the five LPIPS layers of the backbone, restricted to a "
         "channel subset with weight 1: the top k % of each layer by PE, mu1 or mu2, the bottom k % "
-        f"by PE, {cfg.n_random} seeded random k % subsets, all channels, or LPIPS's learned "
-        "weights. Higher SRCC is better; lower RMSE (log10 sensitivity, one fitted criterion) is better.",
+        f"by PE, {cfg.n_random} seeded random k % subsets, all channels (every channel, also those "
+        "whose grating scores are NaN), or LPIPS's learned weights. Higher SRCC is better; lower "
+        "RMSE (log10 sensitivity, one fitted criterion) is better.",
         "",
         "## Verdict",
         "",
-        f"Across backbones, k and the three human data sets, the top-k % by PE beat the bottom-k % in "
-        f"**{tally['top_vs_bottom']} of {tally['n']}** comparisons, beat the median random subset of "
-        f"the same size in **{tally['top_vs_random_median']} of {tally['n']}**, and beat all channels "
-        f"in **{tally['top_vs_all']} of {tally['n']}**.",
+        f"Human data: {sets}. For each backbone and data set, the top-k % by PE is compared with "
+        "the *median* random k % subset on the same rows (the tables print that median). The "
+        f"interval is a paired percentile bootstrap ({cfg.n_boot} replicates, {100 * level:g} %) "
+        "that resamples LIVE reference images, ModelFest stimuli or castleCSF stimuli and "
+        "recomputes every subset on the same draw. **supported**: the whole interval favours the "
+        "top-k; **contradicted**: the whole interval favours the other; **not resolved by these "
+        "data**: the interval contains 0.",
+        "",
+        *_verdict_lines(comparisons),
         "",
     ]
-    frac_tb = tally["top_vs_bottom"] / n
-    frac_tr = tally["top_vs_random_median"] / n
-    if frac_tb >= 0.75 and frac_tr >= 0.75:
-        out.append(
-            "In plain words: on these data the claim holds in most comparisons — selecting channels by PE "
-            "gives better predictors of human judgments than the worst channels and than chance."
-        )
-    elif frac_tb >= 0.5 or frac_tr >= 0.5:
-        out.append(
-            "In plain words: the evidence is mixed — PE-selected channels win some comparisons and lose "
-            "others; the per-data-set lines below show where the claim holds and where it does not."
-        )
-    else:
-        out.append(
-            "In plain words: on these data the claim does not hold — PE-selected channels are not better "
-            "predictors of human judgments than the worst channels or random subsets."
-        )
-    per_set = [
-        f"{label}: {tally[f'{label}:random']} of {tally[f'{label}:n']}"
-        for _, _, label in METRICS
-        if tally.get(f"{label}:n")
-    ]
-    if per_set:
-        out += [
-            "",
-            "Top-k % by PE beats the median random subset, per data set: "
-            + "; ".join(per_set)
-            + ".",
-        ]
-    out += ["", *verdict_lines, ""]
+    if comparisons:
+        out += ["### All paired comparisons", "", *_comparison_table(comparisons, level), ""]
 
     header = (
         "| variant | channels | LIVE SRCC [95 % CI] | LIVE PLCC | ModelFest RMSE | ModelFest r | "
@@ -214,21 +255,24 @@ def render_markdown(rows, agreement, cfg, timings, extra) -> str:
     out += [
         "## How to read this, and its limits",
         "",
-        "- The LIVE subset has only 4 reference images (79 rated images). The 95 % intervals resample "
-        "reference images, so they are wide and coarse; differences in SRCC of a few hundredths are "
-        "within noise. Random subsets are shown as a distribution (mean ± sd [min, max]) rather than one draw.",
-        "- ModelFest (stimuli "
-        + (f"{len(extra['modelfest_ids'])} stimuli" if extra else "—")
-        + ") and castleCSF "
-        + (
-            f"({extra['castle_rows']} static foveal achromatic rows at 10–1000 cd/m², {extra['castle_stimuli']} distinct "
-            f"stimuli; {extra['castle_excluded']} rows excluded)"
+        f"- LIVE: {data.get('live_rows', '—')} rated images of {data.get('live_refs', '—')} "
+        "reference images. The intervals resample reference images, so with few references they "
+        "are wide and coarse, and the permutation p-value cannot go below 2 / 2^(references). "
+        "Random subsets are shown as a distribution (median; mean ± sd [min, max]).",
+        *(
+            [
+                f"- ModelFest ({len(extra['modelfest_ids'])} stimuli) and castleCSF "
+                f"({extra['castle_rows']} static foveal achromatic rows at 10–1000 cd/m², "
+                f"{extra['castle_stimuli']} distinct stimuli; {extra['castle_excluded']} rows "
+                "excluded): thresholds are where the distance between a mean-grey field and the "
+                "stimulus reaches one fitted criterion, interpolated in log-log coordinates "
+                f"between {int(cfg.contrasts[2])} contrasts from {cfg.contrasts[0]:g} to "
+                f"{cfg.contrasts[1]:g}. Bootstrap replicates refit the criterion on a grid of "
+                "256 candidate criteria.",
+            ]
             if extra
-            else ""
-        )
-        + ": thresholds are where the distance between a mean-grey field and the stimulus reaches one fitted "
-        f"criterion, interpolated in log-log coordinates between {int(cfg.contrasts[2])} contrasts from "
-        f"{cfg.contrasts[0]:g} to {cfg.contrasts[1]:g}.",
+            else ["- This run used LIVE only (`--live-only`): no threshold data sets."]
+        ),
         "- castleCSF is not an independent test of the default PE: mu1 weights frequency change by the "
         "`castle_fit` CSF, which was fitted to these same castleCSF measurements (docs/human.md). A "
         "selection by PE is therefore partly tuned towards these data; ModelFest and LIVE are independent "
@@ -258,9 +302,58 @@ def _random_row(rnd, pct) -> str:
         v = v[np.isfinite(v)]
         if not v.size:
             return "—"
-        return f"{v.mean():.3f} ± {v.std(ddof=1) if v.size > 1 else 0:.3f} [{v.min():.3f}, {v.max():.3f}]"
+        sd = v.std(ddof=1) if v.size > 1 else 0.0
+        return (
+            f"median {np.median(v):.3f}; {v.mean():.3f} ± {sd:.3f} [{v.min():.3f}, {v.max():.3f}]"
+        )
 
     return (
         f"| random {pct}% (n={len(rnd)}) | {rnd[0]['n_channels']} | {stat('live_srcc')} | {stat('live_plcc')} | "
         f"{stat('modelfest_rmse')} | {stat('modelfest_r')} | {stat('castle_rmse')} | {stat('castle_r')} |"
     )
+
+
+def with_history(text: str, old: str | None, date: str) -> str:
+    r"""``text`` with a "History" section that keeps the verdicts of earlier pages.
+
+    The previous page's "Verdict" section (when it differs from the new one) becomes the
+    newest history entry, dated by the day it was replaced; its own history follows.
+
+    Examples
+    --------
+    >>> old = "# T\n\n## Verdict\n\nold words\n\n## vgg16\n"
+    >>> "old words" in with_history("# T\n\n## Verdict\n\nnew\n", old, "2026-12-01")
+    True
+    """
+    entries: list[str] = []
+    if old:
+        prev = _section(old, "## Verdict")
+        if prev and prev.strip() != (_section(text, "## Verdict") or "").strip():
+            body = prev.replace("\n### ", "\n#### ")
+            entries.append(f"### Verdict of the page replaced on {date}\n\n{body.strip()}")
+        hist = _section(old, "## History")
+        if hist:
+            entries.append(hist.strip().removeprefix(_HISTORY_INTRO).strip())
+    if not entries:
+        return text
+    return (
+        text.rstrip() + "\n\n## History\n\n" + _HISTORY_INTRO + "\n\n" + "\n\n".join(entries) + "\n"
+    )
+
+
+_HISTORY_INTRO = "Earlier verdicts of this page, newest first, kept so a reader sees what changed."
+
+
+def _section(text: str, heading: str) -> str | None:
+    """The body of the level-2 section ``heading`` (up to the next level-2 heading)."""
+    lines = text.splitlines()
+    try:
+        i = lines.index(heading)
+    except ValueError:
+        return None
+    body = []
+    for line in lines[i + 1 :]:
+        if line.startswith("## "):
+            break
+        body.append(line)
+    return "\n".join(body).strip("\n")

@@ -551,10 +551,123 @@ def matched_psnr_gap(a: np.ndarray, b: np.ndarray, n: int = 21) -> float | None:
     return float(np.mean(lb - la))
 
 
+def paired_matched_gap(
+    rows: list[dict[str, Any]],
+    image_rows: list[dict[str, Any]],
+    target: str,
+    other: str,
+    seeds: Sequence[int],
+    set_name: str,
+    *,
+    n_boot: int = 2000,
+    boot_seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Any] | None:
+    """Matched-PSNR LPIPS-Alex gap ``other - target`` with a bootstrap over seeds and images.
+
+    Per seed the curves of both losses (rho points and the L1-only start) are rebuilt from
+    per-image PSNR-Y and LPIPS-Alex averaged over the *same* images, and
+    :func:`matched_psnr_gap` compares them; the gap is the mean over seeds.  A replicate
+    draws the seeds and the test images with replacement (the same images for every run:
+    paired), so the interval carries both sources of noise.  Positive favours ``target``;
+    the verdict is :func:`hvsprobe.evaluate.paired.verdict` of the interval.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Per-run summary rows (``run``, ``loss``, ``rho``, ``seed``, ``set``).
+    image_rows : list of dict
+        Per-image evaluation rows (``model`` = run name, ``set``, ``image``, ``psnr_y``,
+        ``lpips_alex``).
+    target, other : str
+        Losses compared.
+    seeds : sequence of int
+        Seeds.
+    set_name : str
+        Test set.
+    n_boot, boot_seed, level : int, int, float
+        Bootstrap settings.
+
+    Returns
+    -------
+    dict or None
+        ``diff, low, high, level, n_boot, n_seeds, n_images, verdict``; ``None`` when the
+        curves never overlap.
+
+    Examples
+    --------
+    >>> paired_matched_gap([], [], "selected", "vgg", [0], "Set5") is None
+    True
+    """
+    from ..evaluate.paired import verdict
+
+    runs = {
+        (r["loss"], r["rho"], r["seed"]): r["run"]
+        for r in rows
+        if r["set"] == set_name and r["loss"] in (target, other, "none") and "run" in r
+    }
+    per_run: dict[str, dict[str, tuple[float, float]]] = {}
+    for r in image_rows:
+        if r.get("set") == set_name and r.get("model") in runs.values():
+            per_run.setdefault(r["model"], {})[r["image"]] = (r["psnr_y"], r["lpips_alex"])
+    images = sorted(set.intersection(*(set(v) for v in per_run.values()))) if per_run else []
+    seeds = [s for s in seeds if any(k[2] == s for k in runs)]
+    if not images or not seeds:
+        return None
+    arr = {run: np.array([per_run[run][i] for i in images]) for run in per_run}  # (I, 2)
+
+    def curve(loss: str, seed: int, w: np.ndarray) -> np.ndarray:
+        pts = [
+            tuple(w @ arr[run])
+            for (ls, rho, sd), run in runs.items()
+            if sd == seed and run in arr and ((ls == loss and rho > 0) or ls == "none")
+        ]
+        return np.asarray(sorted(pts), dtype=np.float64).reshape(-1, 2)
+
+    def gap(seed_pick: Sequence[int], w: np.ndarray) -> float:
+        gaps = [matched_psnr_gap(curve(target, s, w), curve(other, s, w)) for s in seed_pick]
+        ok = [g for g in gaps if g is not None]
+        return float(np.mean(ok)) if ok else math.nan
+
+    n = len(images)
+    point = gap(seeds, np.full(n, 1.0 / n))
+    if not math.isfinite(point):
+        return None
+    rng = np.random.default_rng(boot_seed)
+    reps = np.empty(n_boot)
+    for b in range(n_boot):
+        pick = rng.integers(0, len(seeds), len(seeds))
+        w = np.bincount(rng.integers(0, n, n), minlength=n) / n
+        reps[b] = gap([seeds[i] for i in pick], w)
+    ok = reps[np.isfinite(reps)]
+    alpha = (1.0 - level) / 2.0
+    lo, hi = (float(v) for v in np.percentile(ok, [100 * alpha, 100 * (1 - alpha)]))
+    return {
+        "diff": point,
+        "low": lo,
+        "high": hi,
+        "level": level,
+        "n_boot": n_boot,
+        "n_failed": int(reps.size - ok.size),
+        "n_seeds": len(seeds),
+        "n_images": n,
+        "verdict": verdict(lo, hi, higher_is_better=True),
+    }
+
+
 def compute_verdicts(
-    rows: list[dict[str, Any]], seeds: Sequence[int], sets: Sequence[str], target: str = "selected"
+    rows: list[dict[str, Any]],
+    seeds: Sequence[int],
+    sets: Sequence[str],
+    target: str = "selected",
+    image_rows: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Compare ``target`` with ``vgg`` and ``random`` per set (see module docstring)."""
+    """Compare ``target`` with ``vgg`` and ``random`` per set (see module docstring).
+
+    With ``image_rows`` (per-image evaluation rows) each verdict also carries ``paired``:
+    the matched-PSNR gap with its bootstrap interval over seeds and images and one of the
+    three words of :func:`hvsprobe.evaluate.paired.verdict` (:func:`paired_matched_gap`).
+    """
     verdicts = []
     for set_name in sets:
         # seed-to-seed spread: pooled SD of LPIPS-Alex over all (loss, rho) points with >= 2 seeds
@@ -625,12 +738,25 @@ def compute_verdicts(
                     if seed_sd and math.isfinite(seed_sd)
                     else float("nan"),
                     "outcome": outcome,
+                    "paired": None
+                    if image_rows is None
+                    else paired_matched_gap(rows, image_rows, target, other, seeds, set_name),
                 }
             )
     return verdicts
 
 
 def _verdict_sentence(v: dict[str, Any]) -> str:
+    pv = v.get("paired")
+    if pv:
+        return (
+            f"- **{v['set']}**, {v['target']} vs {v['other']}: matched-PSNR LPIPS-Alex gap "
+            f"({v['other']} minus {v['target']}; positive favours {v['target']}) "
+            f"{pv['diff']:+.4f} [{pv['low']:+.4f}, {pv['high']:+.4f}] "
+            f"({100 * pv['level']:g} % bootstrap over {pv['n_seeds']} seeds and "
+            f"{pv['n_images']} images): **{pv['verdict']}**; seed-to-seed SD "
+            f"{v['seed_sd_lpips']:.4f}."
+        )
     gap = v["lpips_gap"]
     if v["outcome"] == "undetermined":
         return (
@@ -782,23 +908,36 @@ def _report(
         "## Verdict",
         "",
         "Compared at matched PSNR-Y (each loss's rho curve, starting at the L1-only run of the same "
-        "seed, linearly interpolated; gap averaged over the shared PSNR range, then over seeds), "
-        "a difference counts when it exceeds twice the seed-to-seed SD of LPIPS-Alex "
-        f"(pooled over all points; {len(seeds)} seeds).",
+        "seed, linearly interpolated; gap averaged over the shared PSNR range, then over seeds). "
+        "Each line gives the gap with a paired bootstrap interval that redraws seeds and test "
+        "images (the same images for every run) and rebuilds the curves: **supported** when the "
+        "whole interval favours selected, **contradicted** when it favours the other loss, "
+        f"**not resolved by these data** when it contains 0 ({len(seeds)} seeds).",
         "",
     ]
     lines += [_verdict_sentence(v) for v in verdicts]
     supported = [
         s
         for s in (cfg.sets or [])
-        if sum(1 for v in verdicts if v["set"] == s and v["outcome"] == "better") == 2
+        if sum(
+            1
+            for v in verdicts
+            if v["set"] == s
+            and (
+                (v.get("paired") or {}).get("verdict") == "supported"
+                if v.get("paired")
+                else v["outcome"] == "better"
+            )
+        )
+        == 2
     ]
     lines += [
         "",
         (
             f"Claim 2 is supported on {', '.join(supported)} (selected beats both vgg and random)."
             if supported
-            else "Claim 2 is not supported at this budget: on no test set does selected beat both vgg and random by more than twice the seed spread."
+            else "Claim 2 is not supported at this budget: on no test set is selected better than "
+            "both vgg and random (see the verdict words above)."
         ),
         "",
         f"![trade-off]({plot.name})",
@@ -1010,7 +1149,7 @@ def run_claim2(
             base_rows.append(dict(s))
     # the L1 control is the rho = 0 point of every curve
     verdicts = compute_verdicts(
-        rows, list(cfg.seeds or [0]), [Path(s).name for s in cfg.sets or []]
+        rows, list(cfg.seeds or [0]), [Path(s).name for s in cfg.sets or []], image_rows=ev.rows
     )
     out.mkdir(parents=True, exist_ok=True)
     import csv
