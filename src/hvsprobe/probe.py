@@ -37,7 +37,7 @@ import torch
 
 from . import __version__
 from ._io import atomic_path, check_schema, config_hash, read_json, sha256_file, write_json_atomic
-from ._validation import check_choice
+from ._validation import check_bool, check_choice
 from .backbones import Backbone, as_backbone
 from .backbones.base import default_channels_last
 from .checkpoint import ProbeCheckpoint, ProbeRunStats
@@ -215,6 +215,17 @@ def _identity(cfg: dict[str, Any]) -> str:
     return config_hash(keep)
 
 
+def _check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch device, or a one-line ``ValueError`` naming it."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device {device!r} is not a torch device ({exc})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: CUDA is not available on this machine")
+    return dev
+
+
 def _checked_layers(
     backbone: Backbone, grid: StimulusGrid, layers: Sequence[str] | None
 ) -> list[str]:
@@ -339,6 +350,12 @@ def probe(
     check_choice(precision, "precision", PRECISIONS)
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if not isinstance(grid, StimulusGrid):
+        raise TypeError(f"grid must be a StimulusGrid, got {type(grid).__name__}")
+    if channels_last is not None:
+        check_bool(channels_last, "channels_last")
+    if device is not None:
+        device = _check_device(device)
     resp = ResponseConfig.coerce(response)
     names = _checked_layers(backbone, grid, layers)
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
