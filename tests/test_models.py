@@ -251,7 +251,9 @@ def test_probe_accepts_a_plain_module_and_the_paper_protocol_runs_the_whole_netw
     wrapped = probe(hvsprobe.wrap(net), grid, ["layer2"], progress=False)
     assert np.array_equal(plain.responses["layer2"], wrapped.responses["layer2"])
     ref = probe_paper_protocol(net, grid, ["layer1.bn1"], indices=[0, 5, 11])
-    got = probe(net, grid, ["layer1.bn1"], progress=False).responses["layer1.bn1"]
+    got = probe(net, grid, ["layer1.bn1"], response="whole_map", progress=False).responses[
+        "layer1.bn1"
+    ]
     np.testing.assert_allclose(
         ref["layer1.bn1"], got.reshape(4, -1)[:, [0, 5, 11]], rtol=1e-5, atol=1e-6
     )

@@ -56,6 +56,9 @@ class ProbeRunStats:
         Probe seconds of this session.
     set_aside : str or None
         Where a corrupt checkpoint was moved, if one was found.
+    border_pass_s : float
+        Seconds of the border-free probe's border pass (each channel's whole-map response to
+        its best stimulus), part of this session's time after the main pass.
     """
 
     resumes: int = 0
@@ -63,6 +66,7 @@ class ProbeRunStats:
     probe_s_total: float = 0.0
     probe_s_session: float = 0.0
     set_aside: str | None = None
+    border_pass_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (for ``summary.json``)."""
@@ -72,6 +76,7 @@ class ProbeRunStats:
             "start_stimulus": self.start_stimulus,
             "probe_s_total": round(self.probe_s_total, 3),
             "probe_s_this_run": round(self.probe_s_session, 3),
+            "border_pass_s": round(self.border_pass_s, 3),
             "corrupt_checkpoint_set_aside": self.set_aside,
         }
 

@@ -392,14 +392,15 @@ def probe(
             bar.close()
         responses = {name: arr.reshape(arr.shape[0], *grid.shape) for name, arr in sums.items()}
         best: dict[str, np.ndarray] = {}
+        border_s = 0.0
         if resp.method != "whole_map":
             ckpt.save()  # the main pass is kept while the short border pass runs
             t_border = time.perf_counter()
             best = best_stimulus_whole_map(backbone, grid, responses, cl, precision, dev)
-            cfg["response"]["border_pass_s"] = round(time.perf_counter() - t_border, 3)
-    return Tuning(
-        responses=responses, grid=grid, config=cfg, best_whole_map=best, run=ckpt.finish()
-    )
+            border_s = time.perf_counter() - t_border
+    run = ckpt.finish()
+    run.border_pass_s = border_s
+    return Tuning(responses=responses, grid=grid, config=cfg, best_whole_map=best, run=run)
 
 
 Runner = Callable[[int, bool, str], Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]]

@@ -203,7 +203,7 @@ def route_times(
             t = time.perf_counter()
             tuning = probe(backbone, sample, layers, response=resp, progress=False)
             total = time.perf_counter() - t
-            extra = float(tuning.config["response"].get("border_pass_s", 0.0))
+            extra = float(tuning.run.border_pass_s) if tuning.run is not None else 0.0
             times[name].append((total - extra) / len(sample))
             if name == "torus":
                 times["border_pass"].append(extra / len(sample))

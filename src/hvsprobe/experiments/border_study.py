@@ -93,10 +93,14 @@ def folder_comparison(whole_dir: Path, free_dir: Path) -> list[dict[str, Any]]:
 
 def _timings(folder: Path) -> dict[str, float]:
     s = read_json(folder / "summary.json")
-    resp = s["probe_config"].get("response", {})
     out = {"probe_s": float(s["timings"]["probe_s"])}
-    if isinstance(resp, dict) and "border_pass_s" in resp:
-        out["border_pass_s"] = float(resp["border_pass_s"])
+    run = s.get("probe_run") or {}
+    resp = s.get("probe_config", {}).get("response", {})
+    border = run.get("border_pass_s") or (
+        resp.get("border_pass_s") if isinstance(resp, dict) else None
+    )
+    if border:
+        out["border_pass_s"] = float(border)
     return out
 
 
