@@ -358,7 +358,7 @@ def format_summary(
         "channels; `at top` = share of live channels whose best frequency is the grid's "
         "highest (the median best frequency is then a lower bound for them).",
         "",
-        "| layer | channels | median mu1 | median mu2 | median PE | median best f (cpd) | at top | orientation selective (1 - CV >= 1/6) | peak index >= 1/3 | top channels (PE) |",
+        "| layer | channels | median mu1 | median mu2 | median PE | median best f (cpd) | at top | orientation selective (1 - CV >= 1/6) | peak index >= 1/3 | top channels |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     tot = {"sel": 0, "peak": 0, "live": 0}
@@ -373,7 +373,7 @@ def format_summary(
             f"{_fmt(r['median_best_frequency_cpd'], 2)} | {_pct(r.get('peak_at_top', 0), live)} | "
             f"{_pct(r['orientation_selective'], live)} | "
             f"{_pct(r.get('orientation_selective_peak', 0), live)} | "
-            f"{', '.join(map(str, r['top_channels']))} |"
+            f"{', '.join(map(str, r['top_channels']))} (by {r.get('top_channels_by', 'pe')}) |"
         )
     lines += [
         "",

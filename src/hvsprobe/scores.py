@@ -462,7 +462,8 @@ class ChannelScores:
             live = ~t["dead"]
             n_live = int(live.sum())
             ok = t["selectable"] if "selectable" in t else live
-            top = np.argsort(-np.where(ok, np.nan_to_num(t["pe"], nan=-np.inf), -np.inf))[:5]
+            by = "pe" if np.isfinite(t["pe"][ok]).any() else "mu1"  # concentric: no PE
+            top = np.argsort(-np.where(ok, np.nan_to_num(t[by], nan=-np.inf), -np.inf))[:5]
 
             def med(col: str, t: dict[str, np.ndarray] = t, live: np.ndarray = live) -> float:
                 vals = t[col][live]
@@ -497,6 +498,7 @@ class ChannelScores:
                     "orientation_selective_peak": count("orientation_selective_peak"),
                     "share_orientation_selective_peak": share(count("orientation_selective_peak")),
                     "top_channels": [int(t["channel"][i]) for i in top if ok[i]],
+                    "top_channels_by": by,
                 }
             )
         return rows
