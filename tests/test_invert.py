@@ -314,3 +314,95 @@ def test_report_inversion_folder_must_hold_a_figure(tmp_path: Path) -> None:
     (tmp_path / "inversion.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     html = _inversion_section(tmp_path, tmp_path)
     assert "Feature inversion" in html and "inversion.png" in html
+
+
+# ---------------------------------------------------------------------------------------------
+# the results-page generator
+
+
+def test_verdict_rule() -> None:
+    from hvsprobe.experiments.inversion import verdict
+
+    assert verdict([0.1, 0.3]) == "supported"
+    assert verdict([-0.3, -0.01]) == "contradicted"
+    assert verdict([-0.1, 0.2]) == "not resolved by these data"
+
+
+def test_paired_differences_and_t_interval() -> None:
+    from hvsprobe.experiments.inversion import paired
+
+    rows = [
+        {"image": im, "subset": sub, "ssim_luma": v}
+        for im, top, bot in (("a", 0.5, 0.2), ("b", 0.6, 0.4), ("c", 0.4, 0.3))
+        for sub, v in (("top", top), ("bottom", bot))
+    ]
+    p = paired(rows, ["a", "b", "c"], "ssim_luma", "top", "bottom")
+    np.testing.assert_allclose(p["diffs"], [0.3, 0.2, 0.1])
+    assert p["n_positive"] == 3 and p["mean"] == pytest.approx(0.2)
+    # t(0.975, 2) = 4.303, sd = 0.1: half width 4.303 * 0.1 / sqrt(3)
+    assert p["ci95"][1] - 0.2 == pytest.approx(4.3027 * 0.1 / np.sqrt(3), rel=1e-3)
+
+
+def test_generator_end_to_end(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from hvsprobe.analyze import analyze
+    from hvsprobe.experiments.inversion import main as page_main
+    from hvsprobe.stimuli import StimulusGrid
+
+    results = tmp_path / "results"
+    grid = StimulusGrid.default(size=32, n_frequencies=4, n_orientations=4, n_phases=1)
+    analyze("vgg16", weights="random:0", layers=["relu1_1"], grid=grid, out=results, progress=False)
+    rng = np.random.default_rng(0)
+    images = []
+    for name in ("one", "two"):
+        Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(
+            tmp_path / f"{name}.png"
+        )
+        images.append(str(tmp_path / f"{name}.png"))
+    doc = tmp_path / "docs" / "inversion.md"
+    argv = [
+        "--results",
+        str(results),
+        "--images",
+        *images,
+        "--size",
+        "24",
+        "--layers",
+        "relu1_1",
+        "--steps",
+        "2",
+        "--out",
+        str(tmp_path / "out"),
+        "--doc",
+        str(doc),
+        "--no-progress",
+    ]
+    assert page_main(argv) == 0
+    text = doc.read_text()
+    assert "## Verdicts" in text and "python -m hvsprobe.experiments.inversion" in text
+    assert "(inversion.png)" in text and (tmp_path / "docs" / "inversion.png").is_file()
+    data = json.loads((tmp_path / "docs" / "inversion.json").read_text())
+    assert data["kind"] == "inversion_experiment" and len(data["verdicts"]) == 4
+    assert {v["verdict"] for v in data["verdicts"][:3]} <= {
+        "supported",
+        "contradicted",
+        "not resolved by these data",
+    }
+    csv_rows = (tmp_path / "docs" / "inversion.csv").read_text().splitlines()
+    assert len(csv_rows) == 1 + 2 * 4  # header + (start, top, bottom, random) per image
+    assert (
+        page_main(
+            [
+                "--results",
+                str(tmp_path / "nope"),
+                "--images",
+                *images,
+                "--out",
+                "o",
+                "--doc",
+                "d.md",
+            ]
+        )
+        == 2
+    )

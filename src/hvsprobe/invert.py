@@ -366,7 +366,8 @@ def invert(
         Ignored when ``config`` is given.
     backbone : Backbone, optional
         The network the selections were scored on (default: built by name from the first
-        selection, ImageNet weights; the metric refuses other weights).
+        selection, with the weights its provenance names, else ImageNet; the metric refuses
+        weights whose sha256 differs from the selection's).
     gram_layers : sequence of str, optional
         Layers of the Gram texture measure (default: every layer the selections use).
     device : str or torch.device, optional
@@ -396,7 +397,10 @@ def invert(
     check_images(image, "image")
     sels, records = _as_selections(selections)
     first = next(iter(sels.values()))
-    net = backbone if backbone is not None else get_backbone(first.backbone)
+    if backbone is None:  # the weights the scores were measured on (the metric checks sha256)
+        w = (first.provenance.get("scores") or {}).get("weights") or "imagenet"
+        backbone = get_backbone(first.backbone, weights=w)
+    net = backbone
     dev = torch.device(device) if device is not None else torch.device("cpu")
     net = net.to(dev).float()
     target = image.detach().to(dev, torch.float32)
