@@ -87,7 +87,7 @@ class InversionConfig:
 
     steps: int = 200
     lr: float = 0.02
-    tv_weight: float = 0.05
+    tv_weight: float = 0.5
     seed: int = 0
     init_mean: float = 0.5
     init_std: float = 0.1
@@ -345,7 +345,7 @@ def invert(
     *,
     steps: int = 200,
     lr: float = 0.02,
-    tv_weight: float = 0.05,
+    tv_weight: float = 0.5,
     seed: int = 0,
     backbone: Backbone | None = None,
     gram_layers: Sequence[str] | None = None,
