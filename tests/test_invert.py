@@ -343,27 +343,51 @@ def test_paired_differences_and_t_interval() -> None:
     assert p["ci95"][1] - 0.2 == pytest.approx(4.3027 * 0.1 / np.sqrt(3), rel=1e-3)
 
 
-def test_generator_end_to_end(tmp_path: Path) -> None:
-    from PIL import Image
-
+@pytest.fixture(scope="module")
+def random_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A results folder of random-weights VGG-16, relu1_1 only, on a tiny grating grid."""
     from hvsprobe.analyze import analyze
-    from hvsprobe.experiments.inversion import main as page_main
     from hvsprobe.stimuli import StimulusGrid
 
-    results = tmp_path / "results"
+    out = tmp_path_factory.mktemp("random_results")
     grid = StimulusGrid.default(size=32, n_frequencies=4, n_orientations=4, n_phases=1)
-    analyze("vgg16", weights="random:0", layers=["relu1_1"], grid=grid, out=results, progress=False)
-    rng = np.random.default_rng(0)
-    images = []
-    for name in ("one", "two"):
-        Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(
-            tmp_path / f"{name}.png"
-        )
-        images.append(str(tmp_path / f"{name}.png"))
+    analyze("vgg16", weights="random:0", layers=["relu1_1"], grid=grid, out=out, progress=False)
+    return out
+
+
+def _noise_png(path: Path, seed: int) -> str:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(path)
+    return str(path)
+
+
+def test_cli_invert_and_report(random_results: Path, tmp_path: Path, capsys) -> None:
+    image = _noise_png(tmp_path / "img.png", 0)
+    out = tmp_path / "inv"
+    argv = ["invert", image, "--results", str(random_results), "--layers", "relu1_1"]
+    assert main([*argv, "--size", "24", "--steps", "2", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "top" in printed and "bottom" in printed and "random" in printed
+    doc = json.loads((out / "inversion.json").read_text())
+    assert list(doc["reconstructions"]) == ["top", "bottom", "random"]
+    assert doc["config"]["image_shape"] == [3, 24, 24] and doc["weights"] == "random:0"
+    assert doc["images"][0]["sha256"] and doc["selections"]["bottom"]["strategy"]["bottom"]
+    html = tmp_path / "report.html"
+    assert main(["report", str(random_results), "--out", str(html), "--inversion", str(out)]) == 0
+    text = html.read_text()
+    assert "Feature inversion" in text and "inversion.png" in text
+
+
+def test_generator_end_to_end(random_results: Path, tmp_path: Path) -> None:
+    from hvsprobe.experiments.inversion import main as page_main
+
+    images = [_noise_png(tmp_path / f"{n}.png", i) for i, n in enumerate(("one", "two"))]
     doc = tmp_path / "docs" / "inversion.md"
     argv = [
         "--results",
-        str(results),
+        str(random_results),
         "--images",
         *images,
         "--size",

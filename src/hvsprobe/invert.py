@@ -85,7 +85,7 @@ class InversionConfig:
         Keep the selected distance every this many steps (and at the last one).
     """
 
-    steps: int = 200
+    steps: int = 30
     lr: float = 0.02
     tv_weight: float = 0.5
     seed: int = 0
@@ -343,7 +343,7 @@ def invert(
     image: torch.Tensor,
     selections: Mapping[str, SelectionSource] | Sequence[SelectionSource],
     *,
-    steps: int = 200,
+    steps: int = 30,
     lr: float = 0.02,
     tv_weight: float = 0.5,
     seed: int = 0,
@@ -387,7 +387,7 @@ def invert(
     >>> from hvsprobe.scores import ChannelScores
     >>> sels = default_selections(ChannelScores.load("/tmp/inv-vgg16"))  # doctest: +SKIP
     >>> res = invert(load_target("zebra.png"), sels, steps=100)  # doctest: +SKIP
-    >>> res.reconstructions["top"].measures["ssim_luma"]  # doctest: +SKIP
+    >>> res.reconstructions["top"].measures[0]["ssim_luma"]  # doctest: +SKIP
     """
     from tqdm.auto import tqdm
 
