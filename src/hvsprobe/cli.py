@@ -6,6 +6,7 @@
 ``hvsprobe layers BACKBONE | --model SPEC``   a network's layers with channels and strides
 ``hvsprobe select RESULTS [options]``      a new selection from a results folder's scores
 ``hvsprobe report RESULTS``                 report.html with figures for a results folder
+``hvsprobe invert IMAGE [options]``        rebuild an image from the features of channel subsets
 ``hvsprobe distance REF DIST [--metric]``  perceptual distances between images or folders
 ``hvsprobe metrics``                       list the metrics
 ``hvsprobe evaluate METRIC ... --dataset``  metrics against human judgments (SRCC, 2AFC, ...)
@@ -217,6 +218,32 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-cache", action="store_true", help="compute every value afresh")
     p.add_argument("--out", type=Path, default=None, help="folder for evaluate.json/.csv")
+
+
+def _add_invert(sub: argparse._SubParsersAction) -> None:
+    from .invert import DEFAULT_LAYERS, InversionConfig
+
+    d = InversionConfig()
+    p = sub.add_parser("invert", help="rebuild an image from the features of channel subsets")
+    p.add_argument("image", type=Path, help="target image (centre-cropped and resized to --size)")
+    p.add_argument(
+        "--selection", type=Path, action="append", default=None, help="selection JSON (repeatable)"
+    )
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="results folder: use its scores for top / bottom / random subsets (the default set)",
+    )
+    p.add_argument("--fraction", type=float, default=0.25, help="share per layer (with --results)")
+    p.add_argument("--layers", nargs="+", default=list(DEFAULT_LAYERS), help="(with --results)")
+    p.add_argument("--size", type=int, default=256, help="square size in pixels; 0 keeps the image")
+    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (pixel units)")
+    p.add_argument("--tv-weight", type=float, default=d.tv_weight, help="0 turns the prior off")
+    p.add_argument("--seed", type=int, default=d.seed, help="starting noise and random subset")
+    p.add_argument("--out", type=Path, default=None, help="folder (default inversion-IMAGESTEM)")
+    p.add_argument("--device", default=None)
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -236,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_layers(sub)
     _add_select(sub)
     _add_evaluate(sub)
+    _add_invert(sub)
     p = sub.add_parser(
         "distance", help="perceptual distance between two images or two folders (paired by name)"
     )
@@ -293,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", type=Path, help="results folder written by `hvsprobe analyze`")
     p.add_argument(
         "--out", type=Path, default=None, help="HTML file or folder (default RESULTS/report.html)"
+    )
+    p.add_argument(
+        "--inversion", type=Path, default=None, help="folder from `hvsprobe invert`: show it"
     )
     p = sub.add_parser("metrics", help="list the metrics `hvsprobe distance` accepts")
     p = sub.add_parser("csf", help="list human CSF models and their error against castleCSF data")
@@ -546,7 +577,33 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     check_results_folder(args.results)
     path = build_report(args.results, args.out)
+    path = build_report(args.results, args.out, inversion=args.inversion)
     print(f"report: {path}")
+    return 0
+
+
+def _cmd_invert(args: argparse.Namespace) -> int:
+    from .invert import InversionConfig, default_selections, invert, load_target, save_inversion
+    from .scores import ChannelScores
+
+    if (args.selection is None) == (args.results is None):
+        raise ValueError("give either --selection FILE (repeatable) or --results DIR, not both")
+    cfg = InversionConfig(steps=args.steps, lr=args.lr, tv_weight=args.tv_weight, seed=args.seed)
+    if args.results is not None:
+        scores = ChannelScores.load(args.results)
+        sels = default_selections(
+            scores, fraction=args.fraction, layers=args.layers, seed=args.seed
+        )
+    else:
+        sels = list(args.selection)
+    target = load_target(args.image, args.size or None)
+    res = invert(target, sels, config=cfg, device=args.device, progress=not args.no_progress)
+    out = args.out or Path(f"inversion-{args.image.stem}")
+    save_inversion(res, out, image_sources=[args.image], names=[args.image.stem])
+    for k, r in res.reconstructions.items():
+        m = " ".join(f"{n}={v:.4g}" for n, v in r.measures[0].items())
+        print(f"{k:10s} distance {r.initial_distance[0]:.4g} -> {r.final_distance[0]:.4g}  {m}")
+    print(f"{len(res.reconstructions)} reconstructions in {res.seconds:.1f} s -> {out}")
     return 0
 
 
@@ -625,6 +682,7 @@ _COMMANDS = {
     "metrics": _cmd_metrics,
     "evaluate": _cmd_evaluate,
     "report": _cmd_report,
+    "invert": _cmd_invert,
     "experiment": _cmd_experiment,
     "sr": _cmd_sr,
     "data": _cmd_data,

@@ -79,6 +79,8 @@ DEFAULT_SECTIONS: tuple[Section, ...] = (
         ("benchmarks.md", "benchmarks/*.md", "benchmarks/results.json", "benchmarks/*.png"),
     ),
 )
+#: What ``build_report(..., inversion=DIR)`` shows from ``DIR`` (``hvsprobe invert`` output).
+INVERSION_SECTION = Section("Feature inversion", ("inversion.md", "inversion*.png", "measures.csv"))
 
 
 @dataclass
@@ -384,6 +386,18 @@ def _optional_section(section: Section, results: Path, html_dir: Path) -> str | 
     )
 
 
+def _inversion_section(folder: Path, html_dir: Path) -> str:
+    """The feature-inversion section from a ``hvsprobe invert`` folder (which must hold a figure)."""
+    if not folder.is_dir() or not any(folder.glob("inversion*.png")):
+        raise FileNotFoundError(
+            f"inversion folder {folder} holds no inversion*.png figure; make it with "
+            f"`hvsprobe invert IMAGE --results RESULTS --out {folder}`"
+        )
+    html = _optional_section(INVERSION_SECTION, folder, html_dir)
+    assert html is not None
+    return html
+
+
 # ----------------------------------------------------------------------------------------
 # the builder
 
@@ -411,6 +425,7 @@ def build_report(
     sections: Sequence[Section] = DEFAULT_SECTIONS,
     n_curves: int = 4,
     log: Callable[[str], None] | None = None,
+    inversion: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write an HTML report of a results folder, with its figures as PNG files.
 
@@ -432,6 +447,9 @@ def build_report(
         ranking.
     log : callable, optional
         Receives one-line progress messages.
+    inversion : path, optional
+        A folder written by ``hvsprobe invert`` (or the inversion experiment): its figure
+        (``inversion*.png``), ``inversion.md`` and ``measures.csv`` become a section.
 
     Returns
     -------
@@ -461,6 +479,7 @@ def build_report(
     csf = _csf_for(score_cfg, notes)
     html_path = _resolve_out(results, out)
     html_dir = html_path.parent
+    inv_html = _inversion_section(Path(inversion), html_dir) if inversion is not None else None
     fig_dir = html_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     grid = tuning.grid
@@ -584,6 +603,8 @@ def build_report(
     weights = str(tuning.config.get("weights", "?"))
     title = f"hvsprobe report: {backbone} ({weights})"
     extra = [(s, _optional_section(s, results, html_dir)) for s in sections]
+    if inv_html is not None:
+        extra.append((INVERSION_SECTION, inv_html))
     extra = [(s, h) for s, h in extra if h is not None]
     toc = [
         ("run", "Run"),
