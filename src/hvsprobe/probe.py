@@ -43,6 +43,7 @@ from .backbones.base import default_channels_last
 from .checkpoint import ProbeCheckpoint, ProbeRunStats
 from .response import (
     ResponseConfig,
+    TorusError,
     check_torus,
     circular_padding,
     interior_masks,
@@ -426,7 +427,7 @@ def _make_runner(
                 f"response='torus' needs full-field gratings, the grid is kind={grid.kind!r}; "
                 "use response='whole_map' (or 'interior' for gabor patches)"
             )
-        unit = torus_unit(backbone, names)
+        unit = _network_torus_unit(backbone, names)
         check_torus(backbone, names, unit)
         plan = plan_torus(grid.frequencies, grid.orientations, grid.ppd, unit, resp)
         cfg["response"]["torus"] = plan.summary()
@@ -448,6 +449,20 @@ def _make_runner(
     return lambda start, cl, precision: _grid_batches(
         backbone, grid, names, None, batch_size, start, cl, precision, dev
     )
+
+
+def _network_torus_unit(backbone: Backbone, names: list[str]) -> int:
+    """The torus unit of the backbone's default layers (with ``names``), else of ``names``.
+
+    Taking the unit of the whole default layer set, not only of the requested layers, puts
+    every stimulus on the same torus whichever layers are probed, so a layer's responses do
+    not depend on which other layers were requested with it.
+    """
+    everything = list(dict.fromkeys([*backbone.default_layers, *names]))
+    try:
+        return torus_unit(backbone, backbone.check_layers(everything))
+    except (TorusError, ValueError):
+        return torus_unit(backbone, names)
 
 
 def _layer_means(
