@@ -130,11 +130,13 @@ def fmt_share(count: int, total: int) -> str:
     if count == 0 or count == total:
         return f"{100 * count // total} %"
     pct = 100.0 * count / total
-    decimals = max(0, 1 - math.floor(math.log10(pct)))
+    decimals = 0 if pct >= 10 else max(0, 1 - math.floor(math.log10(pct)))
     text = f"{pct:.{decimals}f}"
-    while text in ("100", "0") or float(text) in (0.0, 100.0):
+    while float(text) in (0.0, 100.0):
         decimals += 1
         text = f"{pct:.{decimals}f}"
+    if pct < 10 and "." in text:
+        text = text.rstrip("0").rstrip(".")
     return f"{text} %"
 
 
