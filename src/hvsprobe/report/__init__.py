@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -305,22 +305,42 @@ def _input_digest(results: Path, selections: list[Path]) -> str:
     """Digest of everything every figure depends on: results files, figure code, versions."""
     import matplotlib
 
-    code = Path(figs.__file__)
+    code = [Path(figs.__file__), *sorted((Path(figs.__file__).parents[1] / "human").glob("*.py"))]
     files = [results / n for n in ("tuning.json", "tuning.npz", "scores.json", "scores.csv")]
     extra = f"{matplotlib.__version__}\0{_version}\0"
-    return file_digest([*files, *selections, code]) + extra
+    return file_digest([*files, *selections, *code]) + extra
 
 
 @dataclass
 class _Ctx:
-    """What the figures of one report are drawn from."""
+    """What the figures of one report are drawn from.
+
+    The CSF is built on first use only (its import is the slowest part of a rebuild whose
+    figures are all reused); what it said is kept for the page in ``csf_state``.
+    """
 
     tuning: Tuning
     scores: ChannelScores
     score_cfg: dict[str, Any]
-    csf: figs.CSFCurve | None
     selections: list[tuple[str, Selection]]
     n_curves: int
+    csf_state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def csf(self) -> figs.CSFCurve | None:
+        if "curve" not in self.csf_state:
+            notes: list[str] = []
+            self.csf_state["curve"] = csf_for(self.score_cfg, notes)
+            self.csf_state["notes"] = notes
+        return self.csf_state["curve"]
+
+    def csf_facts(self, cache: FigureCache) -> tuple[bool, list[str]]:
+        """Whether a CSF is drawn and its notes, from this build or the cached record."""
+        if "curve" not in self.csf_state and "csf" in cache.meta:
+            return bool(cache.meta["csf"]["drawn"]), list(cache.meta["csf"]["notes"])
+        drawn, notes = self.csf is not None, list(self.csf_state["notes"])
+        cache.meta["csf"] = {"drawn": drawn, "notes": notes}
+        return drawn, notes
 
 
 def _layer_figs(ctx: _Ctx, cache: FigureCache, say: Callable[[str], None]) -> list[_Fig]:
@@ -344,7 +364,7 @@ def _layer_figs(ctx: _Ctx, cache: FigureCache, say: Callable[[str], None]) -> li
                 contrast_index=contrast_index,
             )
 
-        args = (name, ctx.n_curves, frequency_curve, contrast_index, ctx.csf and ctx.csf[1:])
+        args = (name, ctx.n_curves, frequency_curve, contrast_index)  # CSF: in the salt
         out.append(
             _Fig(
                 f"tuning-{i}",
@@ -362,7 +382,6 @@ def _layer_figs(ctx: _Ctx, cache: FigureCache, say: Callable[[str], None]) -> li
 def _score_figs(ctx: _Ctx, cache: FigureCache) -> dict[str, _Fig]:
     scores, cfg = ctx.scores, ctx.score_cfg
     log_mu1 = cfg.get("mu1") == "vfss_v1"
-    csf_peak = ctx.csf[1] if ctx.csf is not None else None
     default_sel = next((s for name, s in ctx.selections if name == "selection.json"), None)
     sel_map = {k: v["channels"] for k, v in default_sel.layers.items()} if default_sel else None
     made = {
@@ -392,9 +411,13 @@ def _score_figs(ctx: _Ctx, cache: FigureCache) -> dict[str, _Fig]:
             "Best frequencies",
             cache.figure(
                 "best_frequency.png",
-                csf_peak,
+                1,
                 lambda p: figs.best_frequency_histograms(
-                    scores, ctx.tuning.grid, p, csf_peak=csf_peak, csf_label="CSF peak"
+                    scores,
+                    ctx.tuning.grid,
+                    p,
+                    csf_peak=ctx.csf[1] if ctx.csf is not None else None,
+                    csf_label="CSF peak",
                 ),
             ),
             "Each live channel's best frequency, one bin per sampled frequency, log axis; "
@@ -420,7 +443,9 @@ def _score_figs(ctx: _Ctx, cache: FigureCache) -> dict[str, _Fig]:
             "Each mark is a live channel; red crosses: flagged channels (weak, border "
             "dominated, or peak at a grid edge)."
             + (
-                " Orange: the channels kept by selection.json."
+                " Orange: the channels kept by selection.json, drawn orange even when flagged (the "
+                "default selection leaves out weak and border-dominated channels but keeps those "
+                "peaking at a grid edge)."
                 if default_sel is not None
                 else " No selection.json in the folder, so no selection is highlighted."
             ),
@@ -477,7 +502,6 @@ def _page_context(
         "flag_table": _flag_table(scores),
         "selection_table": _selection_table(ctx.selections) if ctx.selections else "",
         "results_name": results.name or str(results),
-        "has_csf": ctx.csf is not None,
     }
 
 
@@ -539,7 +563,7 @@ def build_report(
     summary = read_summary(results, notes)
     selections = load_selections(results, notes)
     score_cfg = dict(scores.config.get("score") or {})
-    ctx = _Ctx(tuning, scores, score_cfg, csf_for(score_cfg, notes), selections, int(n_curves))
+    ctx = _Ctx(tuning, scores, score_cfg, selections, int(n_curves))
     html_path = _resolve_out(results, out)
     html_dir = html_path.parent
     inv_html = _inversion_section(Path(inversion), html_dir) if inversion is not None else None
@@ -566,6 +590,8 @@ def build_report(
         sel_fig = _selection_fig(ctx, cache)
     all_figs = [stimuli, *made.values(), *tuning_figs] + ([sel_fig] if sel_fig else [])
     _remove_stale(fig_dir, {f.path for f in tuning_figs})
+    has_csf, csf_notes = ctx.csf_facts(cache)
+    notes += csf_notes
     cache.save(f.path.name for f in all_figs)
     for f in all_figs:
         f.src = rel_href(f.path, html_dir)
@@ -600,6 +626,7 @@ def build_report(
         **context,
         toc=toc,
         notes=notes,
+        has_csf=has_csf,
         summary_table=_summary_table(scores, page_hrefs),
         browser_links=list(page_hrefs.items()),
         stimuli=stimuli,

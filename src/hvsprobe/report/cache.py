@@ -66,6 +66,8 @@ class FigureCache:
         self.fig_dir = Path(fig_dir)
         self.salt = salt
         self.record: dict[str, dict[str, str]] = {}
+        #: Facts about the inputs kept with the figures (read back when all are reused).
+        self.meta: dict[str, Any] = {}
         self.drawn: list[str] = []
         self.reused: list[str] = []
         path = self.fig_dir / _RECORD
@@ -73,6 +75,8 @@ class FigureCache:
             data = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and isinstance(data.get("figures"), dict):
                 self.record = data["figures"]
+                if data.get("salt") == salt and isinstance(data.get("meta"), dict):
+                    self.meta = data["meta"]
         except (OSError, ValueError):
             self.record = {}
 
@@ -102,5 +106,11 @@ class FigureCache:
         figures = {k: v for k, v in sorted(self.record.items()) if k in names}
         write_json_atomic(
             self.fig_dir / _RECORD,
-            {"kind": "hvsprobe.report.figure_cache", "schema_version": 1, "figures": figures},
+            {
+                "kind": "hvsprobe.report.figure_cache",
+                "schema_version": 1,
+                "salt": self.salt,
+                "meta": self.meta,
+                "figures": figures,
+            },
         )
