@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -20,8 +17,6 @@ from hvsprobe.report.compare import bootstrap_median, build_comparison, load_net
 from hvsprobe.report.html import fmt_share
 from hvsprobe.scores import ChannelScores, compute_scores
 from hvsprobe.stimuli import StimulusGrid
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _folder(directory: Path, seed: int, layers: tuple[str, ...] = ("conv1", "conv2")) -> Path:
@@ -221,15 +216,20 @@ def test_comparison_needs_two_folders(folders: list[Path], tmp_path: Path) -> No
         build_comparison(folders, tmp_path, labels=["one"])
 
 
-def test_cli_report_several_folders(folders: list[Path], tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    cmd = [sys.executable, "-m", "hvsprobe.cli", "report", *map(str, folders)]
-    ok = subprocess.run(
-        [*cmd, "--out", str(tmp_path / "c")], capture_output=True, text=True, env=env, check=False
-    )
-    assert ok.returncode == 0, ok.stderr
+def test_cli_report_several_folders(
+    folders: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hvsprobe.cli import main
+
+    args = ["report", *map(str, folders)]
+    assert main([*args, "--out", str(tmp_path / "c")]) == 0
     assert (tmp_path / "c" / "compare.html").is_file()
-    bad = subprocess.run(
-        [*cmd, str(tmp_path / "absent")], capture_output=True, text=True, env=env, check=False
-    )
-    assert bad.returncode == 2 and "absent" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    assert "comparison:" in capsys.readouterr().out
+    assert main([*args, str(tmp_path / "absent")]) == 2
+    err = capsys.readouterr().err
+    assert "absent" in err and len(err.strip().splitlines()) == 1
+    assert main([*args, "--inversion", str(tmp_path)]) == 2
+    assert "single results folder" in capsys.readouterr().err
+    # one folder: the report, as before
+    assert main(["report", str(folders[0]), "--out", str(tmp_path / "one")]) == 0
+    assert (tmp_path / "one" / "report.html").is_file()

@@ -5,7 +5,7 @@
 ``hvsprobe analyze --model MODULE:FUNCTION``  the same for your own network (docs/models.md)
 ``hvsprobe layers BACKBONE | --model SPEC``   a network's layers with channels and strides
 ``hvsprobe select RESULTS [options]``      a new selection from a results folder's scores
-``hvsprobe report RESULTS``                 report.html with figures for a results folder
+``hvsprobe report RESULTS [RESULTS ...]``   report.html for a folder; compare.html for several
 ``hvsprobe invert IMAGE [options]``        rebuild an image from the features of channel subsets
 ``hvsprobe distance REF DIST [--metric]``  perceptual distances between images or folders
 ``hvsprobe metrics``                       list the metrics

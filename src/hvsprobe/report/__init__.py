@@ -19,6 +19,7 @@ How to read each figure: ``docs/report.md``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -115,8 +116,6 @@ class _Fig:
 
 def _fixed(value: Any, decimals: int) -> str:
     """``value`` with a fixed number of decimals; a dash for a missing or NaN value."""
-    import math
-
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     return f"{float(value):.{decimals}f}"
