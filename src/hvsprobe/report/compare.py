@@ -115,6 +115,12 @@ def ranking(
 
     Sorted by median PE, highest first (NaN last). The bootstrap uses ``seed`` for every
     layer, so the table is reproducible.
+
+    Examples
+    --------
+    >>> rows = ranking([load_network("res/vgg16"), load_network("res/alexnet")])  # doctest: +SKIP
+    >>> rows[0]["network"], rows[0]["layer"], rows[0]["ci_low"] <= rows[0]["median_pe"]  # doctest: +SKIP
+    ('vgg16 (imagenet)', 'relu3_1', True)
     """
     rows = []
     for net in networks:

@@ -303,8 +303,9 @@ def markdown_to_html(
 
     Examples
     --------
-    >>> str(markdown_to_html("# T <b>", heading_offset=1))
-    '<h2>T &lt;b&gt;</h2>\n'
+    >>> print(markdown_to_html("# T <b>", heading_offset=1))
+    <h2>T &lt;b&gt;</h2>
+    <BLANKLINE>
     """
     resolve = _Resolver(
         Path(base_dir).resolve() if base_dir is not None else None,
