@@ -62,6 +62,7 @@ from .inputs import (
     selection_files,
     timing_items,
 )
+from .tuning_figures import tuning_curves
 
 __all__ = ["DEFAULT_SECTIONS", "Section", "build_report"]
 
@@ -304,7 +305,12 @@ def _input_digest(results: Path, selections: list[Path]) -> str:
     """Digest of everything every figure depends on: results files, figure code, versions."""
     import matplotlib
 
-    code = [Path(figs.__file__), *sorted((Path(figs.__file__).parents[1] / "human").glob("*.py"))]
+    here = Path(figs.__file__).parent
+    code = [
+        here / "figures.py",
+        here / "tuning_figures.py",
+        *sorted((here.parent / "human").glob("*.py")),
+    ]
     files = [results / n for n in ("tuning.json", "tuning.npz", "scores.json", "scores.csv")]
     extra = f"{matplotlib.__version__}\0{_version}\0"
     return file_digest([*files, *selections, *code]) + extra
@@ -351,7 +357,7 @@ def _layer_figs(ctx: _Ctx, cache: FigureCache, say: Callable[[str], None]) -> li
 
         def draw(p: Path, name: str = name) -> Path:
             say(f"figure: tuning curves {name}")
-            return figs.tuning_curves(
+            return tuning_curves(
                 name,
                 ctx.tuning.responses[name],
                 ctx.tuning.grid,

@@ -26,8 +26,8 @@ from markupsafe import Markup
 from .._io import write_text_atomic
 from ..probe import Tuning
 from ..scores import ChannelScores
-from .figures import tuning_curve_data
 from .html import fmt_value, render
+from .tuning_figures import tuning_curve_data
 
 __all__ = ["FLAG_LABELS", "channel_page_name", "channel_ranks", "write_channel_pages"]
 

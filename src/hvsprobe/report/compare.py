@@ -30,6 +30,7 @@ from ..scores import ChannelScores
 from . import figures as figs
 from .html import fmt_share, rel_href, render, table
 from .inputs import check_consistent, check_inputs, csf_for, response_method_text
+from .tuning_figures import tuning_curve_data
 
 __all__ = ["Network", "bootstrap_median", "build_comparison", "load_network", "ranking"]
 
@@ -162,7 +163,7 @@ def _shares(t: dict[str, np.ndarray]) -> dict[str, tuple[int, int]]:
 def _population_curve(net: Network, name: str) -> np.ndarray | None:
     """Median over selectable channels of each channel's frequency curve scaled to peak 1."""
     cfg = dict(net.scores.config.get("score") or {})
-    fc, _ = figs.tuning_curve_data(
+    fc, _ = tuning_curve_data(
         net.tuning.responses[name],
         frequency_curve=str(cfg.get("frequency_curve", "preferred")),
         contrast_index=int(cfg.get("contrast_index", -1)),
