@@ -176,7 +176,8 @@ def test_report_files_exist_and_are_pngs(report: Path, analysed: Path) -> None:
         "tuning_01_relu2_1.png",
     }
     assert expected <= names
-    assert not list(fig_dir.glob(".*"))  # no temporary files left
+    # no temporary files left; the only hidden file is the figure cache's record
+    assert [p.name for p in fig_dir.glob(".*")] == [".cache.json"]
     for p in pngs:
         _check_png(p)
     referenced = {p.name for p in _check_links(report)}
@@ -199,7 +200,9 @@ def test_report_header_and_tables(report: Path, analysed: Path) -> None:
     summary = json.loads((analysed / "summary.json").read_text())
     assert "vgg16" in text and summary["weights_sha256"] in text
     assert "random:0" in text
-    assert "castle_fit" in text and "csf_logslope" in text and "product_layer_max" in text
+    score_cfg = ChannelScores.load(analysed).config["score"]
+    for key in ("csf", "mu1", "pe"):  # the score configuration, whatever its defaults
+        assert f">{score_cfg[key]}<" in text
     assert "probe" in text and " s<" in text  # timings
     assert ">24<" in text  # number of stimuli: 6 x 4 x 1 x 1
     for layer in ("relu1_1", "relu2_1"):
@@ -262,7 +265,7 @@ def test_text_is_escaped(synthetic_report: Path, synthetic_results: Path) -> Non
     assert set(page.tags) <= {
         "html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "p", "nav",
         "a", "section", "div", "table", "thead", "tbody", "tr", "th", "td", "figure", "img",
-        "figcaption", "code", "footer",
+        "figcaption", "code", "footer", "em", "span",
     }  # fmt: skip
     _check_links(synthetic_report)
     fig_dir = synthetic_report.parent / "figures"
@@ -340,16 +343,19 @@ def test_markdown_converter(tmp_path: Path) -> None:
         "# Top\n\nfirst line\nsecond <b>line</b>\n\n"
         "| a | b |\n|---|:-:|\n| 1 \\| 2 | `x|y` |\n\n"
         "- one\n- two [link](there.md) [ext](https://example.org) [no](absent.md)\n\n"
+        "![gone](absent.png) [bad](javascript:alert(1))\n\n"
         "```\n<raw> & code\n```\n"
     )
     html = markdown_to_html(md, base_dir=tmp_path, html_dir=tmp_path, heading_offset=1)
     assert "<h2>Top</h2>" in html
-    assert "<p>first line second &lt;b&gt;line&lt;/b&gt;</p>" in html
+    assert "<p>first line\nsecond &lt;b&gt;line&lt;/b&gt;</p>" in html  # raw HTML escaped
     assert "<td>1 | 2</td>" in html and '<th class="center">b</th>' in html
-    assert '<ul><li>one</li><li>two <a href="there.md">link</a>' in html
+    assert '<div class="scroll"><table>' in html and "</table></div>" in html
+    assert "<li>one</li>" in html and '<li>two <a href="there.md">link</a>' in html
     assert 'href="https://example.org" rel="noopener noreferrer"' in html
     assert "absent.md" not in html and "no" in html  # a missing target: text only
-    assert "<pre><code>&lt;raw&gt; &amp; code</code></pre>" in html
+    assert "<pre><code>&lt;raw&gt; &amp; code\n</code></pre>" in html
+    assert "[image: gone]" in html and "<img" not in html and "javascript" not in html
     # without a base folder, relative links are plain text
     assert "<a " not in markdown_to_html("[x](there.md)")
 

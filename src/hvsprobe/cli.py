@@ -5,7 +5,7 @@
 ``hvsprobe analyze --model MODULE:FUNCTION``  the same for your own network (docs/models.md)
 ``hvsprobe layers BACKBONE | --model SPEC``   a network's layers with channels and strides
 ``hvsprobe select RESULTS [options]``      a new selection from a results folder's scores
-``hvsprobe report RESULTS``                 report.html with figures for a results folder
+``hvsprobe report RESULTS [RESULTS ...]``   report.html for a folder; compare.html for several
 ``hvsprobe invert IMAGE [options]``        rebuild an image from the features of channel subsets
 ``hvsprobe distance REF DIST [--metric]``  perceptual distances between images or folders
 ``hvsprobe metrics``                       list the metrics
@@ -317,10 +317,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_claim2_command(esub)
     add_sr_commands(sub)
-    p = sub.add_parser("report", help="write report.html with figures for a results folder")
-    p.add_argument("results", type=Path, help="results folder written by `hvsprobe analyze`")
+    p = sub.add_parser(
+        "report", help="write report.html for a results folder, or compare.html for several"
+    )
     p.add_argument(
-        "--out", type=Path, default=None, help="HTML file or folder (default RESULTS/report.html)"
+        "results", type=Path, nargs="+", help="results folder(s) written by `hvsprobe analyze`"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="HTML file or folder (default RESULTS/report.html; several folders: "
+        "./hvsprobe-comparison/compare.html)",
     )
     p.add_argument(
         "--inversion", type=Path, default=None, help="folder from `hvsprobe invert`: show it"
@@ -575,9 +583,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
     from .results_folder import check_results_folder
 
-    check_results_folder(args.results)
-    path = build_report(args.results, args.out)
-    path = build_report(args.results, args.out, inversion=args.inversion)
+    for folder in args.results:
+        check_results_folder(folder)
+    if len(args.results) > 1:
+        from .report.compare import build_comparison
+
+        if args.inversion is not None:
+            raise ValueError("--inversion applies to a single results folder, not a comparison")
+        out = args.out if args.out is not None else Path("hvsprobe-comparison")
+        print(f"comparison: {build_comparison(args.results, out)}")
+        return 0
+    path = build_report(args.results[0], args.out, inversion=args.inversion)
     print(f"report: {path}")
     return 0
 

@@ -4,51 +4,68 @@
 >>> build_report("hvsprobe-results/vgg16-imagenet")  # doctest: +SKIP
 PosixPath('hvsprobe-results/vgg16-imagenet/report.html')
 
-The report is ``report.html`` plus PNG figures in ``figures/`` beside it, referenced by
-relative paths; it loads nothing from the network. Contents: run and configuration header,
-per-layer summary table, example stimuli, score distributions, shares of orientation
-selective and dead channels, best frequencies against the CSF peak, mu1-vs-mu2 scatter,
-tuning curves of the best and worst channels of every layer, the selections, and optional
-sections (:data:`DEFAULT_SECTIONS`) for extra files found in the folder. How to read each
-figure: ``docs/report.md``.
+The report is ``report.html`` plus PNG figures in ``figures/`` and one channel-browser page
+per layer in ``channels/`` beside it, referenced by relative paths; it loads nothing from the
+network. The page is rendered from jinja2 templates (``templates/``); figures whose inputs did
+not change since the last build are reused (:mod:`hvsprobe.report.cache`), and a rebuild
+gives the same bytes. Contents: run and configuration header (with the response method),
+per-layer summary and flag tables (top channels link to the browser), example stimuli, score
+distributions, shares of selective / weak / border-dominated / edge-of-grid / dead channels,
+best frequencies against the CSF peak, mu1-vs-mu2 scatter with flagged channels marked,
+tuning curves at both ends of the ranking, the selections, and optional sections
+(:data:`DEFAULT_SECTIONS`). Several folders: :func:`hvsprobe.report.compare.build_comparison`.
+How to read each figure: ``docs/report.md``.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from markupsafe import Markup
 
+from .. import __version__ as _version
 from .._io import read_json, write_text_atomic
 from ..probe import Tuning
 from ..scores import ChannelScores
 from ..selection import Selection
 from . import figures as figs
+from .cache import FigureCache, file_digest
+from .channels import channel_page_name, write_channel_pages
 from .html import (
     csv_to_html,
     esc,
     figure,
-    fmt_value,
+    fmt_share,
     json_to_html,
     kv_table,
     markdown_to_html,
-    page,
     rel_href,
+    render,
     slug,
     table,
 )
+from .inputs import (
+    check_consistent,
+    check_inputs,
+    csf_for,
+    grid_items,
+    load_selections,
+    read_summary,
+    response_method_text,
+    run_items,
+    score_items,
+    selection_files,
+    timing_items,
+)
+from .tuning_figures import tuning_curves
 
 __all__ = ["DEFAULT_SECTIONS", "Section", "build_report"]
 
-#: Files every report needs, and the command that writes them.
-REQUIRED = ("tuning.json", "tuning.npz", "scores.json", "scores.csv")
-_MAKE = "hvsprobe analyze BACKBONE --out {dir}"
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 
 
@@ -85,192 +102,17 @@ INVERSION_SECTION = Section("Feature inversion", ("inversion.md", "inversion*.pn
 
 @dataclass
 class _Fig:
-    """One figure of the page: anchor, title, file and caption."""
+    """One figure of the page: anchor, title, file (src relative to the page) and caption."""
 
     key: str
     title: str
     path: Path
     caption: str
+    src: str = ""
 
 
 # ----------------------------------------------------------------------------------------
-# inputs
-
-
-def _check_inputs(results: Path) -> None:
-    make = _MAKE.format(dir=results)
-    if not results.exists():
-        raise FileNotFoundError(
-            f"results folder {results} does not exist; make it with `{make}` "
-            "(or hvsprobe.analyze.analyze(..., out=...))"
-        )
-    if not results.is_dir():
-        raise FileNotFoundError(f"{results} is not a folder; expected a results folder ({make})")
-    missing = [name for name in REQUIRED if not (results / name).is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"results folder {results} lacks {', '.join(missing)}: the report needs the probe "
-            f"responses (tuning.json, tuning.npz) and the channel scores (scores.json, "
-            f"scores.csv); `{make}` writes them all"
-        )
-
-
-def _check_consistent(tuning: Tuning, scores: ChannelScores, results: Path) -> None:
-    sha_t = tuning.weights_sha256
-    sha_s = str(scores.config.get("weights_sha256", ""))
-    rerun = f"rerun `{_MAKE.format(dir=results)}`"
-    if sha_t and sha_s and sha_t != sha_s:
-        raise ValueError(
-            f"{results}: scores.json was computed for weights {sha_s[:12]}… but tuning.json "
-            f"holds weights {sha_t[:12]}…; {rerun}"
-        )
-    for name in scores.layers:
-        if name not in tuning.responses:
-            raise ValueError(f"{results}: scores has layer {name!r}, tuning does not; {rerun}")
-        n_s = len(scores.layer(name)["channel"])
-        if tuning.channels(name) != n_s:
-            raise ValueError(
-                f"{results}: layer {name!r} has {n_s} scored channels but "
-                f"{tuning.channels(name)} probed; {rerun}"
-            )
-
-
-def _read_summary(results: Path, notes: list[str]) -> dict[str, Any]:
-    path = results / "summary.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = read_json(path)
-    except (OSError, ValueError) as exc:
-        notes.append(f"summary.json could not be read ({exc}); timings are not shown.")
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _selection_files(results: Path) -> list[Path]:
-    out = [results / "selection.json"] if (results / "selection.json").is_file() else []
-    return out + sorted(p for p in results.glob("selection-*.json") if p.is_file())
-
-
-def _load_selections(results: Path, notes: list[str]) -> list[tuple[str, Selection]]:
-    loaded = []
-    for path in _selection_files(results):
-        try:
-            loaded.append((path.name, Selection.load(path)))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            notes.append(f"{path.name} is not a readable selection and is left out: {exc}")
-    return loaded
-
-
-def _csf_for(score_cfg: dict[str, Any], notes: list[str]) -> figs.CSFCurve | None:
-    """The CSF that weighted mu1 (normalised), its peak frequency and a label."""
-    from ..human import get_csf
-
-    if score_cfg.get("mu1") == "vfss_v1":
-        name, params = "mannos_sakrison_v1", {}
-    else:
-        name = str(score_cfg.get("csf", "castle_fit"))
-        params = dict(score_cfg.get("csf_params") or {})
-    try:
-        model = get_csf(name, **params)
-        peak = float(model.peak_frequency())
-    except (ValueError, TypeError, KeyError) as exc:
-        notes.append(f"the CSF {name!r} could not be built ({exc}); it is not drawn.")
-        return None
-
-    def normalized(f: np.ndarray) -> np.ndarray:
-        return np.asarray(model.normalized(f), dtype=np.float64)
-
-    return normalized, peak, f"human CSF ({name})"
-
-
-# ----------------------------------------------------------------------------------------
-# sections of the page
-
-
-def _file_name(layer: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", layer).strip("_") or "layer"
-
-
-def _grid_items(tuning: Tuning) -> list[tuple[str, Any]]:
-    g = tuning.grid
-    h, w = g.size
-    f = g.frequencies
-    items: list[tuple[str, Any]] = [
-        ("stimulus kind", g.kind),
-        ("image size", f"{h} × {w} px ({h / g.ppd:.2f}° × {w / g.ppd:.2f}°)"),
-        ("pixels per degree", f"{g.ppd:g} (Nyquist {g.ppd / 2:g} cpd)"),
-        ("frequencies", f"{len(f)}, {f[0]:.3g} – {f[-1]:.3g} cpd"),
-        ("orientations", f"{len(g.orientations)}: " + ", ".join(f"{o:g}°" for o in g.orientations)),
-        (
-            "phases",
-            f"{len(g.phases)}{' (averaged)' if len(g.phases) > 1 else ''}: "
-            + ", ".join(f"{p:g}°" for p in g.phases),
-        ),
-        ("contrasts", ", ".join(f"{c:g}" for c in g.contrasts)),
-        ("mean luminance", g.mean),
-    ]
-    if g.gabor_sigma_deg is not None:
-        items.append(("Gabor sigma", f"{g.gabor_sigma_deg:g}°"))
-    items.append(("number of stimuli", len(g)))
-    return items
-
-
-def _run_items(
-    tuning: Tuning, scores: ChannelScores, summary: dict[str, Any]
-) -> list[tuple[str, Any]]:
-    cfg = tuning.config
-    items: list[tuple[str, Any]] = [
-        ("backbone", scores.config.get("backbone") or cfg.get("backbone", "?")),
-        ("weights", cfg.get("weights", "?")),
-        ("weights sha256", cfg.get("weights_sha256", "?")),
-    ]
-    if summary.get("weights_origin"):
-        items.append(("weights origin", summary["weights_origin"]))
-    items += [
-        ("layers", ", ".join(tuning.layers)),
-        ("number of stimuli", summary.get("n_stimuli", len(tuning.grid))),
-        ("response", cfg.get("response", "?")),
-        ("precision, batch size", f"{cfg.get('precision', '?')}, {cfg.get('batch_size', '?')}"),
-        ("hvsprobe version", summary.get("hvsprobe_version", cfg.get("hvsprobe_version", "?"))),
-    ]
-    return items
-
-
-def _score_items(score_cfg: dict[str, Any]) -> list[tuple[str, Any]]:
-    names = {
-        "mu1": "μ1 (frequency score)",
-        "mu2": "μ2 (orientation score)",
-        "pe": "PE (combination)",
-        "csf": "CSF",
-        "csf_params": "CSF parameters",
-        "frequency_curve": "frequency curve",
-        "contrast_index": "contrast index",
-        "selective_osi": "orientation selective if peak OSI ≥",
-        "dead_rtol": "dead channel: relative tolerance",
-        "dead_atol": "dead channel: absolute tolerance",
-    }
-    items = [(names.get(k, k), v) for k, v in score_cfg.items()]
-    if score_cfg.get("mu1") == "vfss_v1":
-        items.append(("note", "vfss_v1 always weights by the v1 Mannos–Sakrison CSF"))
-    return items
-
-
-def _timing_items(summary: dict[str, Any]) -> list[tuple[str, Any]]:
-    t = summary.get("timings") or {}
-    items: list[tuple[str, Any]] = []
-    labels = {
-        "load_backbone_s": "load backbone",
-        "probe_s": "probe",
-        "score_select_s": "score and select",
-        "total_s": "total",
-    }
-    for k, v in t.items():
-        text = f"{v:.2f} s" if isinstance(v, int | float) else v
-        items.append((labels.get(k, k), text))
-    if "reused_tuning" in summary:
-        items.append(("tuning reused from cache", bool(summary["reused_tuning"])))
-    return items
+# tables
 
 
 def _fixed(value: Any, decimals: int) -> str:
@@ -280,40 +122,73 @@ def _fixed(value: Any, decimals: int) -> str:
     return f"{float(value):.{decimals}f}"
 
 
-def _summary_table(scores: ChannelScores) -> str:
+def _top_links(r: dict[str, Any], href: str) -> Markup:
+    links = [f'<a href="{esc(href)}#c{c}">{c}</a>' for c in r["top_channels"]]
+    return Markup(", ".join(links) if links else "—")
+
+
+def _summary_table(scores: ChannelScores, pages: dict[str, str]) -> Markup:
     header = [
         "layer",
         "channels",
-        "dead",
+        "live",
         "median μ1",
         "median μ2",
         "median PE",
         "median best f (cpd)",
+        "peak at grid edge",
         "orientation selective",
-        "top channels (PE)",
+        "top channels",
     ]
     rows = []
     for r in scores.summary():
-        share = r["share_orientation_selective"]
-        pct = "" if share is None or math.isnan(share) else f" ({100 * share:.0f} %)"
+        live = r["channels"] - r["dead"]
+        edge = r["peak_at_top"] + r["peak_at_bottom"]
+        by = "PE" if r.get("top_channels_by", "pe") == "pe" else "μ1"
         rows.append(
             [
-                r["layer"],
+                Markup(f'<a href="{esc(pages[r["layer"]])}">{esc(r["layer"])}</a>'),
                 r["channels"],
-                r["dead"],
+                live,
                 _fixed(r["median_mu1"], 3),
                 _fixed(r["median_mu2"], 3),
                 _fixed(r["median_pe"], 3),
                 _fixed(r["median_best_frequency_cpd"], 2),
-                f"{r['orientation_selective']}{pct}",
-                ", ".join(map(str, r["top_channels"])),
+                f"{edge} ({fmt_share(edge, live)})",
+                f"{r['orientation_selective']} ({fmt_share(r['orientation_selective'], live)})",
+                Markup(f'{_top_links(r, pages[r["layer"]])} <span class="muted">by {by}</span>'),
             ]
         )
-    numeric = [False, True, True, True, True, True, True, True, False]
+    numeric = [False, True, True, True, True, True, True, True, True, False]
     return table(header, rows, numeric=numeric)
 
 
-def _selection_table(selections: list[tuple[str, Selection]]) -> str:
+#: Flag columns of the flag table: summary key, header, denominator.
+_FLAG_TABLE = (
+    ("dead", "dead", "all"),
+    ("weak", "weak", "live"),
+    ("border_dominated", "border dominated", "live"),
+    ("peak_at_top", "peak at top", "live"),
+    ("peak_at_bottom", "peak at bottom", "live"),
+    ("bandwidth_censored", "censored bandwidth", "live"),
+    ("selectable", "selectable", "live"),
+)
+
+
+def _flag_table(scores: ChannelScores) -> Markup:
+    header = ["layer", "channels"] + [h for _, h, _ in _FLAG_TABLE]
+    rows = []
+    for r in scores.summary():
+        live = r["channels"] - r["dead"]
+        row: list[Any] = [r["layer"], r["channels"]]
+        for key, _, denom in _FLAG_TABLE:
+            n = int(r.get(key, 0))
+            row.append(f"{n} ({fmt_share(n, r['channels'] if denom == 'all' else live)})")
+        rows.append(row)
+    return table(header, rows, numeric=[False] + [True] * (len(header) - 1))
+
+
+def _selection_table(selections: list[tuple[str, Selection]]) -> Markup:
     rows = []
     for name, s in selections:
         st = s.strategy
@@ -332,6 +207,10 @@ def _selection_table(selections: list[tuple[str, Selection]]) -> str:
     return table(header, rows, numeric=[False, False, False, True, False, False, True])
 
 
+# ----------------------------------------------------------------------------------------
+# optional sections
+
+
 def _embed_file(path: Path, results: Path, html_dir: Path, used: set[Path]) -> str:
     """HTML for one file of an optional section."""
     rel = path.relative_to(results).as_posix()
@@ -348,7 +227,7 @@ def _embed_file(path: Path, results: Path, html_dir: Path, used: set[Path]) -> s
                 used=used,
             )
         elif suffix in _IMAGE_SUFFIXES:
-            return figure(href, rel, rel)
+            return str(figure(href, rel, rel))
         elif suffix == ".json":
             body = json_to_html(read_json(path))
         elif suffix == ".csv":
@@ -402,6 +281,10 @@ def _inversion_section(folder: Path, html_dir: Path) -> str:
 # the builder
 
 
+# ----------------------------------------------------------------------------------------
+# the builder
+
+
 def _resolve_out(results: Path, out: str | os.PathLike[str] | None) -> Path:
     if out is None:
         return results / "report.html"
@@ -412,10 +295,219 @@ def _resolve_out(results: Path, out: str | os.PathLike[str] | None) -> Path:
 
 
 def _remove_stale(fig_dir: Path, keep: set[Path]) -> None:
-    """Delete per-layer figures of earlier builds that this build did not redraw."""
+    """Delete per-layer figures of earlier builds that this build did not draw."""
     for p in fig_dir.glob("tuning_*.png"):
         if p not in keep:
             p.unlink()
+
+
+def _input_digest(results: Path, selections: list[Path]) -> str:
+    """Digest of everything every figure depends on: results files, figure code, versions."""
+    import matplotlib
+
+    here = Path(figs.__file__).parent
+    code = [
+        here / "figures.py",
+        here / "tuning_figures.py",
+        *sorted((here.parent / "human").glob("*.py")),
+    ]
+    files = [results / n for n in ("tuning.json", "tuning.npz", "scores.json", "scores.csv")]
+    extra = f"{matplotlib.__version__}\0{_version}\0"
+    return file_digest([*files, *selections, *code]) + extra
+
+
+@dataclass
+class _Ctx:
+    """What the figures of one report are drawn from.
+
+    The CSF is built on first use only (its import is the slowest part of a rebuild whose
+    figures are all reused); what it said is kept for the page in ``csf_state``.
+    """
+
+    tuning: Tuning
+    scores: ChannelScores
+    score_cfg: dict[str, Any]
+    selections: list[tuple[str, Selection]]
+    n_curves: int
+    csf_state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def csf(self) -> figs.CSFCurve | None:
+        if "curve" not in self.csf_state:
+            notes: list[str] = []
+            self.csf_state["curve"] = csf_for(self.score_cfg, notes)
+            self.csf_state["notes"] = notes
+        return self.csf_state["curve"]
+
+    def csf_facts(self, cache: FigureCache) -> tuple[bool, list[str]]:
+        """Whether a CSF is drawn and its notes, from this build or the cached record."""
+        if "curve" not in self.csf_state and "csf" in cache.meta:
+            return bool(cache.meta["csf"]["drawn"]), list(cache.meta["csf"]["notes"])
+        drawn, notes = self.csf is not None, list(self.csf_state["notes"])
+        cache.meta["csf"] = {"drawn": drawn, "notes": notes}
+        return drawn, notes
+
+
+def _layer_figs(ctx: _Ctx, cache: FigureCache, say: Callable[[str], None]) -> list[_Fig]:
+    contrast_index = int(ctx.score_cfg.get("contrast_index", -1))
+    frequency_curve = str(ctx.score_cfg.get("frequency_curve", "preferred"))
+    out = []
+    for i, name in enumerate(ctx.scores.layers):
+        file = f"tuning_{i:02d}_{channel_page_name(i, name)[3:-5]}.png"
+
+        def draw(p: Path, name: str = name) -> Path:
+            say(f"figure: tuning curves {name}")
+            return tuning_curves(
+                name,
+                ctx.tuning.responses[name],
+                ctx.tuning.grid,
+                ctx.scores.layer(name),
+                p,
+                n=ctx.n_curves,
+                csf=ctx.csf,
+                frequency_curve=frequency_curve,
+                contrast_index=contrast_index,
+            )
+
+        args = (name, ctx.n_curves, frequency_curve, contrast_index)  # CSF: in the salt
+        out.append(
+            _Fig(
+                f"tuning-{i}",
+                name,
+                cache.figure(file, args, draw),
+                f"Layer {name}: frequency and orientation tuning of the {ctx.n_curves} "
+                f"highest-PE (top row) and {ctx.n_curves} lowest-PE (bottom row) selectable "
+                "channels; each curve divided by its largest absolute value (the legend gives "
+                "each channel's peak relative to the layer's median peak).",
+            )
+        )
+    return out
+
+
+def _score_figs(ctx: _Ctx, cache: FigureCache) -> dict[str, _Fig]:
+    scores, cfg = ctx.scores, ctx.score_cfg
+    log_mu1 = cfg.get("mu1") == "vfss_v1"
+    default_sel = next((s for name, s in ctx.selections if name == "selection.json"), None)
+    sel_map = {k: v["channels"] for k, v in default_sel.layers.items()} if default_sel else None
+    made = {
+        "distributions": _Fig(
+            "distributions",
+            "Score distributions per layer",
+            cache.figure(
+                "score_distributions.png",
+                log_mu1,
+                lambda p: figs.score_distributions(scores, p, log_mu1=log_mu1),
+            ),
+            "μ1 (CSF-weighted frequency score), μ2 (orientation selectivity) and PE (their "
+            "combination) over the live channels of each layer. Violins: density; black bar: "
+            "quartiles; white dot: median.",
+        ),
+        "shares": _Fig(
+            "shares",
+            "Flags and orientation selectivity per layer",
+            cache.figure("layer_shares.png", 1, lambda p: figs.layer_shares(scores, p)),
+            "Shares of live channels that are orientation selective (μ2's own index reaches "
+            "its threshold), weak, border dominated, or peak at the top or bottom of the "
+            "frequency grid; red: share of all channels that never respond. Labels below "
+            "10 % carry two significant digits, so only an exact 0 reads 0.",
+        ),
+        "best_frequency": _Fig(
+            "best-frequency",
+            "Best frequencies",
+            cache.figure(
+                "best_frequency.png",
+                1,
+                lambda p: figs.best_frequency_histograms(
+                    scores,
+                    ctx.tuning.grid,
+                    p,
+                    csf_peak=ctx.csf[1] if ctx.csf is not None else None,
+                    csf_label="CSF peak",
+                ),
+            ),
+            "Each live channel's best frequency, one bin per sampled frequency, log axis; "
+            "pink: weak or border-dominated channels, stacked on the selectable ones. The "
+            "outermost bins hold the channels whose peak lies at or beyond the grid edge "
+            "(counted in each title). Red dashed: peak of the human CSF used by μ1; dotted: "
+            "the layer's median.",
+        ),
+        "scatter": _Fig(
+            "scatter",
+            "μ1 against μ2",
+            cache.figure(
+                "mu1_mu2_scatter.png",
+                (sel_map is not None, log_mu1),
+                lambda p: figs.mu1_mu2_scatter(
+                    scores,
+                    p,
+                    selected=sel_map,
+                    selection_label="selected (selection.json)",
+                    log_mu1=log_mu1,
+                ),
+            ),
+            "Each mark is a live channel; red crosses: flagged channels (weak, border "
+            "dominated, or peak at a grid edge)."
+            + (
+                " Orange: the channels kept by selection.json, drawn orange even when flagged (the "
+                "default selection leaves out weak and border-dominated channels but keeps those "
+                "peaking at a grid edge)."
+                if default_sel is not None
+                else " No selection.json in the folder, so no selection is highlighted."
+            ),
+        ),
+    }
+    return made
+
+
+def _selection_fig(ctx: _Ctx, cache: FigureCache) -> _Fig | None:
+    if not ctx.selections:
+        return None
+    layers = ctx.scores.layers
+    live = {n: int((~ctx.scores.layer(n)["dead"]).sum()) for n in layers}
+    all_layers = list(layers)
+    for _, s in ctx.selections:
+        all_layers += [k for k in s.layers if k not in all_layers]
+    counts = [
+        (name, {k: len(v["channels"]) for k, v in s.layers.items()}) for name, s in ctx.selections
+    ]
+    return _Fig(
+        "selection",
+        "Channels kept per layer",
+        cache.figure(
+            "selection.png",
+            (all_layers, live, counts),
+            lambda p: figs.selection_counts(all_layers, live, counts, p),
+        ),
+        "Number of channels each selection file keeps per layer; grey: the layer's live channels.",
+    )
+
+
+def _page_context(
+    ctx: _Ctx, results: Path, html_dir: Path, summary: dict[str, Any]
+) -> dict[str, Any]:
+    """Template variables that do not depend on the figures."""
+    tuning, scores = ctx.tuning, ctx.scores
+    backbone = str(scores.config.get("backbone") or tuning.backbone or "?")
+    weights = str(tuning.config.get("weights", "?"))
+    files = [
+        p
+        for p in [results / n for n in ("summary.md", "summary.json", "scores.csv")]
+        + selection_files(results)
+        if p.is_file()
+    ]
+    timing = timing_items(summary)
+    return {
+        "title": f"hvsprobe report: {backbone} ({weights})",
+        "response_method": response_method_text(tuning),
+        "run_table": kv_table(run_items(tuning, scores, summary), mono=("weights sha256",)),
+        "timing_table": kv_table(timing) if timing else "",
+        "grid_table": kv_table(grid_items(tuning)),
+        "score_table": kv_table(score_items(ctx.score_cfg)),
+        "files": [(p.name, rel_href(p, html_dir)) for p in files],
+        "flag_table": _flag_table(scores),
+        "selection_table": _selection_table(ctx.selections) if ctx.selections else "",
+        "results_name": results.name or str(results),
+    }
 
 
 def build_report(
@@ -427,7 +519,7 @@ def build_report(
     log: Callable[[str], None] | None = None,
     inversion: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Write an HTML report of a results folder, with its figures as PNG files.
+    """Write an HTML report of a results folder, with its figures and channel browser.
 
     Parameters
     ----------
@@ -437,19 +529,19 @@ def build_report(
         when present).
     out : path, optional
         The HTML file to write; a folder (or a path without ``.html``) means
-        ``out/report.html``. Default ``results_dir/report.html``. The figures go to a
-        ``figures/`` folder beside the HTML file, and every link is relative.
+        ``out/report.html``. Default ``results_dir/report.html``. The figures go to
+        ``figures/`` and the per-layer channel pages to ``channels/`` beside the HTML file;
+        every link is relative. Figures whose inputs did not change are reused.
     sections : sequence of Section
         Optional sections, each shown only when its files exist (default
         :data:`DEFAULT_SECTIONS`: ``claim1``, ``claim2``, ``benchmarks``).
     n_curves : int
-        Channels shown per layer in the tuning-curve figures, from each end of the PE
-        ranking.
+        Channels shown per layer in the tuning-curve figures, from each end of the ranking.
     log : callable, optional
         Receives one-line progress messages.
     inversion : path, optional
-        A folder written by ``hvsprobe invert`` (or the inversion experiment): its figure
-        (``inversion*.png``), ``inversion.md`` and ``measures.csv`` become a section.
+        A folder written by ``hvsprobe invert``: its figure (``inversion*.png``),
+        ``inversion.md`` and ``measures.csv`` become a section.
 
     Returns
     -------
@@ -466,142 +558,61 @@ def build_report(
     """
     say = log or (lambda _msg: None)
     results = Path(results_dir)
-    _check_inputs(results)
+    check_inputs(results)
     if int(n_curves) < 1:
         raise ValueError(f"n_curves must be >= 1, got {n_curves}")
     notes: list[str] = []
     tuning = Tuning.load(results)
     scores = ChannelScores.load(results)
-    _check_consistent(tuning, scores, results)
-    summary = _read_summary(results, notes)
-    selections = _load_selections(results, notes)
+    check_consistent(tuning, scores, results)
+    summary = read_summary(results, notes)
+    selections = load_selections(results, notes)
     score_cfg = dict(scores.config.get("score") or {})
-    csf = _csf_for(score_cfg, notes)
+    ctx = _Ctx(tuning, scores, score_cfg, selections, int(n_curves))
     html_path = _resolve_out(results, out)
     html_dir = html_path.parent
     inv_html = _inversion_section(Path(inversion), html_dir) if inversion is not None else None
     fig_dir = html_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    grid = tuning.grid
-    layers = scores.layers
-    log_mu1 = score_cfg.get("mu1") == "vfss_v1"
+    cache = FigureCache(fig_dir, _input_digest(results, selection_files(results)))
     contrast_index = int(score_cfg.get("contrast_index", -1))
-    frequency_curve = str(score_cfg.get("frequency_curve", "preferred"))
-    default_sel = next((s for name, s in selections if name == "selection.json"), None)
-
-    made: dict[str, _Fig] = {}
     with figs.report_style():
-        say("figure: stimuli")
-        made["stimuli"] = _Fig(
+        stimuli = _Fig(
             "stimuli",
             "Example stimuli",
-            figs.stimulus_examples(grid, fig_dir / "stimuli.png", contrast_index=contrast_index),
-            "Stimuli from the probe grid, rendered as the network saw them: frequencies spread "
-            "over the grid in rows (cycles/degree, and cycles across the image), orientations "
-            "in columns (direction of the wave vector, counter-clockwise; 0° = vertical bars).",
-        )
-        say("figure: score distributions")
-        made["distributions"] = _Fig(
-            "distributions",
-            "Score distributions per layer",
-            figs.score_distributions(scores, fig_dir / "score_distributions.png", log_mu1=log_mu1),
-            "μ1 (CSF-weighted frequency score), μ2 (orientation selectivity) and PE (their "
-            "combination) over the live channels of each layer. Violins: density; black bar: "
-            "quartiles; white dot: median.",
-        )
-        made["shares"] = _Fig(
-            "shares",
-            "Orientation-selective and dead channels",
-            figs.layer_shares(scores, fig_dir / "layer_shares.png"),
-            "Blue: share of live channels whose peak orientation index reaches "
-            f"{fmt_value(score_cfg.get('selective_osi', 1 / 3), 3)} (preferred orientation "
-            "at least twice the orthogonal response at 1/3). Red: share of channels that "
-            "never respond (excluded from every score and selection).",
-        )
-        csf_peak = csf[1] if csf is not None else None
-        made["best_frequency"] = _Fig(
-            "best-frequency",
-            "Best frequencies",
-            figs.best_frequency_histograms(
-                scores,
-                grid,
-                fig_dir / "best_frequency.png",
-                csf_peak=csf_peak,
-                csf_label="CSF peak",
+            cache.figure(
+                "stimuli.png",
+                contrast_index,
+                lambda p: figs.stimulus_examples(tuning.grid, p, contrast_index=contrast_index),
             ),
-            "Distribution of each channel's best frequency (the frequency of its strongest "
-            "response), one bin per sampled frequency, log axis. Red dashed: peak of the human "
-            "CSF used by μ1; dotted: the layer's median.",
+            "Stimuli from the probe grid (a flat, bordered rendering; with the 'torus' "
+            "response method the network saw the same gratings exactly periodic): frequencies "
+            "in rows (cycles/degree, and cycles across the image), orientations in columns "
+            "(direction of the wave vector, counter-clockwise; 0° = vertical bars).",
         )
-        say("figure: mu1 vs mu2")
-        sel_map = {k: v["channels"] for k, v in default_sel.layers.items()} if default_sel else None
-        made["scatter"] = _Fig(
-            "scatter",
-            "μ1 against μ2",
-            figs.mu1_mu2_scatter(
-                scores,
-                fig_dir / "mu1_mu2_scatter.png",
-                selected=sel_map,
-                selection_label="selected (selection.json)",
-                log_mu1=log_mu1,
-            ),
-            "Each dot is a live channel."
-            + (
-                " Orange: the channels kept by selection.json."
-                if default_sel is not None
-                else " No selection.json in the folder, so nothing is highlighted."
-            ),
-        )
-        tuning_figs: list[_Fig] = []
-        for i, name in enumerate(layers):
-            say(f"figure: tuning curves {name}")
-            path = fig_dir / f"tuning_{i:02d}_{_file_name(name)}.png"
-            tuning_figs.append(
-                _Fig(
-                    f"tuning-{i}",
-                    name,
-                    figs.tuning_curves(
-                        name,
-                        tuning.responses[name],
-                        grid,
-                        scores.layer(name),
-                        path,
-                        n=int(n_curves),
-                        csf=csf,
-                        frequency_curve=frequency_curve,
-                        contrast_index=contrast_index,
-                    ),
-                    f"Layer {name}: frequency and orientation tuning of the {n_curves} "
-                    f"highest-PE (top row) and {n_curves} lowest-PE (bottom row) live channels; "
-                    "each curve divided by its largest absolute value.",
-                )
-            )
-        sel_fig = None
-        if selections:
-            live = {n: int((~scores.layer(n)["dead"]).sum()) for n in layers}
-            all_layers = list(layers)
-            for _, s in selections:
-                all_layers += [k for k in s.layers if k not in all_layers]
-            counts = [
-                (name, {k: len(v["channels"]) for k, v in s.layers.items()})
-                for name, s in selections
-            ]
-            sel_fig = _Fig(
-                "selection",
-                "Channels kept per layer",
-                figs.selection_counts(all_layers, live, counts, fig_dir / "selection.png"),
-                "Number of channels each selection file keeps per layer; grey: the layer's "
-                "live channels.",
-            )
+        made = _score_figs(ctx, cache)
+        tuning_figs = _layer_figs(ctx, cache, say)
+        sel_fig = _selection_fig(ctx, cache)
+    all_figs = [stimuli, *made.values(), *tuning_figs] + ([sel_fig] if sel_fig else [])
     _remove_stale(fig_dir, {f.path for f in tuning_figs})
+    has_csf, csf_notes = ctx.csf_facts(cache)
+    notes += csf_notes
+    cache.save(f.path.name for f in all_figs)
+    for f in all_figs:
+        f.src = rel_href(f.path, html_dir)
+    say(f"figures: {len(cache.drawn)} drawn, {len(cache.reused)} reused")
 
-    # ---- the page
-    def fig_html(f: _Fig) -> str:
-        return figure(rel_href(f.path, html_dir), f.title, f.caption)
-
-    backbone = str(scores.config.get("backbone") or tuning.backbone or "?")
-    weights = str(tuning.config.get("weights", "?"))
-    title = f"hvsprobe report: {backbone} ({weights})"
+    context = _page_context(ctx, results, html_dir, summary)
+    pages = write_channel_pages(
+        tuning,
+        scores,
+        html_dir / "channels",
+        report_href=rel_href(html_path, html_dir / "channels"),
+        title=context["title"].removeprefix("hvsprobe report: "),
+        contrast_index=contrast_index,
+        frequency_curve=str(score_cfg.get("frequency_curve", "preferred")),
+    )
+    page_hrefs = {k: rel_href(v, html_dir) for k, v in pages.items()}
     extra = [(s, _optional_section(s, results, html_dir)) for s in sections]
     if inv_html is not None:
         extra.append((INVERSION_SECTION, inv_html))
@@ -609,88 +620,26 @@ def build_report(
     toc = [
         ("run", "Run"),
         ("summary", "Summary"),
+        ("flags", "Flags"),
         ("stimuli", "Stimuli"),
         ("scores", "Scores"),
         ("tuning", "Tuning curves"),
         ("selection", "Selection"),
     ] + [("extra-" + slug(s.title), s.title) for s, _ in extra]
-    body: list[str] = [
-        f"<h1>{esc(title)}</h1>",
-        '<p class="muted">Channels probed with sinusoidal gratings and scored against human '
-        "vision: μ1 frequency score weighted by a human CSF, μ2 orientation selectivity, PE "
-        "their combination (Tariq et al., ECCV 2020; definitions in docs/method.md, how to "
-        "read this page in docs/report.md).</p>",
-        '<nav class="toc">'
-        + "".join(f'<a href="#{esc(k)}">{esc(v)}</a>' for k, v in toc)
-        + "</nav>",
-    ]
-    for n in notes:
-        body.append(f'<p class="note">{esc(n)}</p>')
-    body.append('<section id="run"><h2>Run</h2><div class="cols"><div>')
-    body.append(
-        "<h3>Backbone and probe</h3>"
-        + kv_table(_run_items(tuning, scores, summary), mono=("weights sha256",))
+    html = render(
+        "report.html.j2",
+        **context,
+        toc=toc,
+        notes=notes,
+        has_csf=has_csf,
+        summary_table=_summary_table(scores, page_hrefs),
+        browser_links=list(page_hrefs.items()),
+        stimuli=stimuli,
+        score_figs=[made[k] for k in ("distributions", "shares", "best_frequency", "scatter")],
+        tuning_figs=tuning_figs,
+        selection_fig=sel_fig,
+        extra=[Markup(h) for _, h in extra],
     )
-    timing = _timing_items(summary)
-    if timing:
-        body.append("<h3>Timings</h3>" + kv_table(timing))
-    body.append("</div><div>")
-    body.append("<h3>Stimulus grid</h3>" + kv_table(_grid_items(tuning)))
-    body.append("<h3>Score configuration</h3>" + kv_table(_score_items(score_cfg)))
-    body.append("</div></div>")
-    files = [
-        p
-        for p in [results / n for n in ("summary.md", "summary.json", "scores.csv")]
-        + _selection_files(results)
-        if p.is_file()
-    ]
-    if files:
-        links = ", ".join(
-            f'<a href="{esc(rel_href(p, html_dir))}">{esc(p.name)}</a>' for p in files
-        )
-        body.append(f"<p>Files: {links}</p>")
-    body.append("</section>")
-    body.append('<section id="summary"><h2>Per-layer summary</h2>')
-    body.append(_summary_table(scores))
-    body.append(
-        '<p class="muted">Medians over live channels; orientation selective: peak index '
-        "≥ the configured threshold (share of live channels); top channels: the five "
-        "highest PE.</p></section>"
-    )
-    body.append('<section id="stimuli"><h2>Stimuli</h2>' + fig_html(made["stimuli"]))
-    body.append("</section>")
-    body.append('<section id="scores"><h2>Scores across layers</h2>')
-    for key in ("distributions", "shares", "best_frequency", "scatter"):
-        f = made[key]
-        body.append(f'<h3 id="{esc(f.key)}">{esc(f.title)}</h3>' + fig_html(f))
-    body.append("</section>")
-    body.append('<section id="tuning"><h2>Tuning curves</h2>')
-    body.append(
-        '<p class="muted">Per layer, the channels at both ends of the PE ranking. Left: '
-        "response against spatial frequency (log axis"
-        + (", with the normalised human CSF dashed" if csf is not None else "")
-        + "); right: response against orientation at each channel's best frequency.</p>"
-    )
-    for f in tuning_figs:
-        body.append(f'<h3 id="{esc(f.key)}">{esc(f.title)}</h3>' + fig_html(f))
-    body.append("</section>")
-    body.append('<section id="selection"><h2>Selection</h2>')
-    if selections:
-        body.append(_selection_table(selections))
-        if sel_fig is not None:
-            body.append(fig_html(sel_fig))
-    else:
-        body.append(
-            "<p>No selection file (selection.json, selection-*.json) in the folder; "
-            f"<code>hvsprobe select {esc(results)}</code> writes one.</p>"
-        )
-    body.append("</section>")
-    for _, h in extra:
-        body.append(h)
-    body.append(
-        f"<footer>Generated by hvsprobe from {esc(results.name or str(results))}; "
-        "self-contained: the page and figures/ need no network.</footer>"
-    )
-    write_text_atomic(html_path, page(title, "\n".join(body)))
+    write_text_atomic(html_path, html)
     say(f"report: {html_path}")
     return html_path

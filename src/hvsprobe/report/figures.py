@@ -8,7 +8,7 @@ saved. The style is reset to matplotlib's defaults inside :func:`report_style` (
 drawn as a ``$``), and the PNG carries no software or date metadata, so the same inputs
 give the same bytes.
 
-See ``docs/report.md`` for what each figure shows and how to read it.
+Tuning-curve figures: :mod:`hvsprobe.report.tuning_figures`. See ``docs/report.md`` for what each figure shows and how to read it.
 """
 
 from __future__ import annotations
@@ -46,8 +46,6 @@ __all__ = [
     "score_distributions",
     "selection_counts",
     "stimulus_examples",
-    "tuning_curve_data",
-    "tuning_curves",
 ]
 
 #: Resolution of every PNG (dots per inch).
@@ -68,6 +66,7 @@ _RC = {
 }
 _SELECTED = "#d9640f"
 _OTHER = "#8f98a3"
+_FLAGGED = "#c23b22"
 _CSF_COLOR = "#555555"
 _TOP_COLORS = ("#1f5fa8", "#2a9d4b", "#c23b22", "#8a4fbf")
 _FREQ_TICKS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -103,11 +102,24 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 def _layer_axes(
     n: int, *, ncols: int = 4, w: float = 3.3, h: float = 2.8
 ) -> tuple[Figure, list[Axes]]:
-    """A figure with one panel per layer (unused panels hidden)."""
+    """A figure with one panel per layer (unused panels hidden).
+
+    Fixed margins in inches rather than constrained layout: the same look for these simple
+    panels at half the drawing time.
+    """
     ncols = max(1, min(ncols, n))
     nrows = max(1, math.ceil(n / ncols))
-    fig = _figure(max(w * ncols, 6.0), h * nrows + 0.4)
+    width, height = max(w * ncols, 6.0), h * nrows + 0.4
+    fig = _figure(width, height, constrained=False)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
+    fig.subplots_adjust(
+        left=0.7 / width,
+        right=1 - 0.3 / width,
+        bottom=0.55 / height,
+        top=1 - 0.55 / height,
+        wspace=0.34,
+        hspace=0.75,
+    )
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig, axes[:n]
@@ -296,30 +308,85 @@ def score_distributions(scores: ChannelScores, path: str | Path, *, log_mu1: boo
     return save_figure(fig, path)
 
 
+#: Flags drawn per layer by :func:`layer_shares`: column, label, colour, denominator.
+SHARE_FLAGS = (
+    ("orientation_selective", "orientation selective", "#1f5fa8", "live"),
+    ("weak", "weak", "#e0a526", "live"),
+    ("border_dominated", "border dominated", "#8a4fbf", "live"),
+    ("peak_at_top", "peak at top of grid", "#2a9d4b", "live"),
+    ("peak_at_bottom", "peak at bottom of grid", "#7ac29a", "live"),
+    ("dead", "dead", "#b0413e", "all"),
+)
+
+
+def _pct_label(v: float) -> str:
+    """A bar label that is 0 only for exactly 0 (two significant digits below 10 %)."""
+    if math.isnan(v):
+        return ""
+    if v == 0 or v >= 10:
+        return f"{v:.0f}"
+    return f"{v:.2g}"
+
+
 def layer_shares(scores: ChannelScores, path: str | Path) -> Path:
-    """Bars per layer: share of live channels that are orientation selective, share dead."""
+    """Bars per layer: shares of live channels with each flag (:data:`SHARE_FLAGS`), and dead.
+
+    Flags absent from the scores (older results) are drawn as empty bars.
+    """
     layers = scores.layers
-    sel, dead = [], []
-    for name in layers:
+    k = len(SHARE_FLAGS)
+    values = np.full((k, len(layers)), math.nan)
+    for j, name in enumerate(layers):
         t = scores.layer(name)
         d = np.asarray(t["dead"], dtype=bool)
         live = ~d
-        sel.append(100.0 * t["orientation_selective"][live].mean() if live.any() else math.nan)
-        dead.append(100.0 * d.mean() if d.size else math.nan)
+        for i, (col, _label, _c, denom) in enumerate(SHARE_FLAGS):
+            if col not in t:
+                continue
+            flag = np.asarray(t[col], dtype=bool)
+            if denom == "all":
+                values[i, j] = 100.0 * flag.mean() if flag.size else math.nan
+            elif live.any():
+                values[i, j] = 100.0 * flag[live].mean()
     x = np.arange(len(layers))
-    fig = _figure(max(6.5, 0.7 * len(layers) + 3.0), 3.6)
+    width = 0.84 / k
+    fig = _figure(max(7.5, 1.25 * len(layers) + 3.0), 4.0)
     ax = fig.subplots()
-    b1 = ax.bar(x - 0.2, sel, width=0.4, color="#1f5fa8", label="orientation selective (% of live)")
-    b2 = ax.bar(x + 0.2, dead, width=0.4, color="#b0413e", label="dead (% of all channels)")
-    for bars, vals in ((b1, sel), (b2, dead)):
-        labels = ["" if math.isnan(v) else f"{v:.0f}" for v in vals]
-        ax.bar_label(bars, labels=labels, fontsize=7, padding=1)
-    ax.set_ylim(0, 108)
+    for i, (_col, label, color, denom) in enumerate(SHARE_FLAGS):
+        unit = "% of all channels" if denom == "all" else "% of live"
+        bars = ax.bar(
+            x - 0.42 + width * (i + 0.5),
+            np.nan_to_num(values[i]),
+            width=width * 0.95,
+            color=color,
+            label=f"{label} ({unit})",
+        )
+        ax.bar_label(bars, labels=[_pct_label(v) for v in values[i]], fontsize=6, padding=1)
+    ax.set_ylim(0, 110)
     ax.set_ylabel("% of channels")
     ax.grid(axis="x", visible=False)
     _layer_tick_labels(ax, layers)
-    fig.legend(loc="outside upper center", ncols=2, frameon=False)
+    fig.legend(loc="outside upper center", ncols=3, frameon=False, fontsize=7.5)
     return save_figure(fig, path)
+
+
+def flagged_mask(t: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Live channels with a trust flag: weak, border dominated or peak at a grid edge.
+
+    Columns missing from older results count as unflagged.
+
+    Examples
+    --------
+    >>> t = {"dead": np.array([False, False]), "weak": np.array([True, False])}
+    >>> flagged_mask(t).tolist()
+    [True, False]
+    """
+    dead = np.asarray(t["dead"], dtype=bool)
+    out = np.zeros(dead.shape, dtype=bool)
+    for col in ("weak", "border_dominated", "peak_at_top", "peak_at_bottom"):
+        if col in t:
+            out |= np.asarray(t[col], dtype=bool)
+    return out & ~dead
 
 
 def mu1_mu2_scatter(
@@ -350,8 +417,10 @@ def mu1_mu2_scatter(
             for c in selected[name]:
                 if int(c) in pos:
                     chosen[pos[int(c)]] = True
-        rest = ok & ~chosen
+        flagged = flagged_mask(t)
+        rest = ok & ~chosen & ~flagged
         pick = ok & chosen
+        marked = ok & ~chosen & flagged
         ax.scatter(
             t["mu1"][rest],
             t["mu2"][rest],
@@ -361,6 +430,16 @@ def mu1_mu2_scatter(
             lw=0,
             label="other live channels" if selected is not None else "live channels",
         )
+        if marked.any():
+            ax.scatter(
+                t["mu1"][marked],
+                t["mu2"][marked],
+                s=14,
+                marker="x",
+                color=_FLAGGED,
+                lw=0.9,
+                label="flagged: weak, border or grid edge",
+            )
         if pick.any():
             ax.scatter(
                 t["mu1"][pick], t["mu2"][pick], s=14, color=_SELECTED, lw=0, label=selection_label
@@ -371,7 +450,9 @@ def mu1_mu2_scatter(
         ax.set_xlabel("μ1 (frequency)")
         ax.set_ylabel("μ2 (orientation)")
         n_sel = f", {int(pick.sum())} selected" if selected is not None else ""
-        ax.set_title(f"{name} ({int(ok.sum())} live{n_sel})")
+        ax.set_title(
+            f"{name}\n{int(ok.sum())} live, {int(marked.sum())} flagged{n_sel}", fontsize=9
+        )
         if not legend_done:
             ax.legend(loc="lower right", fontsize=7, markerscale=1.5, framealpha=0.8)
             legend_done = True
@@ -401,13 +482,34 @@ def best_frequency_histograms(
     layers = scores.layers
     fig, axes = _layer_axes(len(layers), h=2.6)
     for k, (ax, name) in enumerate(zip(axes, layers, strict=True)):
-        v = _live(scores.layer(name), "best_frequency_cpd")
+        t = scores.layer(name)
+        v = _live(t, "best_frequency_cpd")
         _log_frequency_axis(ax, float(edges[0]), float(edges[-1]))
         if not v.size:
             ax.set_title(name)
             _no_live_channels(ax)
             continue
-        ax.hist(np.clip(v, edges[0], edges[-1]), bins=edges, color="#7fa7d6", ec="#1f5fa8", lw=0.6)
+        bf = np.asarray(t["best_frequency_cpd"], dtype=np.float64)
+        live = ~np.asarray(t["dead"], dtype=bool) & np.isfinite(bf)
+        bad = np.zeros(bf.shape, dtype=bool)
+        for col in ("weak", "border_dominated"):
+            if col in t:
+                bad |= np.asarray(t[col], dtype=bool)
+        groups = [np.clip(bf[live & ~bad], edges[0], edges[-1])]
+        groups.append(np.clip(bf[live & bad], edges[0], edges[-1]))
+        ax.hist(
+            groups,
+            bins=edges,
+            stacked=True,
+            color=["#7fa7d6", "#f2b8a9"],
+            ec="#1f5fa8",
+            lw=0.6,
+            label=["selectable", "weak or border dominated"],
+        )
+        at_edge = 0
+        for col in ("peak_at_top", "peak_at_bottom"):
+            if col in t:
+                at_edge += int((np.asarray(t[col], dtype=bool) & live).sum())
         med = float(np.median(v))
         ax.axvline(med, color="#1d232b", lw=1.2, ls=":", label=f"median {med:.3g} cpd")
         if csf_peak is not None and math.isfinite(csf_peak):
@@ -415,154 +517,11 @@ def best_frequency_histograms(
                 csf_peak, color="#c23b22", lw=1.6, ls="--", label=f"{csf_label} {csf_peak:.3g} cpd"
             )
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"{name} (n = {v.size})")
+        ax.set_title(f"{name} (n = {v.size}, {at_edge} at grid edge)")
         ax.set_xlabel("best frequency (cycles/degree)")
         if k % 4 == 0:
             ax.set_ylabel("channels")
         ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
-    return save_figure(fig, path)
-
-
-# ----------------------------------------------------------------------------------------
-# tuning curves
-
-
-def tuning_curve_data(
-    responses: np.ndarray,
-    *,
-    frequency_curve: str = "preferred",
-    contrast_index: int = -1,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Frequency and orientation curves of every channel, as the scores define them.
-
-    Parameters
-    ----------
-    responses : ndarray, shape (C, F, O, P, K)
-        One layer's recorded responses.
-    frequency_curve : {'preferred', 'mean', 'max'}
-        ``r(f, theta*)``, the orientation mean or the orientation max.
-    contrast_index : int
-        Contrast to use.
-
-    Returns
-    -------
-    freq_curves : ndarray, shape (C, F)
-    orient_curves : ndarray, shape (C, O)
-        ``r(f*, theta)`` at each channel's best frequency.
-    """
-    r = np.asarray(responses, dtype=np.float64).mean(axis=3)[..., contrast_index]
-    c, f, o = r.shape
-    kf, ko = np.unravel_index(r.reshape(c, -1).argmax(axis=1), (f, o))
-    rows = np.arange(c)
-    if frequency_curve == "mean":
-        fc = r.mean(axis=2)
-    elif frequency_curve == "max":
-        fc = r.max(axis=2)
-    else:
-        fc = r[rows, :, ko]
-    return fc, r[rows, kf, :]
-
-
-def _rank(pe: np.ndarray, dead: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the ``n`` highest and ``n`` lowest finite PE values (stable order)."""
-    ok = np.nonzero(np.isfinite(pe) & ~dead)[0]
-    order = ok[np.argsort(-pe[ok], kind="stable")]
-    return order[:n], order[::-1][:n]
-
-
-def _normed(curve: np.ndarray) -> np.ndarray:
-    m = np.max(np.abs(curve))
-    return curve / m if m > 0 else curve
-
-
-def tuning_curves(
-    layer: str,
-    responses: np.ndarray,
-    grid: StimulusGrid,
-    layer_scores: Mapping[str, np.ndarray],
-    path: str | Path,
-    *,
-    n: int = 4,
-    csf: CSFCurve | None = None,
-    frequency_curve: str = "preferred",
-    contrast_index: int = -1,
-) -> Path:
-    """Frequency and orientation tuning of the ``n`` best and ``n`` worst channels by PE.
-
-    Top row: the highest-PE channels; bottom row: the lowest. Left: response against
-    frequency (log axis, cycles/degree) with the human CSF (normalised to peak 1) in grey;
-    right: response against orientation at each channel's best frequency, one period
-    (0–180°, the first point repeated at 180°). Every curve is divided by its largest
-    absolute value.
-    """
-    freqs = np.asarray(grid.frequencies, dtype=np.float64)
-    orients = np.asarray(grid.orientations, dtype=np.float64)
-    fc, oc = tuning_curve_data(
-        responses, frequency_curve=frequency_curve, contrast_index=contrast_index
-    )
-    pe = np.asarray(layer_scores["pe"], dtype=np.float64)
-    dead = np.asarray(layer_scores["dead"], dtype=bool)
-    channels = np.asarray(layer_scores["channel"])
-    top, bottom = _rank(pe, dead, n)
-    fig = _figure(12.5, 6.6, constrained=False)  # fixed geometry: half the drawing time
-    axes = fig.subplots(2, 2, gridspec_kw={"width_ratios": [1.3, 1.0]})
-    fig.subplots_adjust(left=0.075, right=0.805, bottom=0.085, top=0.895, wspace=0.16, hspace=0.34)
-    f_dense = np.geomspace(freqs[0], freqs[-1], 200)
-    o_order = np.argsort(np.mod(orients, 180.0))
-    o_sorted = np.mod(orients, 180.0)[o_order]
-    o_x = np.concatenate([o_sorted, [o_sorted[0] + 180.0]])
-    fc_name = {
-        "preferred": "at preferred orientation",
-        "mean": "mean over orientations",
-        "max": "max over orientations",
-    }.get(frequency_curve, frequency_curve)
-    for row, (group, label) in enumerate(((top, "highest PE"), (bottom, "lowest PE"))):
-        ax_f, ax_o = axes[row]
-        _log_frequency_axis(ax_f, float(freqs[0]), float(freqs[-1]))
-        if csf is not None:
-            norm, peak, csf_label = csf
-            ax_f.fill_between(f_dense, 0, norm(f_dense), color=_CSF_COLOR, alpha=0.12, lw=0)
-            ax_f.plot(
-                f_dense,
-                norm(f_dense),
-                color=_CSF_COLOR,
-                lw=2.0,
-                ls="--",
-                label=f"{csf_label},\nnormalised to peak 1",
-            )
-        for k, i in enumerate(group):
-            color = _TOP_COLORS[k % len(_TOP_COLORS)]
-            lab = f"ch {int(channels[i])}  PE {pe[i]:.2f}"
-            ax_f.plot(freqs, _normed(fc[i]), "o-", color=color, ms=3.5, lw=1.5, label=lab)
-            y = _normed(oc[i])[o_order]
-            ax_o.plot(o_x, np.concatenate([y, y[:1]]), "o-", color=color, ms=3.5, lw=1.5, label=lab)
-        ax_f.set_ylabel(f"{label}\nresponse / max |response|")
-        ax_f.set_title(f"frequency tuning ({fc_name})")
-        ax_o.set_title("orientation tuning (at best frequency)")
-        ax_o.set_xlim(-5, 185)
-        ax_o.set_xticks([0, 45, 90, 135, 180])
-        if len(group) == 0:
-            for ax in (ax_f, ax_o):
-                _no_live_channels(ax)
-        lows = [float(_normed(fc[i]).min()) for i in group] + [
-            float(_normed(oc[i]).min()) for i in group
-        ]
-        ymin = min(-0.05, min(lows + [0.0]) - 0.05)
-        for ax in (ax_f, ax_o):
-            ax.set_ylim(ymin, 1.08)
-        handles, labels = ax_f.get_legend_handles_labels()
-        if handles:
-            ax_o.legend(
-                handles,
-                labels,
-                loc="center left",
-                bbox_to_anchor=(1.02, 0.5),
-                fontsize=8,
-                frameon=False,
-            )
-    axes[1][0].set_xlabel("spatial frequency (cycles/degree)")
-    axes[1][1].set_xlabel("orientation θ (degrees; 0 = vertical bars)")
-    fig.suptitle(f"{layer}: {n} highest- and {n} lowest-PE channels", fontsize=11, y=0.985)
     return save_figure(fig, path)
 
 

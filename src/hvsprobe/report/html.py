@@ -1,15 +1,12 @@
-"""HTML building blocks for the report: escaping, tables, figures, a tiny markdown converter.
+"""HTML building blocks for the report: jinja2 templates, tables, figures, markdown.
 
-Everything here returns strings of HTML in which every piece of inserted text has passed
-through :func:`esc`. No third-party template or markdown package is used, and the page
-loads nothing from the network (no scripts, no web fonts).
-
-The markdown converter understands what hvsprobe's own result files contain: ATX headers
-(``#`` … ``######``), pipe tables (with ``:---:`` alignment), paragraphs, ``-``/``*``/``1.``
-lists, fenced code blocks, block quotes, horizontal rules, and inline ``code``,
-``**bold**``, ``*italic*``, links and images. Relative links and images are resolved
-against the markdown file's folder; they become links only when the target exists, and
-``javascript:`` and other unknown schemes are never emitted.
+The page structure lives in jinja2 templates (``templates/*.html.j2``, package data) rendered
+with autoescaping on, so every piece of inserted text is escaped unless it is already
+:class:`markupsafe.Markup`. Markdown files found in a results folder are converted with
+markdown-it-py (CommonMark plus pipe tables, raw HTML disabled). Relative links and images
+in markdown are resolved against the markdown file's folder; they become links only when the
+target exists, and ``javascript:`` and other unknown schemes are never emitted. The page
+loads nothing from the network (no external scripts, no web fonts).
 """
 
 from __future__ import annotations
@@ -21,67 +18,65 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
+
+import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 __all__ = [
-    "CSS",
     "csv_to_html",
+    "environment",
     "esc",
     "figure",
+    "fmt_share",
     "fmt_value",
     "json_to_html",
+    "kv_table",
     "markdown_to_html",
     "page",
     "rel_href",
+    "render",
     "slug",
     "table",
 ]
 
-#: The page's style sheet (inline; system fonts only).
-CSS = """
-:root { --fg: #1d232b; --muted: #5b6470; --line: #d5dae1; --band: #f4f6f9; --accent: #1f5fa8; }
-* { box-sizing: border-box; }
-body { margin: 0; color: var(--fg); background: #fff;
-       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
-main { max-width: 1280px; margin: 0 auto; padding: 24px 32px 64px; }
-h1 { font-size: 1.7em; margin: 0.2em 0 0.3em; }
-h2 { font-size: 1.35em; margin: 2.2em 0 0.6em; padding-bottom: 0.2em;
-     border-bottom: 2px solid var(--line); }
-h3 { font-size: 1.12em; margin: 1.6em 0 0.4em; }
-h4, h5, h6 { font-size: 1em; margin: 1.2em 0 0.3em; }
-p { margin: 0.5em 0; }
-.muted, figcaption { color: var(--muted); }
-.mono, code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
-                   font-size: 0.9em; }
-code { background: var(--band); padding: 0 3px; border-radius: 3px; }
-pre { background: var(--band); padding: 10px 12px; overflow-x: auto; border-radius: 4px; }
-pre code { background: none; padding: 0; }
-a { color: var(--accent); }
-nav.toc { background: var(--band); padding: 8px 14px; border-radius: 6px; margin: 12px 0 4px; }
-nav.toc a { margin-right: 16px; white-space: nowrap; }
-table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.92em; }
-th, td { border: 1px solid var(--line); padding: 4px 9px; vertical-align: top; }
-th { background: var(--band); text-align: left; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.center, th.center { text-align: center; }
-table.kv { width: 100%; }
-table.kv th { width: 38%; font-weight: 600; }
-table.kv td { overflow-wrap: anywhere; }
-.cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr));
-        gap: 0 36px; align-items: start; }
-.scroll { overflow-x: auto; }
-figure { margin: 1em 0 1.6em; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
-figcaption { font-size: 0.92em; margin-top: 0.4em; max-width: 70em; }
-blockquote { margin: 0.6em 0; padding: 0.1em 1em; border-left: 4px solid var(--line);
-             color: var(--muted); }
-.note { background: #fff7e0; border: 1px solid #f0d48a; padding: 6px 10px; border-radius: 4px; }
-.embedded { border-left: 3px solid var(--line); padding-left: 14px; margin: 0.8em 0 1.4em; }
-.embedded table.kv { width: auto; min-width: 24em; }
-.source { font-size: 0.85em; color: var(--muted); margin: 0.2em 0 0.4em; }
-footer { margin-top: 3em; font-size: 0.85em; color: var(--muted); }
-"""
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The report's jinja2 environment: package templates, autoescape, strict undefined.
+
+    Examples
+    --------
+    >>> environment().get_template("base.html.j2").name
+    'base.html.j2'
+    """
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("hvsprobe.report", "templates"),
+        autoescape=jinja2.select_autoescape(("html", "j2"), default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of the package templates with ``context``.
+
+    Examples
+    --------
+    >>> "<title>a &lt;b&gt;</title>" in render("base.html.j2", title="a <b>", body="")
+    True
+    """
+    return environment().get_template(template).render(**context)
+
+
+def _macro(name: str) -> Any:
+    return getattr(environment().get_template("_macros.html.j2").module, name)
 
 
 def esc(text: object) -> str:
@@ -97,8 +92,6 @@ def slug(text: str) -> str:
 
 def rel_href(target: str | os.PathLike[str], html_dir: str | os.PathLike[str]) -> str:
     """Relative URL (forward slashes, percent-encoded) from ``html_dir`` to ``target``."""
-    from urllib.parse import quote
-
     rel = os.path.relpath(os.path.abspath(target), os.path.abspath(html_dir))
     return quote(Path(rel).as_posix(), safe="/._-~")
 
@@ -122,6 +115,31 @@ def fmt_value(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def fmt_share(count: int, total: int) -> str:
+    """``count`` of ``total`` as a percentage that is 0 or 100 only when it is exactly so.
+
+    Two significant digits for small shares, whole percent from 10 % on.
+
+    Examples
+    --------
+    >>> fmt_share(1, 250), fmt_share(0, 250), fmt_share(249, 250), fmt_share(137, 250)
+    ('0.4 %', '0 %', '99.6 %', '55 %')
+    """
+    if total <= 0:
+        return "—"
+    if count == 0 or count == total:
+        return f"{100 * count // total} %"
+    pct = 100.0 * count / total
+    decimals = 0 if pct >= 10 else max(0, 1 - math.floor(math.log10(pct)))
+    text = f"{pct:.{decimals}f}"
+    while float(text) in (0.0, 100.0):
+        decimals += 1
+        text = f"{pct:.{decimals}f}"
+    if pct < 10 and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} %"
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -133,7 +151,7 @@ def table(
     numeric: Sequence[bool] | None = None,
     css_class: str = "",
     raw: bool = False,
-) -> str:
+) -> Markup:
     """An HTML table; cells are formatted with :func:`fmt_value` and escaped.
 
     Parameters
@@ -141,80 +159,55 @@ def table(
     header : sequence of str, optional
         Column titles.
     rows : iterable of sequences
-        Cell values.
+        Cell values; :class:`markupsafe.Markup` cells are inserted as they are.
     numeric : sequence of bool, optional
         Columns to right-align; default: columns whose first cell is a number.
     css_class : str
         Class of the ``<table>``.
     raw : bool
-        Cells are already HTML (only for trusted, pre-escaped content).
+        Every cell is already HTML (only for trusted, pre-escaped content).
+
+    Examples
+    --------
+    >>> "<td>a&lt;b</td>" in table(["x"], [["a<b"]])
+    True
     """
     rows = [list(r) for r in rows]
     ncol = max([len(header or [])] + [len(r) for r in rows]) if (rows or header) else 0
     if numeric is None:
         numeric = [bool(rows) and len(rows[0]) > j and _is_number(rows[0][j]) for j in range(ncol)]
-    cls = f' class="{esc(css_class)}"' if css_class else ""
-    out = [f'<div class="scroll"><table{cls}>']
-    if header:
-        num_attr = ' class="num"'
-        cells = "".join(
-            f"<th{num_attr if j < len(numeric) and numeric[j] else ''}>{esc(h)}</th>"
-            for j, h in enumerate(header)
-        )
-        out.append(f"<thead><tr>{cells}</tr></thead>")
-    out.append("<tbody>")
-    for r in rows:
-        tds = []
-        for j, v in enumerate(r):
-            text = str(v) if raw else esc(fmt_value(v))
-            num = ' class="num"' if j < len(numeric) and numeric[j] else ""
-            tds.append(f"<td{num}>{text}</td>")
-        out.append("<tr>" + "".join(tds) + "</tr>")
-    out.append("</tbody></table></div>")
-    return "\n".join(out)
+    numeric = list(numeric) + [False] * max(0, ncol - len(numeric))
+
+    def cell(v: Any) -> Any:
+        if raw:
+            return Markup(str(v))
+        return v if isinstance(v, Markup) else fmt_value(v)
+
+    body = [[cell(v) for v in r] for r in rows]
+    return Markup(_macro("table")(list(header or []), body, numeric, css_class))
 
 
-def kv_table(items: Iterable[tuple[str, Any]], *, mono: Iterable[str] = ()) -> str:
+def kv_table(items: Iterable[tuple[str, Any]], *, mono: Iterable[str] = ()) -> Markup:
     """A two-column key/value table (keys as row headers); keys in ``mono`` get a fixed font."""
-    fixed = set(mono)
-    mono_attr = ' class="mono"'
-    rows = "".join(
-        f"<tr><th>{esc(k)}</th><td{mono_attr if k in fixed else ''}>{esc(fmt_value(v))}</td></tr>"
-        for k, v in items
-    )
-    return f'<div class="scroll"><table class="kv"><tbody>{rows}</tbody></table></div>'
+    pairs = [(k, v if isinstance(v, Markup) else fmt_value(v)) for k, v in items]
+    return Markup(_macro("kv")(pairs, tuple(mono)))
 
 
-def figure(src: str, alt: str, caption: str = "", *, caption_html: str | None = None) -> str:
-    """An ``<figure>`` with an image at relative URL ``src`` and an escaped caption."""
-    cap = caption_html if caption_html is not None else esc(caption)
-    fc = f"<figcaption>{cap}</figcaption>" if cap else ""
-    return f'<figure><img src="{esc(src)}" alt="{esc(alt)}">{fc}</figure>'
+def figure(src: str, alt: str, caption: str = "") -> Markup:
+    """A ``<figure>`` with an image at relative URL ``src`` and an escaped caption."""
+    return Markup(_macro("figure")(src, alt, caption))
 
 
 def page(title: str, body: str) -> str:
-    """A complete, self-contained HTML5 document."""
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
-        f"{body}\n</main>\n</body>\n</html>\n"
-    )
+    """A complete, self-contained HTML5 document around ``body`` (trusted HTML)."""
+    return render("base.html.j2", title=title, body=Markup(body))
 
 
 # ----------------------------------------------------------------------------------------
 # markdown
 
-_HEADER = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{1,}:?\s*(\|\s*:?-{1,}:?\s*)*\|?\s*$")
-_ULIST = re.compile(r"^\s*[-*+]\s+(.*)$")
-_OLIST = re.compile(r"^\s*\d+[.)]\s+(.*)$")
-_FENCE = re.compile(r"^\s*(```+|~~~+)")
-_HRULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
-_LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-_CODE = re.compile(r"(`+)(.+?)\1", re.S)
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
+_ALIGN = {"text-align:right": "num", "text-align:center": "center", "text-align:left": ""}
 
 
 class _Resolver:
@@ -227,17 +220,13 @@ class _Resolver:
 
     def __call__(self, target: str) -> str | None:
         low = target.lower()
-        if low.startswith(_SAFE_SCHEMES):
-            return target
-        if target.startswith("#"):
+        if low.startswith(_SAFE_SCHEMES) or target.startswith("#"):
             return target
         if re.match(r"^[a-z][a-z0-9+.-]*:", low):  # javascript:, data:, file:, ...
             return None
         if self.base_dir is None or self.html_dir is None:
             return None
         path_part, _, frag = target.partition("#")
-        from urllib.parse import unquote
-
         path = (self.base_dir / unquote(path_part)).resolve()
         if not path.exists():
             return None
@@ -246,86 +235,40 @@ class _Resolver:
         return f"{href}#{frag}" if frag else href
 
 
-def _emphasis(escaped: str) -> str:
-    escaped = re.sub(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", r"<strong>\1</strong>", escaped)
-    return re.sub(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"<em>\1</em>", escaped)
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md.validateLink = lambda url: True  # our resolver decides, after parsing
+    return md
 
 
-def _inline_text(text: str, resolve: _Resolver) -> str:
-    """Links/images, then emphasis, on text that contains no code spans."""
-    out: list[str] = []
-    pos = 0
-    for m in _LINK.finditer(text):
-        out.append(_emphasis(esc(text[pos : m.start()])))
-        bang, label, target = m.groups()
-        url = resolve(target)
-        if bang:
-            if url is not None and not url.startswith("#"):
-                out.append(f'<img src="{esc(url)}" alt="{esc(label)}">')
-            else:
-                out.append(esc(f"[image: {label or target}]"))
-        elif url is not None:
-            ext = url.lower().startswith(_SAFE_SCHEMES)
-            rel = ' rel="noopener noreferrer"' if ext else ""
-            out.append(f'<a href="{esc(url)}"{rel}>{_emphasis(esc(label))}</a>')
-        else:
-            out.append(_emphasis(esc(label)))
-        pos = m.end()
-    out.append(_emphasis(esc(text[pos:])))
-    return "".join(out)
+def _fix_inline(children: list[Any], resolve: _Resolver) -> list[Any]:
+    """Resolve link/image targets in one inline token's children; unsafe ones become text."""
+    from markdown_it.token import Token
 
-
-def _inline(text: str, resolve: _Resolver) -> str:
-    """Inline markdown of one block's text: code spans are kept literal."""
-    out: list[str] = []
-    pos = 0
-    for m in _CODE.finditer(text):
-        out.append(_inline_text(text[pos : m.start()], resolve))
-        out.append(f"<code>{esc(m.group(2).strip())}</code>")
-        pos = m.end()
-    out.append(_inline_text(text[pos:], resolve))
-    return "".join(out)
-
-
-def _split_row(line: str) -> list[str]:
-    s = line.strip()
-    if s.startswith("|"):
-        s = s[1:]
-    if s.endswith("|") and not s.endswith("\\|"):
-        s = s[:-1]
-    cells = re.split(r"(?<!\\)\|", s)
-    return [c.strip().replace("\\|", "|") for c in cells]
-
-
-def _alignments(sep: str) -> list[str]:
-    out = []
-    for cell in _split_row(sep):
-        left, right = cell.startswith(":"), cell.endswith(":")
-        out.append("center" if left and right else "num" if right else "")
+    out: list[Any] = []
+    drop_close = 0
+    for tok in children:
+        if tok.type == "link_open":
+            url = resolve(str(tok.attrGet("href") or ""))
+            if url is None:
+                drop_close += 1
+                continue
+            tok.attrSet("href", url)
+            if url.lower().startswith(_SAFE_SCHEMES):
+                tok.attrSet("rel", "noopener noreferrer")
+        elif tok.type == "link_close" and drop_close:
+            drop_close -= 1
+            continue
+        elif tok.type == "image":
+            url = resolve(str(tok.attrGet("src") or ""))
+            if url is None or url.startswith("#"):
+                label = tok.content or str(tok.attrGet("src") or "")
+                out.append(Token("text", "", 0, content=f"[image: {label}]"))
+                continue
+            tok.attrSet("src", url)
+        out.append(tok)
     return out
-
-
-def _md_table(lines: list[str], resolve: _Resolver) -> str:
-    head = _split_row(lines[0])
-    align = _alignments(lines[1])
-    n = len(head)
-
-    def cls(j: int) -> str:
-        return f' class="{align[j]}"' if j < len(align) and align[j] else ""
-
-    out = ['<div class="scroll"><table>', "<thead><tr>"]
-    out += [f"<th{cls(j)}>{_inline(h, resolve)}</th>" for j, h in enumerate(head)]
-    out.append("</tr></thead><tbody>")
-    for line in lines[2:]:
-        cells = _split_row(line)
-        cells = (cells + [""] * n)[: max(n, 1)]
-        out.append(
-            "<tr>"
-            + "".join(f"<td{cls(j)}>{_inline(c, resolve)}</td>" for j, c in enumerate(cells))
-            + "</tr>"
-        )
-    out.append("</tbody></table></div>")
-    return "".join(out)
 
 
 def markdown_to_html(
@@ -335,13 +278,13 @@ def markdown_to_html(
     html_dir: str | os.PathLike[str] | None = None,
     heading_offset: int = 0,
     used: set[Path] | None = None,
-) -> str:
-    """Convert a small markdown subset to HTML (see the module docstring).
+) -> Markup:
+    """Convert markdown (CommonMark and pipe tables) to HTML with markdown-it-py.
 
     Parameters
     ----------
     text : str
-        Markdown source.
+        Markdown source. Raw HTML in it is escaped, never passed through.
     base_dir : path, optional
         Folder of the markdown file: relative links and images are resolved against it.
         Without it (or without ``html_dir``) relative links are rendered as plain text.
@@ -354,93 +297,41 @@ def markdown_to_html(
 
     Returns
     -------
-    str
-        HTML; every piece of source text is escaped.
+    Markup
+        HTML; every piece of source text is escaped. Tables are wrapped in a scrolling
+        ``div`` and aligned columns carry the classes ``num`` / ``center``.
+
+    Examples
+    --------
+    >>> print(markdown_to_html("# T <b>", heading_offset=1))
+    <h2>T &lt;b&gt;</h2>
+    <BLANKLINE>
     """
     resolve = _Resolver(
         Path(base_dir).resolve() if base_dir is not None else None,
         Path(html_dir) if html_dir is not None else None,
     )
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    out: list[str] = []
-    para: list[str] = []
-    i = 0
-
-    def flush() -> None:
-        if para:
-            out.append(f"<p>{_inline(' '.join(s.strip() for s in para), resolve)}</p>")
-            para.clear()
-
-    while i < len(lines):
-        line = lines[i]
-        fence = _FENCE.match(line)
-        if fence:
-            flush()
-            marker = fence.group(1)
-            body: list[str] = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith(marker):
-                body.append(lines[i])
-                i += 1
-            i += 1  # the closing fence (or the end of the text)
-            out.append(f"<pre><code>{esc(chr(10).join(body))}</code></pre>")
-            continue
-        if not line.strip():
-            flush()
-            i += 1
-            continue
-        head = _HEADER.match(line)
-        if head:
-            flush()
-            level = min(6, max(1, len(head.group(1)) + heading_offset))
-            out.append(f"<h{level}>{_inline(head.group(2), resolve)}</h{level}>")
-            i += 1
-            continue
-        if "|" in line and i + 1 < len(lines) and _TABLE_SEP.match(lines[i + 1]):
-            flush()
-            block = [line, lines[i + 1]]
-            i += 2
-            while i < len(lines) and lines[i].strip() and "|" in lines[i]:
-                block.append(lines[i])
-                i += 1
-            out.append(_md_table(block, resolve))
-            continue
-        if _HRULE.match(line) and not para:
-            out.append("<hr>")
-            i += 1
-            continue
-        if _ULIST.match(line) or _OLIST.match(line):
-            flush()
-            ordered = _ULIST.match(line) is None
-            pattern = _OLIST if ordered else _ULIST
-            items: list[str] = []
-            while i < len(lines) and lines[i].strip():
-                m = pattern.match(lines[i])
-                if m:
-                    items.append(m.group(1))
-                elif items and lines[i].startswith((" ", "\t")):
-                    items[-1] += " " + lines[i].strip()  # continuation line
-                else:
-                    break
-                i += 1
-            tag = "ol" if ordered else "ul"
-            lis = "".join(f"<li>{_inline(it, resolve)}</li>" for it in items)
-            out.append(f"<{tag}>{lis}</{tag}>")
-            continue
-        if line.lstrip().startswith(">"):
-            flush()
-            quote: list[str] = []
-            while i < len(lines) and lines[i].lstrip().startswith(">"):
-                quote.append(lines[i].lstrip()[1:].strip())
-                i += 1
-            out.append(f"<blockquote><p>{_inline(' '.join(quote), resolve)}</p></blockquote>")
-            continue
-        para.append(line)
-        i += 1
-    flush()
+    md = _parser()
+    tokens = md.parse(text)
+    for tok in tokens:
+        if tok.type in ("heading_open", "heading_close"):
+            level = min(6, max(1, int(tok.tag[1]) + heading_offset))
+            tok.tag = f"h{level}"
+        elif tok.type in ("th_open", "td_open"):
+            style = str(tok.attrGet("style") or "")
+            if style:
+                tok.attrs.pop("style", None)
+                if _ALIGN.get(style):
+                    tok.attrSet("class", _ALIGN[style])
+        elif tok.type == "inline" and tok.children:
+            tok.children = _fix_inline(tok.children, resolve)
+    out = md.renderer.render(tokens, md.options, {})
+    out = out.replace("<table>", '<div class="scroll"><table>').replace(
+        "</table>", "</table></div>"
+    )
     if used is not None:
         used.update(resolve.used)
-    return "\n".join(out)
+    return Markup(out)
 
 
 # ----------------------------------------------------------------------------------------
@@ -477,7 +368,7 @@ def _records_table(records: Sequence[Mapping[str, Any]]) -> str:
         if len(records) > _MAX_ROWS
         else ""
     )
-    return table(keys, rows, numeric=numeric) + more
+    return str(table(keys, rows, numeric=numeric)) + more
 
 
 def _pre(obj: Any) -> str:
@@ -504,13 +395,13 @@ def json_to_html(obj: Any, *, heading_level: int = 4, depth: int = 0) -> str:
         if obj and all(isinstance(v, dict) and v and _flat_row(v) for v in obj.values()):
             return _records_table_keyed(list(obj.items()))
         if _flat_row(obj):
-            return kv_table(obj.items())
+            return str(kv_table(obj.items()))
         if depth >= 2:
             return _pre(obj)
         parts = []
         scalars = [(k, v) for k, v in obj.items() if _scalar(v)]
         if scalars:
-            parts.append(kv_table(scalars))
+            parts.append(str(kv_table(scalars)))
         level = min(6, heading_level)
         for k, v in obj.items():
             if _scalar(v):
@@ -529,7 +420,7 @@ def _records_table_keyed(items: list[tuple[str, Mapping[str, Any]]]) -> str:
                 keys.append(k)
     rows = [[name] + [r.get(k) for k in keys] for name, r in items[:_MAX_ROWS]]
     numeric = [False] + [_numeric_column([r.get(k) for _, r in items]) for k in keys]
-    return table([""] + keys, rows, numeric=numeric)
+    return str(table([""] + keys, rows, numeric=numeric))
 
 
 def csv_to_html(path: str | os.PathLike[str]) -> str:
@@ -556,4 +447,4 @@ def csv_to_html(path: str | os.PathLike[str]) -> str:
         if len(body) > _MAX_ROWS
         else ""
     )
-    return table(header, body[:_MAX_ROWS], numeric=numeric) + more
+    return str(table(header, body[:_MAX_ROWS], numeric=numeric)) + more

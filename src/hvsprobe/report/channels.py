@@ -1,0 +1,212 @@
+"""The per-channel browser: one static HTML page per layer, every channel reachable.
+
+Each page lists every channel of its layer (scores, flags, rank) in a plain HTML table, and
+embeds the layer's responses as JSON in the page; a small inline script draws the selected
+channel (``page.html#c163``) on canvases: its frequency x orientation response map and its
+frequency and orientation tuning curves in absolute response, over the layer's median and
+90th-percentile curves for scale. Nothing is loaded from the network or from other files, so
+a page works from ``file://``.
+
+>>> from hvsprobe.report.channels import channel_page_name
+>>> channel_page_name(3, "relu3_3")
+'03_relu3_3.html'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup
+
+from .._io import write_text_atomic
+from ..probe import Tuning
+from ..scores import ChannelScores
+from .html import fmt_value, render
+from .tuning_figures import tuning_curve_data
+
+__all__ = ["FLAG_LABELS", "channel_page_name", "channel_ranks", "write_channel_pages"]
+
+#: Per-channel flags shown in the browser, with their labels.
+FLAG_LABELS = (
+    ("dead", "dead"),
+    ("weak", "weak"),
+    ("border_dominated", "border"),
+    ("peak_at_top", "peak at top"),
+    ("peak_at_bottom", "peak at bottom"),
+    ("bandwidth_censored", "bandwidth censored"),
+)
+_SCORE_COLUMNS = (
+    ("mu1", "μ1"),
+    ("mu2", "μ2"),
+    ("pe", "PE"),
+    ("best_frequency_cpd", "best f (cpd)"),
+    ("preferred_orientation_deg", "preferred θ (°)"),
+    ("bandwidth_oct", "bandwidth (oct)"),
+    ("peak_response", "peak response"),
+    ("peak_rel_median", "peak / layer median"),
+    ("border_share", "border share"),
+)
+
+
+def channel_page_name(index: int, layer: str) -> str:
+    """File name of a layer's browser page (inside ``channels/``)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", layer).strip("_") or "layer"
+    return f"{index:02d}_{safe}.html"
+
+
+def channel_ranks(t: dict[str, np.ndarray]) -> np.ndarray:
+    """1-based rank of each channel by PE (mu1 when PE is undefined) among ranked channels.
+
+    Ranked channels are the selectable ones (live, not weak, not border dominated) when the
+    scores have that column, else the live ones; others get 0.
+
+    Examples
+    --------
+    >>> t = {"dead": np.array([False, False, True]), "pe": np.array([0.2, 0.5, np.nan])}
+    >>> channel_ranks(t).tolist()
+    [2, 1, 0]
+    """
+    ok = ~np.asarray(t["dead"], dtype=bool)
+    if "selectable" in t:
+        ok &= np.asarray(t["selectable"], dtype=bool)
+    by = "pe" if np.isfinite(np.asarray(t["pe"], np.float64)[ok]).any() else "mu1"
+    v = np.asarray(t.get(by, t["pe"]), dtype=np.float64)
+    ok &= np.isfinite(v)
+    idx = np.nonzero(ok)[0]
+    order = idx[np.argsort(-v[idx], kind="stable")]
+    ranks = np.zeros(v.shape, dtype=np.int64)
+    ranks[order] = np.arange(1, order.size + 1)
+    return ranks
+
+
+def _num(x: float, digits: int = 4) -> float | None:
+    """A JSON-safe float rounded to ``digits`` significant digits (NaN -> None)."""
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    return float(f"{x:.{digits}g}")
+
+
+def _layer_data(
+    responses: np.ndarray, t: dict[str, np.ndarray], *, contrast_index: int, frequency_curve: str
+) -> dict[str, Any]:
+    r = np.asarray(responses, dtype=np.float64).mean(axis=3)[..., contrast_index]  # C x F x O
+    fc, oc = tuning_curve_data(
+        responses, frequency_curve=frequency_curve, contrast_index=contrast_index
+    )
+    live = ~np.asarray(t["dead"], dtype=bool)
+    pct = {}
+    for key, curves in (("freq", fc), ("orient", oc)):
+        if live.any():
+            q = np.percentile(curves[live], [50, 90], axis=0)
+            pct[key] = {"median": [_num(v) for v in q[0]], "p90": [_num(v) for v in q[1]]}
+        else:
+            pct[key] = {"median": [], "p90": []}
+    channels = [
+        {
+            "c": int(c),
+            "map": [[_num(v) for v in row] for row in r[i]],
+            "fc": [_num(v) for v in fc[i]],
+            "oc": [_num(v) for v in oc[i]],
+        }
+        for i, c in enumerate(t["channel"])
+    ]
+    return {"channels": channels, "layer": pct}
+
+
+def _rows(t: dict[str, np.ndarray], ranks: np.ndarray) -> list[dict[str, Any]]:
+    rows = []
+    for i, c in enumerate(t["channel"]):
+        flags = [label for col, label in FLAG_LABELS if col in t and bool(t[col][i])]
+        cells = [fmt_value(float(t[col][i]), 3) if col in t else "—" for col, _ in _SCORE_COLUMNS]
+        rows.append(
+            {"c": int(c), "rank": int(ranks[i]) or "—", "flags": flags, "cells": cells, "i": i}
+        )
+    return rows
+
+
+def _script_json(obj: Any) -> Markup:
+    """JSON that is safe inside a ``<script>`` element (no ``</`` sequence)."""
+    text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return Markup(text.replace("</", "<\\/"))
+
+
+def write_channel_pages(
+    tuning: Tuning,
+    scores: ChannelScores,
+    out_dir: Path,
+    *,
+    report_href: str,
+    title: str,
+    contrast_index: int = -1,
+    frequency_curve: str = "preferred",
+) -> dict[str, Path]:
+    """Write one browser page per layer into ``out_dir``; return layer -> page path.
+
+    Parameters
+    ----------
+    tuning, scores : Tuning, ChannelScores
+        One results folder's responses and scores.
+    out_dir : Path
+        Folder for the pages (``channels/`` beside the report).
+    report_href : str
+        Link back to the report, relative to ``out_dir``.
+    title : str
+        The network's name for the page titles.
+    contrast_index, frequency_curve
+        As the scores used them.
+
+    Returns
+    -------
+    dict
+        Layer name -> written page.
+
+    Examples
+    --------
+    >>> write_channel_pages(tuning, scores, Path("r/channels"), report_href="../report.html",
+    ...                     title="vgg16")  # doctest: +SKIP
+    {'relu1_2': PosixPath('r/channels/00_relu1_2.html'), ...}
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    grid = tuning.grid
+    layers = scores.layers
+    names = [channel_page_name(i, n) for i, n in enumerate(layers)]
+    written: dict[str, Path] = {}
+    for i, name in enumerate(layers):
+        t = scores.layer(name)
+        ranks = channel_ranks(t)
+        data = _layer_data(
+            tuning.responses[name],
+            t,
+            contrast_index=contrast_index,
+            frequency_curve=frequency_curve,
+        )
+        data["freqs"] = [_num(f, 6) for f in grid.frequencies]
+        data["orients"] = [_num(o, 6) for o in grid.orientations]
+        data["name"] = name
+        first = int(np.argmax(ranks == 1)) if (ranks == 1).any() else 0
+        data["first"] = first
+        html = render(
+            "channels.html.j2",
+            title=f"{title}: {name}, every channel",
+            layer=name,
+            report_href=report_href,
+            layers=list(zip(layers, names, strict=True)),
+            current=names[i],
+            columns=[label for _, label in _SCORE_COLUMNS],
+            rows=_rows(t, ranks),
+            data=_script_json(data),
+            n_ranked=int((ranks > 0).sum()),
+        )
+        path = out_dir / names[i]
+        write_text_atomic(path, html)
+        written[name] = path
+    for stale in out_dir.glob("*.html"):
+        if stale.name not in names:
+            stale.unlink()
+    return written
