@@ -59,7 +59,7 @@ def files(tmp_path_factory) -> Path:
         "nocolumn": lambda f: _edit_csv(f / "scores.csv", "mu1", "mux"),
         "badnumber": lambda f: _edit_csv(f / "scores.csv", "0.", "zz"),
         "mixed": lambda f: _edit_json(f / "tuning.json", grid_size=[48, 48]),
-        "mixedscore": lambda f: _edit_json(f / "summary.json", score_csf="barten"),
+        "mixedscore": lambda f: _edit_json(f / "summary.json", score_csf="mannos_sakrison"),
         "mixedsel": lambda f: _edit_json(f / "selection.json", weights_sha256="0" * 64),
         "noscores": lambda f: (f / "scores.json").unlink(),
     }.items():

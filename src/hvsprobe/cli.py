@@ -218,6 +218,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-cache", action="store_true", help="compute every value afresh")
     p.add_argument("--out", type=Path, default=None, help="folder for evaluate.json/.csv")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def _add_invert(sub: argparse._SubParsersAction) -> None:
@@ -640,7 +641,7 @@ def _cmd_csf(args: argparse.Namespace) -> int:
     if args.data_root is not None and not args.data_root.is_dir():
         raise UserError(
             f"--data-root {args.data_root}: no such folder; give the folder that holds "
-            "psychophysics/castleCSF"
+            "psychophysics/castleCSF (or set HVSPROBE_DATA)"
         )
     # a missing data root raises FileNotFoundError before anything is printed: main()
     # reports it on stderr and exits 2
