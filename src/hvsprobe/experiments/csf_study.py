@@ -240,7 +240,8 @@ def study_markdown(
         f"* command: `{header['command']}`",
         f"* date: {header['date']}; machine: {header['machine']}; run time {header['seconds']}",
         f"* probe result: {t['backbone']} (weights sha256 `{str(t['weights_sha256'])[:12]}…`), "
-        f"layers {', '.join(t['layers'])}; {_grid_line(t['grid'])}; response: {t['response']}",
+        f"layers {', '.join(t['layers'])}; {_grid_line(t['grid'])}; response: "
+        f"{_response_line(t['response'])}",
         f"* score settings other than the CSF: `{study['score_config']}`",
         "* CSF viewing conditions (filled from the grid): "
         + "; ".join(f"{n} `{p}`" for n, p in study["csf_params"].items()),
@@ -288,6 +289,21 @@ def study_markdown(
             f"| {_f(r['top_overlap'], 2)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _response_line(resp: Any) -> str:
+    """The response method in a few words (the full torus plan stays in the JSON)."""
+    if not isinstance(resp, dict):
+        return str(resp or "whole_map")
+    text = str(resp.get("method", "whole_map"))
+    torus = resp.get("torus")
+    if isinstance(torus, dict):
+        text += (
+            f" (unit {torus.get('unit_px')} px, frequency within "
+            f"{100 * torus.get('max_relative_frequency_error', 0):.2f} %, orientation within "
+            f"{torus.get('max_orientation_error_deg', 0):.2f} deg of the grid)"
+        )
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
