@@ -149,11 +149,16 @@ def test_probe_stops_at_the_deepest_requested_layer():
     bb = get_backbone("vgg16", "random:0")
     ran = []
     for i, m in enumerate(bb.features):
-        m.register_forward_hook(lambda mod, inp, out, i=i: ran.append(i))
-    grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=2, n_phases=1)
-    tuning = probe(bb, grid, ["relu2_1"], progress=False)
-    assert max(ran) == bb.layer_names.index("relu2_1")
-    assert tuning.layers == ["relu2_1"]
+        m.register_forward_hook(lambda mod, inp, out, i=i: ran.append((i, inp[0].shape[0])))
+    # 3 phases: every stimulus pass is a batch of 3; the torus set-up's dry runs are batches
+    # of 1 and may run the whole trunk (the torus unit of the default layers)
+    grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=2, n_phases=3)
+    for response in ("whole_map", "torus"):
+        ran.clear()
+        tuning = probe(bb, grid, ["relu2_1"], response=response, batch_size=3, progress=False)
+        stimulus_passes = [i for i, n in ran if n == 3]
+        assert max(stimulus_passes) == bb.layer_names.index("relu2_1"), response
+        assert tuning.layers == ["relu2_1"]
 
 
 def test_probe_refuses_bad_arguments(toy_backbone):
