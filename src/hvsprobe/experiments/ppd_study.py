@@ -86,7 +86,10 @@ def ppd_comparison(folders: Sequence[Path]) -> dict[str, Any]:
                     "top25_overlap": len(ca & cb) / max(min(len(ca), len(cb)), 1),
                 }
             )
+    g = runs[0][1].config["probe"]["grid"]
+    grid = {k: len(g[k]) for k in ("frequencies", "orientations", "phases")}
     return {
+        "grid": grid,
         "ppd": [r[0] for r in runs],
         "folders": [str(f) for f in folders],
         "pairs": pairs,
@@ -106,7 +109,16 @@ def _markdown(res: dict[str, Any]) -> str:
         f"Generated {meta['date']} by `{meta['command']}` in {meta['wall_s']:.1f} s on "
         f"{meta['machine']} ({meta['cpus']} logical CPUs). Folders: "
         + ", ".join(f"`{f}`" for f in res["folders"])
-        + f" (`hvsprobe analyze vgg16 --ppd P`, default grid and scores, CSF {res['csf']}).",
+        + " (`hvsprobe analyze vgg16 --ppd P"
+        + _grid_flags(res["grid"])
+        + f"`; default scores, CSF {res['csf']}). Grid: {res['grid']['frequencies']} "
+        f"frequencies (0.5 cpd to 0.95 x Nyquist) x {res['grid']['orientations']} orientations "
+        f"x {res['grid']['phases']} phases"
+        + (
+            "; the default grid is 24 x 12 x 4, so these runs sample it more coarsely."
+            if res["grid"] != {"frequencies": 24, "orientations": 12, "phases": 4}
+            else "."
+        ),
         "",
         "Same pixels (224 x 224) at every ppd: the border-free response does not depend on the "
         "field size, and the network keeps its training input size; the field of view is "
@@ -152,6 +164,17 @@ def _markdown(res: dict[str, Any]) -> str:
         f"top-25 % overlap {min(ovl):.2f}–{max(ovl):.2f}.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _grid_flags(grid: dict[str, int]) -> str:
+    flags = ""
+    if grid["frequencies"] != 24:
+        flags += f" --n-frequencies {grid['frequencies']}"
+    if grid["orientations"] != 12:
+        flags += f" --n-orientations {grid['orientations']}"
+    if grid["phases"] != 4:
+        flags += f" --n-phases {grid['phases']}"
+    return flags
 
 
 def main(argv: Sequence[str] | None = None) -> int:
