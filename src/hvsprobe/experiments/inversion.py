@@ -282,7 +282,7 @@ def page(
         f"Each image is rebuilt from the features of three channel subsets of {doc['backbone']} "
         f"(layers {', '.join(cfg['layers'])}): the **top** {cfg['fraction']:.0%}, the **bottom** "
         f"{cfg['fraction']:.0%} and a seeded **random** {cfg['fraction']:.0%} (the control) of "
-        "every layer's live channels by PE, all of the same size "
+        "every layer's selectable channels by PE (dead, weak and border-dominated channels excluded, as in every default selection), all of the same size "
         f"({doc['n_selected']} channels). Starting from the same seeded noise image, Adam "
         f"(lr {cfg['lr']}, {cfg['steps']} steps, pixels clamped to [0, 1] after every step) "
         "minimises the selected-channel distance plus "
