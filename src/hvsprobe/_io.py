@@ -1,13 +1,14 @@
-"""Small file helpers: atomic writes, JSON with a schema version, sha256."""
+"""Small file helpers: atomic writes, JSON with a schema version, sha256, CSV rows, the data folder."""
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,39 @@ def resolve_data_root(
         f"environment variable {DATA_ENV_VAR}{what}, or fill the user data folder {user} "
         "with `hvsprobe data fetch` / `hvsprobe data add`"
     )
+
+
+def read_csv_rows(path: str | os.PathLike[str], required: Sequence[str]) -> list[dict[str, str]]:
+    """Read a CSV file with a header into one dict per row, values stripped of spaces.
+
+    Parameters
+    ----------
+    path : path-like
+        The CSV file (UTF-8).
+    required : sequence of str
+        Columns the header must name.
+
+    Returns
+    -------
+    list of dict
+        Column name to value (``""`` for a missing trailing value).
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing (the message names the file and the columns).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = path.write_text("a,b\\n1, 2\\n", encoding="utf-8")
+    >>> read_csv_rows(path, ["a"])
+    [{'a': '1', 'b': '2'}]
+    """
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+        return [{k: (v or "").strip() for k, v in r.items()} for r in reader]

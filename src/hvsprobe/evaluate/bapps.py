@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 from .._io import write_json_atomic
-from . import Metric, as_distance, resolve_metric
 from .iqa import IQAPair, compute_metric_values
+from .metric_interface import Metric, as_distance, resolve_metric
 
 __all__ = [
     "JNDPair",

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._io import atomic_path, write_json_atomic
-from . import Metric, resolve_metric
+from .._io import atomic_path, resolve_data_root, write_json_atomic
 from .bapps import JNDResult, TwoAFCResult, evaluate_2afc, evaluate_jnd
 from .iqa import IQADataset, IQAResult, evaluate_iqa, load_iqa_dataset, read_csv_dataset
+from .metric_interface import Metric, resolve_metric
 
 __all__ = [
     "DATASET_CHOICES",
@@ -85,9 +85,7 @@ def load_dataset_for(dataset: str, data_root: str | os.PathLike[str] | None = No
 
 
 def _bapps_root(data_root: str | os.PathLike[str] | None) -> Path:
-    from . import resolve_data_root
-
-    base = resolve_data_root(data_root)
+    base = resolve_data_root(data_root)[0]
     for cand in (base / "bapps", base / "BAPPS", base):
         if (cand / "2afc").is_dir() or (cand / "jnd").is_dir() or (cand / "dataset").is_dir():
             return cand

@@ -1,4 +1,4 @@
-"""Image loading and the body of ``hvsprobe distance REF DIST [--metric ...]``."""
+"""The body of ``hvsprobe distance REF DIST [--metric ...]``."""
 
 from __future__ import annotations
 
@@ -9,36 +9,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from .._io import atomic_path
+from ..image_io import load_image
 from ..selection import Selection
 from .registry import get_metric, metric_info
 
-__all__ = ["IMAGE_SUFFIXES", "distance_command", "image_pairs", "load_image"]
+__all__ = ["IMAGE_SUFFIXES", "distance_command", "image_pairs"]
 
 #: Files treated as images in folders (case-insensitive).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
-
-
-def load_image(path: str | os.PathLike[str]) -> torch.Tensor:
-    """Read an image file as a ``1 x 3 x H x W`` float32 tensor in [0, 1].
-
-    8-bit images are divided by 255, 16-bit grey images by 65535; grey images are repeated
-    to three channels, palette images expanded, an alpha channel is dropped (not composited).
-    """
-    from PIL import Image
-
-    with Image.open(path) as im:
-        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-            arr = np.asarray(im, dtype=np.float64) / 65535.0
-            arr = np.repeat(np.clip(arr, 0.0, 1.0)[..., None], 3, axis=2)
-        elif im.mode == "F":
-            raise ValueError(f"{path}: floating-point images (mode F) are not supported")
-        else:
-            arr = np.asarray(im.convert("RGB"), dtype=np.float64) / 255.0
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))).float()[None]
 
 
 def _images_in(folder: Path) -> dict[str, Path]:
