@@ -192,6 +192,46 @@ def _castle_plan(
     return keep, sizes, excluded
 
 
+def _distinct_stimuli(
+    data: dict[str, np.ndarray], keep: Sequence[int], sizes: Sequence[int], ppd: float
+) -> tuple[list[Callable[[float], torch.Tensor]], list[int]]:
+    """One stimulus per distinct (kind, frequency, area, size) and each kept row's index."""
+    keys: dict[tuple[str, float, float, int], int] = {}
+    fns: list[Callable[[float], torch.Tensor]] = []
+    index = []
+    for i, size in zip(keep, sizes, strict=True):
+        key = (str(data["stimulus"][i]), float(data["frequency"][i]), float(data["area"][i]), size)
+        if key not in keys:
+            keys[key] = len(fns)
+            w = _castle_wave(key[1], key[2], key[0], ppd, size)
+            fns.append(_WaveStimulus(w, 0.5))
+        index.append(keys[key])
+    return fns, index
+
+
+def _row_labels(data: dict[str, np.ndarray], keep: Sequence[int]) -> list[str]:
+    """``dataset:stimulus:f=..:A=..:L=..`` for each kept row."""
+    return [
+        f"{data['dataset'][i]}:{data['stimulus'][i]}:f={data['frequency'][i]:g}:"
+        f"A={data['area'][i]:.4g}:L={data['luminance'][i]:g}"
+        for i in keep
+    ]
+
+
+def _row_columns(
+    data: dict[str, np.ndarray], keep: Sequence[int], sizes: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """The castleCSF columns the result table adds for the kept rows."""
+    return {
+        "dataset": data["dataset"][keep],
+        "stimulus": data["stimulus"][keep],
+        "frequency": data["frequency"][keep],
+        "area": data["area"][keep],
+        "luminance": data["luminance"][keep],
+        "size_px": np.array(sizes, dtype=np.int64),
+    }
+
+
 def predict_castle_csf(
     metric: Metric | str,
     *,
@@ -275,21 +315,8 @@ def predict_castle_csf(
         raise ValueError(
             f"only {len(keep)} castleCSF row(s) left after the exclusions; widen the settings"
         )
-    keys: dict[tuple[str, float, float, int], int] = {}
-    fns: list[Callable[[float], torch.Tensor]] = []
-    index = []
-    for i, size in zip(keep, sizes, strict=True):
-        key = (str(data["stimulus"][i]), float(data["frequency"][i]), float(data["area"][i]), size)
-        if key not in keys:
-            keys[key] = len(fns)
-            w = _castle_wave(key[1], key[2], key[0], ppd, size)
-            fns.append(_WaveStimulus(w, 0.5))
-        index.append(keys[key])
-    labels = [
-        f"{data['dataset'][i]}:{data['stimulus'][i]}:f={data['frequency'][i]:g}:"
-        f"A={data['area'][i]:.4g}:L={data['luminance'][i]:g}"
-        for i in keep
-    ]
+    fns, index = _distinct_stimuli(data, keep, sizes, ppd)
+    labels = _row_labels(data, keep)
     human = data["log10_sensitivity"][keep]
     res, _ = predict_thresholds(
         "castle_csf",
@@ -308,15 +335,7 @@ def predict_castle_csf(
         progress=progress,
         curve_index=np.array(index),
     )
-    res.table = {
-        **res.table,
-        "dataset": data["dataset"][keep],
-        "stimulus": data["stimulus"][keep],
-        "frequency": data["frequency"][keep],
-        "area": data["area"][keep],
-        "luminance": data["luminance"][keep],
-        "size_px": np.array(sizes, dtype=np.int64),
-    }
+    res.table = {**res.table, **_row_columns(data, keep, sizes)}
     res.excluded = excluded
     res.settings.update(
         {

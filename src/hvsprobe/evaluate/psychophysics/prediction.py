@@ -130,6 +130,159 @@ def _local_slopes(c: np.ndarray, d: np.ndarray, thr: np.ndarray) -> np.ndarray:
     return out
 
 
+def _label(labels: Sequence[str], idx: np.ndarray, stimulus: int) -> str:
+    """Label of the first row that uses distinct stimulus ``stimulus``."""
+    return labels[int(np.flatnonzero(idx == stimulus)[0])]
+
+
+def _check_curves(
+    metric: Metric,
+    curves: np.ndarray,
+    labels: Sequence[str],
+    idx: np.ndarray,
+    *,
+    strict: bool,
+    monotone_rtol: float,
+    notes: list[str],
+) -> list[int]:
+    """Raise on non-finite or flat curves (and non-monotone ones if ``strict``).
+
+    Returns the stimuli whose curve is not monotone (then a note says their first crossing
+    is used).
+    """
+    n = curves.shape[0]
+    bad_finite = [i for i in range(n) if not np.all(np.isfinite(curves[i]))]
+    if bad_finite:
+        raise ThresholdError(
+            f"metric {metric.name!r} gave non-finite distances for stimuli "
+            f"{[_label(labels, idx, i) for i in bad_finite]}",
+            "non_finite",
+        )
+    flat = [i for i in range(n) if np.ptp(curves[i]) == 0]
+    non_mono = [i for i in range(n) if i not in flat and not _monotone(curves[i], monotone_rtol)]
+    if flat or non_mono:
+        names = {i: _label(labels, idx, i) for i in flat + non_mono}
+        msg = (
+            f"metric {metric.name!r}: distance does not increase with contrast for "
+            f"{len(flat) + len(non_mono)} stimulus/stimuli: flat {[names[i] for i in flat]}, "
+            f"non-monotone {[names[i] for i in non_mono]}"
+        )
+        if strict or flat:
+            raise ThresholdError(
+                msg + " (pass strict=False to use the first crossing)", "non_monotone"
+            )
+        notes.append(msg + "; their first crossing of the criterion is used")
+    return non_mono
+
+
+def _refine_thresholds(
+    metric: Metric,
+    fns: Sequence[Callable[[float], torch.Tensor]],
+    contrasts: np.ndarray,
+    curves: np.ndarray,
+    criterion: float,
+    thresholds: np.ndarray,
+    censored: np.ndarray,
+    skip: Sequence[int],
+    *,
+    strict: bool,
+    monotone_rtol: float,
+    batch_size: int,
+    device: torch.device | str | None,
+    describe: Callable[[int], str],
+    notes: list[str],
+) -> None:
+    """Bisect each uncensored threshold at ``criterion`` in place (0.001 decades)."""
+    for i, fn in enumerate(fns):
+        if censored[i] != 0 or i in skip:
+            continue
+        j = int(np.argmax(curves[i] >= criterion))
+        span = float(np.ptp(curves[i]))
+        try:
+            thresholds[i] = _bisect(
+                _DistanceFn(metric, fn, device, batch_size),
+                criterion,
+                contrasts[j - 1],
+                contrasts[j],
+                curves[i, j - 1],
+                curves[i, j],
+                1e-3,
+                monotone_rtol * span,
+                60,
+            )
+        except ThresholdError as exc:
+            if strict:
+                raise
+            notes.append(f"stimulus {describe(i)}: {exc}")
+
+
+def _shift_invariant(slopes: np.ndarray) -> bool:
+    """Whether every curve has the same log-log slope at threshold (within 10 %)."""
+    finite = slopes[np.isfinite(slopes)]
+    return bool(
+        finite.size == slopes.size
+        and finite.size > 0
+        and float(np.ptp(finite)) <= 0.1 * abs(float(np.median(finite)))
+    )
+
+
+def _agreement(pred: np.ndarray, human: np.ndarray) -> tuple[float, float, float]:
+    """Pearson r, Spearman rho (NaN for constant predictions) and RMSE in log10 sensitivity."""
+    r = float(stats.pearsonr(pred, human).statistic) if np.ptp(pred) > 0 else math.nan
+    rho = float(stats.spearmanr(pred, human).statistic) if np.ptp(pred) > 0 else math.nan
+    return r, rho, float(np.sqrt(np.mean((pred - human) ** 2)))
+
+
+def _summarise(
+    protocol: str,
+    metric_name: str,
+    labels: Sequence[str],
+    human: np.ndarray,
+    criterion: float,
+    contrasts: np.ndarray,
+    curves: np.ndarray,
+    thr_stim: np.ndarray,
+    cens_stim: np.ndarray,
+    idx: np.ndarray,
+    notes: list[str],
+    settings: dict[str, Any],
+) -> ThresholdPrediction:
+    """Per-row thresholds, predictions and slopes, their agreement with ``human``, the result."""
+    thr, cens = thr_stim[idx], cens_stim[idx]
+    pred = -np.log10(thr)
+    slopes = _local_slopes(contrasts, curves, thr_stim)[idx]
+    n_cens = int(np.sum(cens != 0))
+    if n_cens:
+        notes.append(
+            f"{n_cens} threshold(s) outside the contrast range [{settings['c_min']:g}, "
+            f"{settings['c_max']:g}] are counted at the end of the range"
+        )
+    r, rho, err = _agreement(pred, human)
+    table = {
+        "label": np.asarray(labels, dtype=str),
+        "human_log10": human,
+        "predicted_log10": pred,
+        "threshold": thr,
+        "censored": cens,
+        "loglog_slope": slopes,
+    }
+    return ThresholdPrediction(
+        protocol,
+        metric_name,
+        criterion,
+        r,
+        rho,
+        err,
+        int(human.size),
+        n_cens,
+        _shift_invariant(slopes),
+        table,
+        [],
+        notes,
+        settings,
+    )
+
+
 def predict_thresholds(
     protocol: str,
     metric: Metric,
@@ -161,81 +314,28 @@ def predict_thresholds(
         metric, fns, contrasts, batch_size=batch_size, device=device, progress=progress
     )
     notes: list[str] = []
-    bad_finite = [i for i in range(len(fns)) if not np.all(np.isfinite(curves[i]))]
-    if bad_finite:
-        raise ThresholdError(
-            f"metric {metric.name!r} gave non-finite distances for stimuli "
-            f"{[labels[int(np.flatnonzero(idx == i)[0])] for i in bad_finite]}",
-            "non_finite",
-        )
-    flat = [i for i in range(len(fns)) if np.ptp(curves[i]) == 0]
-    non_mono = [
-        i for i in range(len(fns)) if i not in flat and not _monotone(curves[i], monotone_rtol)
-    ]
-    if flat or non_mono:
-        names = {i: labels[int(np.flatnonzero(idx == i)[0])] for i in flat + non_mono}
-        msg = (
-            f"metric {metric.name!r}: distance does not increase with contrast for "
-            f"{len(flat) + len(non_mono)} stimulus/stimuli: flat {[names[i] for i in flat]}, "
-            f"non-monotone {[names[i] for i in non_mono]}"
-        )
-        if strict or flat:
-            raise ThresholdError(
-                msg + " (pass strict=False to use the first crossing)", "non_monotone"
-            )
-        notes.append(msg + "; their first crossing of the criterion is used")
-    row_curves = curves[idx]
-    fit = fit_single_criterion(contrasts, row_curves, human)
+    non_mono = _check_curves(
+        metric, curves, labels, idx, strict=strict, monotone_rtol=monotone_rtol, notes=notes
+    )
+    fit = fit_single_criterion(contrasts, curves[idx], human)
     thr_stim, cens_stim = thresholds_from_curves(contrasts, curves, fit.criterion)
     if refine:
-        for i, fn in enumerate(fns):
-            if cens_stim[i] != 0 or i in non_mono:
-                continue
-            j = int(np.argmax(curves[i] >= fit.criterion))
-            span = float(np.ptp(curves[i]))
-            try:
-                thr_stim[i] = _bisect(
-                    _DistanceFn(metric, fn, device, batch_size),
-                    fit.criterion,
-                    contrasts[j - 1],
-                    contrasts[j],
-                    curves[i, j - 1],
-                    curves[i, j],
-                    1e-3,
-                    monotone_rtol * span,
-                    60,
-                )
-            except ThresholdError as exc:
-                if strict:
-                    raise
-                notes.append(f"stimulus {labels[int(np.flatnonzero(idx == i)[0])]}: {exc}")
-    thr = thr_stim[idx]
-    cens = cens_stim[idx]
-    pred = -np.log10(thr)
-    slopes = _local_slopes(contrasts, curves, thr_stim)[idx]
-    finite = slopes[np.isfinite(slopes)]
-    shift_inv = bool(
-        finite.size == slopes.size
-        and finite.size > 0
-        and float(np.ptp(finite)) <= 0.1 * abs(float(np.median(finite)))
-    )
-    n_cens = int(np.sum(cens != 0))
-    if n_cens:
-        notes.append(
-            f"{n_cens} threshold(s) outside the contrast range [{c_min:g}, {c_max:g}] are "
-            "counted at the end of the range"
+        _refine_thresholds(
+            metric,
+            fns,
+            contrasts,
+            curves,
+            fit.criterion,
+            thr_stim,
+            cens_stim,
+            non_mono,
+            strict=strict,
+            monotone_rtol=monotone_rtol,
+            batch_size=batch_size,
+            device=device,
+            describe=lambda i: _label(labels, idx, i),
+            notes=notes,
         )
-    r = float(stats.pearsonr(pred, human).statistic) if np.ptp(pred) > 0 else math.nan
-    rho = float(stats.spearmanr(pred, human).statistic) if np.ptp(pred) > 0 else math.nan
-    err = float(np.sqrt(np.mean((pred - human) ** 2)))
-    table = {
-        "label": np.asarray(labels, dtype=str),
-        "human_log10": human,
-        "predicted_log10": pred,
-        "threshold": thr,
-        "censored": cens,
-        "loglog_slope": slopes,
-    }
     settings = {
         "c_min": c_min,
         "c_max": c_max,
@@ -245,18 +345,17 @@ def predict_thresholds(
         "monotone_rtol": monotone_rtol,
         "interpolated_fit_rmse": fit.rmse,
     }
-    result = ThresholdPrediction(
+    result = _summarise(
         protocol,
         metric.name,
+        labels,
+        human,
         fit.criterion,
-        r,
-        rho,
-        err,
-        int(human.size),
-        n_cens,
-        shift_inv,
-        table,
-        [],
+        contrasts,
+        curves,
+        thr_stim,
+        cens_stim,
+        idx,
         notes,
         settings,
     )
