@@ -78,7 +78,7 @@ def trunk_flops(backbone, shape: tuple[int, int], layers: list[str]) -> float:
 
 def old_extraction(backbone, layers, pairs, timings: dict[str, float]) -> dict[str, np.ndarray]:
     """The previous claim-1 loop: one NCHW image per forward pass, references kept."""
-    from hvsprobe.evaluate.iqa import load_image
+    from hvsprobe.image_io import load_image
     from hvsprobe.metrics.perceptual import unit_normalize
 
     def feats(img: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -97,11 +97,11 @@ def old_extraction(backbone, layers, pairs, timings: dict[str, float]) -> dict[s
             key = str(p.ref_path)
             if key not in refs:
                 t0 = time.perf_counter()
-                ref = load_image(p.ref_path)[None]
+                ref = load_image(p.ref_path)
                 timings["decode_s"] += time.perf_counter() - t0
                 refs[key] = feats(ref)
             t0 = time.perf_counter()
-            img = load_image(p.dist_path)[None]
+            img = load_image(p.dist_path)
             timings["decode_s"] += time.perf_counter() - t0
             nd = feats(img)
             t0 = time.perf_counter()

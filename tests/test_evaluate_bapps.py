@@ -21,7 +21,7 @@ from hvsprobe.evaluate.bapps import (
     read_jnd,
     score_2afc,
 )
-from hvsprobe.evaluate.iqa import load_image
+from hvsprobe.image_io import load_image
 
 
 def _data_root() -> Path:

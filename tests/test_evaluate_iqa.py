@@ -19,7 +19,6 @@ from hvsprobe.evaluate.iqa import (
     IQADataset,
     IQAPair,
     evaluate_iqa,
-    load_image,
     load_iqa_dataset,
     read_csiq,
     read_csv_dataset,
@@ -400,16 +399,6 @@ def test_writers(tmp_path: Path) -> None:
     pairs = list(csv.DictReader(open(res.write_pairs_csv(tmp_path / "out" / "pairs.csv"))))
     assert len(pairs) == 21 and float(pairs[0]["metric_value"]) == pytest.approx(res.values[0])
     assert not list((tmp_path / "out").glob(".*.tmp"))
-
-
-def test_load_image(tmp_path: Path) -> None:
-    arr = np.zeros((5, 7, 3))
-    arr[..., 0] = 255
-    img = load_image(_save(tmp_path / "a.png", arr))
-    assert img.shape == (3, 5, 7) and img.dtype == torch.float32
-    assert float(img[0].min()) == 1.0 and float(img[1:].max()) == 0.0
-    Image.fromarray(np.full((4, 4), 128, dtype=np.uint8)).save(tmp_path / "g.png")
-    assert load_image(tmp_path / "g.png").shape == (3, 4, 4)
 
 
 # ---------------------------------------------------------------------- real LIVE subset

@@ -213,10 +213,10 @@ def test_fast_live_distances_equal_the_decomposition(tmp_path: Path) -> None:
     ds = _pairs(tmp_path)
     layers = ["conv1", "relu1"]  # two stages: the first must not be altered for the second
     fast = live_channel_distances(bb, layers, ds, progress=False, batch_size=2)
-    from hvsprobe.evaluate.iqa import load_image
+    from hvsprobe.image_io import load_image
 
     for i, p in enumerate(ds.pairs):
-        ref, dist = load_image(p.ref_path)[None], load_image(p.dist_path)[None]
+        ref, dist = load_image(p.ref_path), load_image(p.dist_path)
         want = channel_distances(bb, ref, dist, layers)
         for n in layers:
             np.testing.assert_allclose(fast[n][i], want[n][0], rtol=1e-5, atol=1e-9)

@@ -114,7 +114,7 @@ def live_channel_distances(
     """
     from tqdm.auto import tqdm
 
-    from ..evaluate.iqa import load_image
+    from ..image_io import load_image
 
     def feats(x: torch.Tensor) -> dict[str, torch.Tensor]:
         x = x.contiguous(memory_format=torch.channels_last)
@@ -130,11 +130,11 @@ def live_channel_distances(
     )
     with bar:
         for ref_path, idx in by_ref.items():
-            ref = load_image(ref_path)[None]
+            ref = load_image(ref_path)
             nref = feats(ref)
             for start in range(0, len(idx), batch_size):
                 chunk = idx[start : start + batch_size]
-                imgs = torch.stack([load_image(dataset.pairs[i].dist_path) for i in chunk])
+                imgs = torch.cat([load_image(dataset.pairs[i].dist_path) for i in chunk])
                 if imgs.shape[1:] != ref.shape[1:]:
                     raise ValueError(
                         f"{dataset.pairs[chunk[0]].dist_path}: size {tuple(imgs.shape[2:])} "
