@@ -1,4 +1,4 @@
-"""Tests for hvsprobe.evaluate.stats: logistic fit, correlations, group bootstrap."""
+"""Tests for hvsprobe.evaluate.stats and .logistic: logistic fit, correlations, group bootstrap."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from hvsprobe.evaluate.logistic import LogisticFitError, fit_logistic5, logistic5
 from hvsprobe.evaluate.stats import (
-    LogisticFitError,
     bootstrap_ci,
     correlation_summary,
-    fit_logistic5,
     krcc,
-    logistic5,
     plcc,
     rmse,
     srcc,
@@ -168,7 +166,7 @@ def test_runaway_parameters_are_rejected_without_overflow() -> None:
     # infinity; evaluating the curve there would overflow. Such starts count as failed.
     import warnings
 
-    from hvsprobe.evaluate.stats import _runaway
+    from hvsprobe.evaluate.logistic import _runaway
 
     y = np.linspace(0.0, 1.0, 10)
     assert _runaway(np.array([1e200, 1e200, 0.0, 0.0, 0.0]), y)

@@ -10,7 +10,8 @@ Protocols (see ``docs/evaluate.md``):
   fitted criterion, compared with ModelFest and the castleCSF data;
 * :mod:`~hvsprobe.evaluate.agreement` — rank agreement between channel scores and LPIPS
   linear weights, with permutation p-values;
-* :mod:`~hvsprobe.evaluate.stats` — the statistics themselves;
+* :mod:`~hvsprobe.evaluate.stats` — the statistics themselves, with the VQEG logistic of
+  :mod:`~hvsprobe.evaluate.logistic`;
 * :mod:`~hvsprobe.evaluate.paired` — paired differences between metrics on the same rows,
   with group-bootstrap intervals and a three-word verdict.
 
@@ -49,6 +50,7 @@ from .iqa import (
     read_live,
     read_tid2013,
 )
+from .logistic import LogisticFit, LogisticFitError, fit_logistic5, logistic5
 from .metric_interface import Metric, as_distance, metric_values, resolve_metric
 from .paired import (
     VERDICTS,
@@ -79,13 +81,9 @@ from .psychophysics import (
 from .stats import (
     BootstrapCI,
     CorrelationSummary,
-    LogisticFit,
-    LogisticFitError,
     bootstrap_ci,
     correlation_summary,
-    fit_logistic5,
     krcc,
-    logistic5,
     plcc,
     rmse,
     srcc,

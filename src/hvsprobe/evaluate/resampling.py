@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from .stats import LogisticFitError, fit_logistic5, krcc
+from .logistic import LogisticFitError, fit_logistic5
+from .stats import krcc
 
 __all__ = [
     "StatisticFn",
@@ -196,7 +197,7 @@ def group_bootstrap(
     statistic : callable
         ``statistic(rows) -> (V,)`` array: one value per variant for the rows ``rows``
         (integer indices); NaN marks a failed value.  A ``ValueError`` or
-        :class:`~hvsprobe.evaluate.stats.LogisticFitError` marks the whole replicate failed.
+        :class:`~hvsprobe.evaluate.logistic.LogisticFitError` marks the whole replicate failed.
     groups : array_like
         Group label of every row (in IQA: the reference image).
     n_boot : int
