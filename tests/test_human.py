@@ -16,6 +16,7 @@ from hvsprobe.human import (
     barten,
     barten_pupil_diameter,
     barten_retinal_illuminance,
+    castle_data,
     get_csf,
     heldout,
     list_csfs,
@@ -44,7 +45,7 @@ needs_castle = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def castle_rows() -> dict[str, np.ndarray]:
-    return castle_mod.load_castle_achromatic(DATA_ROOT)
+    return castle_data.load_castle_achromatic(DATA_ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -279,9 +280,9 @@ def test_packaged_document_schema() -> None:
 def test_data_root_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("HVSPROBE_DATA", raising=False)
     with pytest.raises(FileNotFoundError, match="HVSPROBE_DATA"):
-        castle_mod.load_castle_achromatic()
+        castle_data.load_castle_achromatic()
     with pytest.raises(FileNotFoundError, match="HVSPROBE_DATA"):
-        castle_mod.load_castle_achromatic(tmp_path)
+        castle_data.load_castle_achromatic(tmp_path)
     monkeypatch.setenv("HVSPROBE_DATA", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="HVSPROBE_DATA"):
         castle_mod.csf_error_table()
@@ -305,7 +306,7 @@ def test_castle_selection(castle_rows: dict[str, np.ndarray]) -> None:
     assert np.all(rows["t_frequency"] == 0)
     assert np.all(rows["eccentricity"] == 0)
     assert np.all(rows["frequency"] > 0)
-    assert np.all(rows["achromatic_angle_deg"] <= castle_mod.ACHROMATIC_MAX_ANGLE_DEG)
+    assert np.all(rows["achromatic_angle_deg"] <= castle_data.ACHROMATIC_MAX_ANGLE_DEG)
     assert np.all(rows["sensitivity"] > 0)
     datasets = set(rows["dataset"].tolist())
     # achromatic datasets are in; purely chromatic or temporal ones are out
@@ -320,7 +321,7 @@ def test_castle_selection(castle_rows: dict[str, np.ndarray]) -> None:
 
 @needs_castle
 def test_castle_selection_accepts_castle_folder(castle_rows: dict[str, np.ndarray]) -> None:
-    rows = castle_mod.load_castle_achromatic(DATA_ROOT / "psychophysics" / "castleCSF")
+    rows = castle_data.load_castle_achromatic(DATA_ROOT / "psychophysics" / "castleCSF")
     assert rows["frequency"].size == castle_rows["frequency"].size
 
 

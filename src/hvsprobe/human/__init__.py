@@ -14,28 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import (
-    BARTEN_DEFAULTS,
-    CSFModel,
-    barten,
-    barten_pupil_diameter,
-    barten_retinal_illuminance,
-    castle_fit_csf,
-    get_csf,
-    list_csfs,
-    load_castle_fit_document,
-    mannos_sakrison,
-    mannos_sakrison_v1,
-)
+from .barten import BARTEN_DEFAULTS, barten, barten_pupil_diameter, barten_retinal_illuminance
+from .castle_data import castle_data_dir, load_castle_achromatic
+from .castle_fit import castle_fit_csf, load_castle_fit_document
+from .mannos_sakrison import mannos_sakrison, mannos_sakrison_v1
+from .models import CSFModel, get_csf, list_csfs
 
 # The castle and held-out functions load lazily so that ``python -m hvsprobe.human.castle`` does not
 # import the module twice.
 _CASTLE_NAMES = (
-    "castle_data_dir",
     "castle_fit_cross_validation",
     "csf_error_table",
     "fit_castle_csf",
-    "load_castle_achromatic",
     "write_castle_fit",
 )
 _HELDOUT_NAMES = ("best_heldout_model", "csf_heldout_table")
@@ -46,9 +36,11 @@ __all__ = [
     "barten",
     "barten_pupil_diameter",
     "barten_retinal_illuminance",
+    "castle_data_dir",
     "castle_fit_csf",
     "get_csf",
     "list_csfs",
+    "load_castle_achromatic",
     "load_castle_fit_document",
     "mannos_sakrison",
     "mannos_sakrison_v1",

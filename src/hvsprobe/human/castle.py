@@ -1,11 +1,11 @@
-"""castleCSF data: achromatic row selection, the ``castle_fit`` CSF fit and model errors.
+"""castleCSF: the ``castle_fit`` CSF fit and the errors of every CSF against the data.
 
 The castleCSF measurements (Ashraf, Mantiuk, Chapiro & Wuerger 2024, "castleCSF — A
 contrast sensitivity function of color, area, spatiotemporal frequency, luminance and
 eccentricity", J. Vision 24(4):5) aggregate 18 psychophysical datasets. This module
-selects their static, foveal, achromatic grating/Gabor rows, fits the ``castle_fit``
-form of :func:`hvsprobe.human.models.castle_fit_csf` to them, and scores every CSF of
-:func:`hvsprobe.human.list_csfs` against them.
+takes their static, foveal, achromatic grating/Gabor rows (:mod:`.castle_data`), fits
+the ``castle_fit`` form of :func:`hvsprobe.human.castle_fit.castle_fit_csf` to them, and
+scores every CSF of :func:`hvsprobe.human.list_csfs` against them.
 
 Regenerate the packaged fit (``hvsprobe/data/castle_csf_fit.json``) with::
 
@@ -17,7 +17,6 @@ and print the markdown tables of ``docs/human.md`` with ``--write-doc``.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import os
 import sys
@@ -29,55 +28,34 @@ import numpy as np
 import scipy
 from scipy.optimize import least_squares
 
-from .._io import DATA_ENV_VAR, resolve_data_root, sha256_file, write_json_atomic
-from .models import (
-    _REGISTRY,
+from .._io import write_json_atomic
+from .castle_data import (
+    ACHROMATIC_MAX_ANGLE_DEG,
+    ENV_VAR,
+    load_achromatic_rows,
+    load_castle_achromatic,
+)
+from .castle_fit import (
     CASTLE_FIT_KIND,
     CASTLE_FIT_PARAM_NAMES,
     CASTLE_FIT_SCHEMA_VERSION,
-    CSFModel,
     _cached_packaged_document,
     _castle_log10,
     _packaged_fit_path,
-    get_csf,
-    list_csfs,
 )
+from .models import _REGISTRY, CSFModel, get_csf, list_csfs
 
 __all__ = [
-    "ACHROMATIC_MAX_ANGLE_DEG",
-    "ENV_VAR",
     "NEAR_PROBE",
     "PROBE_CONDITION",
     "build_castle_fit_document",
-    "castle_data_dir",
     "castle_fit_cross_validation",
     "csf_error_table",
     "error_table_markdown",
     "fit_castle_csf",
-    "load_castle_achromatic",
     "main",
     "write_castle_fit",
 ]
-
-#: Environment variable naming the data folder (the one that holds ``psychophysics/``).
-ENV_VAR = DATA_ENV_VAR
-#: Largest angle (deg) between a colour direction and the background in LMS space for
-#: the direction to count as achromatic (observed: achromatic <= 2.3, others >= 7.9).
-ACHROMATIC_MAX_ANGLE_DEG = 5.0
-
-_FILES = ("data_aggregated.csv", "color_directions.csv", "backgrounds.csv")
-_DATA_COLUMNS = (
-    "luminance",
-    "s_frequency",
-    "col_dir_id",
-    "bkg_id",
-    "area",
-    "dataset",
-    "t_frequency",
-    "eccentricity",
-    "stimulus",
-    "sensitivity",
-)
 
 #: Viewing condition of the hvsprobe grating probe: 224 px at 60 px/deg on ~100 cd/m^2.
 PROBE_CONDITION = {"luminance": 100.0, "field_size_deg": 224 / 60}
@@ -125,192 +103,6 @@ _FIT_BOUNDS = {
 }
 _FIT_TOL = 1e-12
 _FIT_MAX_NFEV = 20000
-
-# --------------------------------------------------------------------------------------
-# locating and reading the data
-# --------------------------------------------------------------------------------------
-
-
-def castle_data_dir(data_root: str | os.PathLike[str] | None = None) -> Path:
-    """Return the folder that holds the castleCSF CSV files.
-
-    Parameters
-    ----------
-    data_root : path-like or None
-        The data folder holding ``psychophysics/castleCSF/`` (the castleCSF folder itself
-        is accepted too). ``None`` reads the environment variable ``HVSPROBE_DATA``.
-
-    Returns
-    -------
-    pathlib.Path
-        The castleCSF folder.
-
-    Raises
-    ------
-    FileNotFoundError
-        If neither ``data_root`` nor ``HVSPROBE_DATA`` is given, or the files are missing.
-    """
-    root, source = resolve_data_root(data_root, holds="psychophysics/castleCSF/")
-    for cand in (root / "psychophysics" / "castleCSF", root / "castleCSF", root):
-        if all((cand / name).is_file() for name in _FILES):
-            return cand
-    raise FileNotFoundError(
-        f"castleCSF files ({', '.join(_FILES)}) not found in "
-        f"{root / 'psychophysics' / 'castleCSF'} (from {source}); pass --data-root (data_root=... in Python) or set "
-        f"{ENV_VAR} to the folder that holds psychophysics/castleCSF/"
-    )
-
-
-def _read_csv(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
-        return list(reader)
-
-
-def _num(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
-
-
-def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
-    """Angle between two 3-vectors, ignoring sign (a modulation is +/- symmetric)."""
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    if not (na > 0 and nb > 0) or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return math.nan
-    cos = min(1.0, abs(float(a @ b)) / (na * nb))
-    return math.degrees(math.acos(cos))
-
-
-def _load(data_root: str | os.PathLike[str] | None) -> tuple[dict[str, np.ndarray], dict]:
-    folder = castle_data_dir(data_root)
-    rows = _read_csv(folder / "data_aggregated.csv", _DATA_COLUMNS)
-    dirs = _read_csv(
-        folder / "color_directions.csv", ("col_dir_id", "L_delta", "M_delta", "S_delta", "dataset")
-    )
-    bkgs = _read_csv(folder / "backgrounds.csv", ("bkg_id", "L", "M", "S"))
-    # colour-direction ids are not unique across datasets (110, 111 reappear in
-    # hansen2009), so directions are joined on (col_dir_id, dataset)
-    dir_by_key: dict[tuple[str, str], np.ndarray] = {}
-    for r in dirs:
-        vec = np.array([_num(r["L_delta"]), _num(r["M_delta"]), _num(r["S_delta"])])
-        dir_by_key[(r["col_dir_id"].strip(), r["dataset"].strip())] = vec
-    bkg_by_id = {
-        r["bkg_id"].strip(): np.array([_num(r["L"]), _num(r["M"]), _num(r["S"])]) for r in bkgs
-    }
-    cols: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "frequency",
-            "sensitivity",
-            "luminance",
-            "area",
-            "dataset",
-            "stimulus",
-            "col_dir_id",
-            "bkg_id",
-            "t_frequency",
-            "eccentricity",
-            "achromatic_angle_deg",
-        )
-    }
-    counts = {"rows": len(rows), "not_static": 0, "not_foveal": 0, "no_spatial_frequency": 0}
-    counts.update({"not_achromatic": 0, "bad_sensitivity": 0})
-    for r in rows:
-        ds = r["dataset"].strip()
-        key = (r["col_dir_id"].strip(), ds)
-        if key not in dir_by_key:
-            raise ValueError(f"colour direction {key} of a data row is not in color_directions.csv")
-        bkg_id = r["bkg_id"].strip()
-        if bkg_id not in bkg_by_id:
-            raise ValueError(f"background {bkg_id!r} of a data row is not in backgrounds.csv")
-        tf, ecc, sf = _num(r["t_frequency"]), _num(r["eccentricity"]), _num(r["s_frequency"])
-        sens = _num(r["sensitivity"])
-        angle = _angle_deg(dir_by_key[key], bkg_by_id[bkg_id])
-        if tf != 0:
-            counts["not_static"] += 1
-            continue
-        if ecc != 0:
-            counts["not_foveal"] += 1
-            continue
-        if not (math.isfinite(sf) and sf > 0):
-            counts["no_spatial_frequency"] += 1
-            continue
-        if not angle <= ACHROMATIC_MAX_ANGLE_DEG:
-            counts["not_achromatic"] += 1
-            continue
-        area, lum = _num(r["area"]), _num(r["luminance"])
-        if not all(math.isfinite(v) and v > 0 for v in (sens, area, lum)):
-            counts["bad_sensitivity"] += 1
-            continue
-        cols["frequency"].append(sf)
-        cols["sensitivity"].append(sens)
-        cols["luminance"].append(lum)
-        cols["area"].append(area)
-        cols["dataset"].append(ds)
-        cols["stimulus"].append(r["stimulus"].strip())
-        cols["col_dir_id"].append(int(float(r["col_dir_id"])))
-        cols["bkg_id"].append(int(float(bkg_id)))
-        cols["t_frequency"].append(tf)
-        cols["eccentricity"].append(ecc)
-        cols["achromatic_angle_deg"].append(angle)
-    data: dict[str, np.ndarray] = {}
-    for k, v in cols.items():
-        if k in ("dataset", "stimulus"):
-            data[k] = np.array(v, dtype=str)
-        elif k in ("col_dir_id", "bkg_id"):
-            data[k] = np.array(v, dtype=np.int64)
-        else:
-            data[k] = np.array(v, dtype=float)
-    data["field_size_deg"] = np.sqrt(data["area"])
-    data["log10_sensitivity"] = np.log10(data["sensitivity"])
-    counts["selected"] = int(data["frequency"].size)
-    meta = {
-        "folder": str(folder),
-        "sha256": {name: sha256_file(folder / name) for name in _FILES},
-        "counts": counts,
-    }
-    return data, meta
-
-
-def load_castle_achromatic(
-    data_root: str | os.PathLike[str] | None = None,
-) -> dict[str, np.ndarray]:
-    """Static, foveal, achromatic grating/Gabor rows of the castleCSF data.
-
-    A row is kept when ``t_frequency == 0`` (static), ``eccentricity == 0`` (foveal),
-    ``s_frequency > 0`` (a grating or Gabor; discs have no spatial frequency), its colour
-    direction is achromatic and its sensitivity, luminance and area are positive.
-    *Achromatic* means that the direction's cone-excitation change
-    ``(dL, dM, dS)`` (``color_directions.csv``, joined on ``col_dir_id`` *and* ``dataset``
-    because ids are reused) is parallel to the background's ``(L, M, S)``
-    (``backgrounds.csv``) within :data:`ACHROMATIC_MAX_ANGLE_DEG` degrees, i.e. the
-    stimulus scales all cone excitations alike: a pure luminance modulation.
-
-    Parameters
-    ----------
-    data_root : path-like or None
-        Folder holding ``psychophysics/castleCSF/``; ``None`` reads ``HVSPROBE_DATA``.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        Equal-length columns: ``frequency`` (cpd), ``sensitivity`` (1 / threshold
-        contrast), ``log10_sensitivity``, ``luminance`` (cd/m^2), ``area`` (deg^2),
-        ``field_size_deg`` (``sqrt(area)``), ``dataset``, ``stimulus``, ``col_dir_id``,
-        ``bkg_id``, ``t_frequency``, ``eccentricity`` and ``achromatic_angle_deg``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the data folder is not given or the files are missing.
-    """
-    return _load(data_root)[0]
-
 
 # --------------------------------------------------------------------------------------
 # fitting
@@ -425,7 +217,7 @@ def build_castle_fit_document(data_root: str | os.PathLike[str] | None = None) -
         ``kind``, ``schema_version``, ``params`` (the coefficients), ``fit`` (settings and
         result), ``data`` (file hashes and the selection rule), ``software``.
     """
-    data, meta = _load(data_root)
+    data, meta = load_achromatic_rows(data_root)
     coeffs, info = _fit_coeffs(data)
     datasets, n_per = np.unique(data["dataset"], return_counts=True)
     return {

@@ -1,9 +1,9 @@
 """In-sample and leave-one-dataset-out (LODO) error of every CSF against the castleCSF rows.
 
-The castleCSF static, foveal, achromatic rows (:func:`hvsprobe.human.castle.
-load_castle_achromatic`) come from several independent psychophysical datasets that
-disagree with one another by a few tenths of a log unit. A CSF chosen for the probe must
-predict a study it was not fitted to, so each model is scored twice:
+The castleCSF static, foveal, achromatic rows
+(:func:`hvsprobe.human.castle_data.load_castle_achromatic`) come from several independent
+psychophysical datasets that disagree with one another by a few tenths of a log unit. A CSF
+chosen for the probe must predict a study it was not fitted to, so each model is scored twice:
 
 *in-sample*
     fit on every row, score on the same rows;
@@ -42,8 +42,10 @@ from typing import Any
 
 import numpy as np
 
-from .castle import NEAR_PROBE, _fit_coeffs, _predict, load_castle_achromatic
-from .models import _castle_log10, get_csf, list_csfs
+from .castle import NEAR_PROBE, _fit_coeffs, _predict
+from .castle_data import load_castle_achromatic
+from .castle_fit import _castle_log10
+from .models import get_csf, list_csfs
 
 __all__ = [
     "FITTED",
