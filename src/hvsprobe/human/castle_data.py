@@ -75,7 +75,7 @@ def castle_data_dir(data_root: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
-def _num(text: str) -> float:
+def _float_or_nan(text: str) -> float:
     try:
         return float(text)
     except ValueError:
@@ -119,9 +119,14 @@ def _read_tables(
     # hansen2009), so directions are joined on (col_dir_id, dataset)
     dir_by_key: dict[tuple[str, str], np.ndarray] = {}
     for r in dirs:
-        vec = np.array([_num(r["L_delta"]), _num(r["M_delta"]), _num(r["S_delta"])])
+        vec = np.array(
+            [_float_or_nan(r["L_delta"]), _float_or_nan(r["M_delta"]), _float_or_nan(r["S_delta"])]
+        )
         dir_by_key[(r["col_dir_id"], r["dataset"])] = vec
-    bkg_by_id = {r["bkg_id"]: np.array([_num(r["L"]), _num(r["M"]), _num(r["S"])]) for r in bkgs}
+    bkg_by_id = {
+        r["bkg_id"]: np.array([_float_or_nan(r["L"]), _float_or_nan(r["M"]), _float_or_nan(r["S"])])
+        for r in bkgs
+    }
     return rows, dir_by_key, bkg_by_id
 
 
@@ -142,8 +147,12 @@ def _select_rows(
         bkg_id = r["bkg_id"]
         if bkg_id not in bkg_by_id:
             raise ValueError(f"background {bkg_id!r} of a data row is not in backgrounds.csv")
-        tf, ecc, sf = _num(r["t_frequency"]), _num(r["eccentricity"]), _num(r["s_frequency"])
-        sens = _num(r["sensitivity"])
+        tf, ecc, sf = (
+            _float_or_nan(r["t_frequency"]),
+            _float_or_nan(r["eccentricity"]),
+            _float_or_nan(r["s_frequency"]),
+        )
+        sens = _float_or_nan(r["sensitivity"])
         angle = _angle_deg(dir_by_key[key], bkg_by_id[bkg_id])
         if tf != 0:
             counts["not_static"] += 1
@@ -157,7 +166,7 @@ def _select_rows(
         if not angle <= ACHROMATIC_MAX_ANGLE_DEG:
             counts["not_achromatic"] += 1
             continue
-        area, lum = _num(r["area"]), _num(r["luminance"])
+        area, lum = _float_or_nan(r["area"]), _float_or_nan(r["luminance"])
         if not all(math.isfinite(v) and v > 0 for v in (sens, area, lum)):
             counts["bad_sensitivity"] += 1
             continue

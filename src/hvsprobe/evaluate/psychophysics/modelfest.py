@@ -144,7 +144,7 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(t) for t in text.split(";") if t.strip())
 
 
-def _num(text: str) -> float:
+def _optional_float(text: str) -> float:
     return float(text) if text.strip() else math.nan
 
 
@@ -159,14 +159,14 @@ def _load_modelfest_cached(folder: str) -> ModelFestData:
             r["name"],
             r["kind"],
             _floats(r["frequency_cpd"]),
-            _num(r["sigma_x_deg"]),
-            _num(r["sigma_y_deg"]),
+            _optional_float(r["sigma_x_deg"]),
+            _optional_float(r["sigma_y_deg"]),
             _floats(r["bar_orientation_deg"]),
             r["phase"],
         )
     per: dict[int, dict[str, list[float]]] = {}
     for r in read_csv_rows(path / "thresholds.csv", _THRESHOLD_COLUMNS):
-        v = _num(r["log10_sensitivity"])
+        v = _optional_float(r["log10_sensitivity"])
         if math.isfinite(v):
             per.setdefault(int(r["stimulus"]), {}).setdefault(r["observer"], []).append(v)
     ids = np.array(sorted(per), dtype=np.int64)
