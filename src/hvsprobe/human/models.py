@@ -52,11 +52,6 @@ __all__ = ["DEFAULT_PEAK_RANGE", "CSFModel", "get_csf", "list_csfs"]
 DEFAULT_PEAK_RANGE: tuple[float, float] = (0.05, 60.0)
 
 
-# --------------------------------------------------------------------------------------
-# registry and CSFModel
-# --------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class _Spec:
     func: Callable[..., np.ndarray]
