@@ -88,7 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of every error (any position)"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help="`hvsprobe COMMAND --help`: its options",
+    )
     for name, help_line, build, _run in _TABLE:
         sub.add_parser(name, help=help_line, description=_sentence(help_line), build=build)
     return parser

@@ -14,7 +14,9 @@ from .metrics import DATA_ROOT_DEFAULT
 def build_experiment(p: argparse.ArgumentParser) -> None:
     from ..sr.cli import add_claim2_command
 
-    esub = p.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
+    esub = p.add_subparsers(
+        dest="experiment", required=True, metavar="EXPERIMENT", help="the claim to test"
+    )
     _add_claim1(esub)
     add_claim2_command(esub)
 

@@ -14,7 +14,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SPEC",
         help="your network instead of a registered BACKBONE: MODULE:FUNCTION, "
-        "FILE.py:FUNCTION, tv:NAME or timm:NAME (docs/models.md)",
+        "FILE.py:FUNCTION, tv:NAME or timm:NAME (docs/models.md); this or BACKBONE is required",
     )
     p.add_argument(
         "--model-arg",

@@ -54,14 +54,14 @@ def build_invert(p: argparse.ArgumentParser) -> None:
         type=Path,
         action="append",
         default=None,
-        help="selection JSON (repeatable; give this or --results)",
+        help="selection JSON (repeatable; this or --results is required)",
     )
     p.add_argument(
         "--results",
         type=Path,
         default=None,
         help="results folder: use its scores for top / bottom / random subsets "
-        "(give this or --selection)",
+        "(this or --selection is required)",
     )
     p.add_argument("--fraction", type=float, default=0.25, help="share per layer (with --results)")
     p.add_argument(

@@ -63,7 +63,7 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         "register local copies of the others."
     )
     p.epilog = datasets_help()
-    dsub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    dsub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION", help="what to do")
     _add_list(dsub)
     _add_fetch(dsub)
     _add_add(dsub)

@@ -137,7 +137,9 @@ def _add_eval(sub: Any) -> None:
 
 def add_sr_subcommands(p: argparse.ArgumentParser) -> None:
     """Add ``train`` and ``eval`` to the parser of an ``sr`` command."""
-    sub = p.add_subparsers(dest="sr_command", required=True, metavar="SR_COMMAND")
+    sub = p.add_subparsers(
+        dest="sr_command", required=True, metavar="SR_COMMAND", help="train or evaluate"
+    )
     _add_train(sub)
     _add_eval(sub)
 
