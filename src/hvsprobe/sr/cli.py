@@ -58,7 +58,9 @@ def _add_train(sub: Any) -> None:
         default=None,
         help="seed of the random subset (default: --seed)",
     )
-    p.add_argument("--lambda", dest="lam", type=float, default=0.0, help="perceptual weight")
+    p.add_argument(
+        "--lambda", dest="lam", metavar="LAMBDA", type=float, default=0.0, help="perceptual weight"
+    )
     p.add_argument("--preset", choices=sorted(PRESETS), default="small", help="network size")
     p.add_argument(
         "--n-blocks", type=int, default=None, help="residual blocks (default: the preset's)"
@@ -210,8 +212,10 @@ def _add_claim2_overrides(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sets", nargs="+", default=None, help=f"test image sets {budget}")
     p.add_argument("--seeds", nargs="+", type=int, default=None, help=f"training seeds {budget}")
     p.add_argument("--rhos", nargs="+", type=float, default=None, help=f"relative lambdas {budget}")
-    p.add_argument("--pretrain-steps", type=int, default=None, help=f"L1 pre-training {budget}")
-    p.add_argument("--finetune-steps", type=int, default=None, help=f"fine-tuning {budget}")
+    p.add_argument(
+        "--pretrain-steps", type=int, default=None, help=f"L1 pre-training steps {budget}"
+    )
+    p.add_argument("--finetune-steps", type=int, default=None, help=f"fine-tuning steps {budget}")
     p.add_argument("--batch-size", type=int, default=None, help=f"batch size {budget}")
     p.add_argument("--patch", type=int, default=None, help=f"HR patch size {budget}")
 
