@@ -14,6 +14,7 @@ _SCORE_OPTIONS = ("csf", "mu1", "mu2", "pe", "response")
 
 
 def build_analyze(p: argparse.ArgumentParser) -> None:
+    """The options of ``hvsprobe analyze``."""
     p.add_argument(
         "backbone",
         nargs="?",
@@ -132,6 +133,7 @@ def _add_score_options(g: argparse._ArgumentGroup) -> None:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
+    """Run ``hvsprobe analyze``; returns the exit status."""
     from .._preflight import check_stimulus_budget
     from ..analyze import analyze, format_summary
 
@@ -230,6 +232,7 @@ def _analysis_settings(args: argparse.Namespace):
 
 
 def build_select(p: argparse.ArgumentParser) -> None:
+    """The options of ``hvsprobe select``."""
     from ..selection import SCORE_COLUMNS, STRATEGIES
 
     p.add_argument("results", type=Path, help="results folder written by `hvsprobe analyze`")
@@ -260,6 +263,7 @@ def build_select(p: argparse.ArgumentParser) -> None:
 
 
 def run_select(args: argparse.Namespace) -> int:
+    """Run ``hvsprobe select``; returns the exit status."""
     from .._preflight import check_finite, check_output_file
     from ..results_folder import load_scores
     from ..selection import select_channels

@@ -12,6 +12,7 @@ from .metrics import DATA_ROOT_DEFAULT
 
 
 def build_experiment(p: argparse.ArgumentParser) -> None:
+    """The options of ``hvsprobe experiment``."""
     from ..sr.cli import add_claim2_command
 
     esub = p.add_subparsers(
@@ -72,6 +73,7 @@ def _add_claim1(esub: argparse._SubParsersAction) -> None:
 
 
 def run_experiment(args: argparse.Namespace) -> int:
+    """Run ``hvsprobe experiment``; returns the exit status."""
     if args.experiment != "claim1":
         from ..sr.cli import run as run_sr
 
@@ -102,12 +104,14 @@ def run_experiment(args: argparse.Namespace) -> int:
 
 
 def build_sr(p: argparse.ArgumentParser) -> None:
+    """The options of ``hvsprobe sr``."""
     from ..sr.cli import add_sr_subcommands
 
     add_sr_subcommands(p)
 
 
 def run_sr(args: argparse.Namespace) -> int:
+    """Run ``hvsprobe sr``; returns the exit status."""
     from ..sr.cli import run
 
     return run(args)

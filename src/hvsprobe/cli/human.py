@@ -9,6 +9,7 @@ from ..errors import UserError
 
 
 def build_csf(p: argparse.ArgumentParser) -> None:
+    """The options of ``hvsprobe csf``."""
     p.add_argument(
         "--data-root",
         type=Path,
@@ -20,6 +21,7 @@ def build_csf(p: argparse.ArgumentParser) -> None:
 
 
 def run_csf(args: argparse.Namespace) -> int:
+    """Run ``hvsprobe csf``; returns the exit status."""
     from ..human import get_csf, list_csfs
     from ..human.heldout import best_heldout_model, csf_heldout_table
 

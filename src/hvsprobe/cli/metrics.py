@@ -15,6 +15,7 @@ def build_metrics(_p: argparse.ArgumentParser) -> None:
 
 
 def run_metrics(_args: argparse.Namespace) -> int:
+    """Run ``hvsprobe metrics``; returns the exit status."""
     from ..metric import list_metrics, metric_info
 
     for name in list_metrics():
@@ -25,6 +26,7 @@ def run_metrics(_args: argparse.Namespace) -> int:
 
 
 def build_distance(p: argparse.ArgumentParser) -> None:
+    """The options of ``hvsprobe distance``."""
     p.add_argument("ref", type=Path, help="reference image or folder")
     p.add_argument("dist", type=Path, help="distorted image or folder")
     p.add_argument(
@@ -44,6 +46,7 @@ def build_distance(p: argparse.ArgumentParser) -> None:
 
 
 def run_distance(args: argparse.Namespace) -> int:
+    """Run ``hvsprobe distance``; returns the exit status."""
     from .._preflight import check_output_file
     from ..metric import distance_command
 
@@ -62,6 +65,7 @@ def run_distance(args: argparse.Namespace) -> int:
 
 
 def build_evaluate(p: argparse.ArgumentParser) -> None:
+    """The options of ``hvsprobe evaluate``."""
     from ..evaluate.run import DATASET_CHOICES
 
     p.add_argument("metrics", nargs="+", metavar="METRIC", help="metric names (`hvsprobe metrics`)")
@@ -109,6 +113,7 @@ def build_evaluate(p: argparse.ArgumentParser) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    """Run ``hvsprobe evaluate``; returns the exit status."""
     from ..evaluate.run import default_cache_path, evaluate_metrics
 
     if args.n_boot < 0 or args.batch_size < 1:

@@ -63,6 +63,7 @@ def build_backbones(_p: argparse.ArgumentParser) -> None:
 
 
 def run_backbones(_args: argparse.Namespace) -> int:
+    """Run ``hvsprobe backbones``; returns the exit status."""
     from ..backbones import backbone_info, get_backbone, list_backbones
 
     for name in list_backbones():
@@ -77,6 +78,7 @@ def run_backbones(_args: argparse.Namespace) -> int:
 
 
 def build_layers(p: argparse.ArgumentParser) -> None:
+    """The options of ``hvsprobe layers``."""
     p.add_argument(
         "backbone",
         nargs="?",
@@ -87,6 +89,7 @@ def build_layers(p: argparse.ArgumentParser) -> None:
 
 
 def run_layers(args: argparse.Namespace) -> int:
+    """Run ``hvsprobe layers``; returns the exit status."""
     from ..backbones import list_layers
 
     model = model_from_args(args)

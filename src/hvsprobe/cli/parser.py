@@ -27,6 +27,13 @@ class HelpFormatter(argparse.HelpFormatter):
     its help does not mention one. Flags (``store_true``), required options and options
     whose default is ``None`` or empty are left as written: their help says what happens
     when they are not given.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser(prog="demo", formatter_class=HelpFormatter)
+    >>> _ = p.add_argument("--n", type=int, default=3, help="how many")
+    >>> "how many (default: 3)" in p.format_help()
+    True
     """
 
     def add_argument(self, action: argparse.Action) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def build_report(p: argparse.ArgumentParser) -> None:
+    """The options of ``hvsprobe report``."""
     p.add_argument(
         "results", type=Path, nargs="+", help="results folder(s) written by `hvsprobe analyze`"
     )
@@ -26,7 +27,8 @@ def build_report(p: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from ..report import build_report
+    """Run ``hvsprobe report``; returns the exit status."""
+    from ..report import build_report as write_report
     from ..results_folder import check_results_folder
 
     for folder in args.results:
@@ -39,12 +41,13 @@ def run_report(args: argparse.Namespace) -> int:
         out = args.out if args.out is not None else Path("hvsprobe-comparison")
         print(f"comparison: {build_comparison(args.results, out)}")
         return 0
-    path = build_report(args.results[0], args.out, inversion=args.inversion)
+    path = write_report(args.results[0], args.out, inversion=args.inversion)
     print(f"report: {path}")
     return 0
 
 
 def build_invert(p: argparse.ArgumentParser) -> None:
+    """The options of ``hvsprobe invert``."""
     from ..invert import DEFAULT_LAYERS, InversionConfig
 
     d = InversionConfig()
@@ -80,6 +83,7 @@ def build_invert(p: argparse.ArgumentParser) -> None:
 
 
 def run_invert(args: argparse.Namespace) -> int:
+    """Run ``hvsprobe invert``; returns the exit status."""
     from ..invert import InversionConfig, default_selections, invert, load_target, save_inversion
     from ..scores import ChannelScores
 

@@ -57,6 +57,13 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     ----------
     p : argparse.ArgumentParser
         The parser of ``hvsprobe data`` (its class is used for the actions' parsers).
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser(prog="hvsprobe data")
+    >>> add_data_arguments(p)
+    >>> p.parse_args(["fetch", "kadid10k", "--retries", "5"]).retries
+    5
     """
     p.description = (
         "Human-judgment data sets: list them, fetch the downloadable ones, "

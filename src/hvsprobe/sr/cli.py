@@ -138,7 +138,15 @@ def _add_eval(sub: Any) -> None:
 
 
 def add_sr_subcommands(p: argparse.ArgumentParser) -> None:
-    """Add ``train`` and ``eval`` to the parser of an ``sr`` command."""
+    """Add ``train`` and ``eval`` to the parser of an ``sr`` command.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser(prog="hvsprobe sr")
+    >>> add_sr_subcommands(p)
+    >>> p.parse_args(["train", "--steps", "3", "--out", "run"]).sr_command
+    'train'
+    """
     sub = p.add_subparsers(
         dest="sr_command", required=True, metavar="SR_COMMAND", help="train or evaluate"
     )
