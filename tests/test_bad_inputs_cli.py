@@ -248,7 +248,7 @@ def test_the_table_is_large_enough():
 
 
 def test_a_bug_still_shows_its_traceback(monkeypatch, capsys):
-    import hvsprobe.cli as cli
+    import hvsprobe.cli.app as cli
 
     def broken(_args):
         raise KeyError("an internal slip")

@@ -8,7 +8,7 @@ import textwrap
 
 from .registry import DatasetInfo, get_dataset_info, list_datasets
 
-__all__ = ["add_data_commands", "datasets_help", "run"]
+__all__ = ["add_data_arguments", "datasets_help", "run"]
 
 
 def _hash_line(info: DatasetInfo) -> str:
@@ -50,26 +50,47 @@ def datasets_help(*, downloadable: bool | None = None) -> str:
     return "\n".join(lines)
 
 
-def add_data_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``data list|fetch|add`` on the top-level sub-parsers."""
-    raw = argparse.RawDescriptionHelpFormatter
-    p = sub.add_parser(
-        "data",
-        help="list, fetch and register human-judgment data sets",
-        description="Human-judgment data sets: list them, fetch the downloadable ones, "
-        "register local copies of the others.",
-        epilog=datasets_help(),
-        formatter_class=raw,
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """Give the ``data`` parser its description, epilog and ``list|fetch|add`` actions.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The parser of ``hvsprobe data`` (its class is used for the actions' parsers).
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser(prog="hvsprobe data")
+    >>> add_data_arguments(p)
+    >>> p.parse_args(["fetch", "kadid10k", "--retries", "5"]).retries
+    5
+    """
+    p.description = (
+        "Human-judgment data sets: list them, fetch the downloadable ones, "
+        "register local copies of the others."
     )
-    dsub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    root_help = "data root (default $HVSPROBE_DATA, else the user data folder)"
+    p.epilog = datasets_help()
+    dsub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION", help="what to do")
+    _add_list(dsub)
+    _add_fetch(dsub)
+    _add_add(dsub)
+
+
+_ROOT_HELP = "data root (default: $HVSPROBE_DATA, else the user data folder)"
+
+
+def _add_list(dsub: argparse._SubParsersAction) -> None:
     q = dsub.add_parser(
         "list",
         help="every data set: size, terms, source, hash policy, local state",
+        description="Every data set: size, terms, source, hash policy and whether it is "
+        "present under the data root.",
         epilog=datasets_help(),
-        formatter_class=raw,
     )
-    q.add_argument("--data-root", default=None, help=root_help)
+    q.add_argument("--data-root", default=None, help=_ROOT_HELP)
+
+
+def _add_fetch(dsub: argparse._SubParsersAction) -> None:
     q = dsub.add_parser(
         "fetch",
         help="download, verify, extract and register a data set",
@@ -82,24 +103,33 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
             78,
         ),
         epilog=datasets_help(),
-        formatter_class=raw,
     )
     q.add_argument("name", help="data set name (see below)")
-    q.add_argument("--to", default=None, help="folder for it (default <data root>/<standard>)")
-    q.add_argument("--data-root", default=None, help=root_help)
-    q.add_argument("--mirror", default=None, help="base URL serving the same archive names")
+    q.add_argument(
+        "--to", default=None, help="folder for it (default: <data root>/<standard layout>)"
+    )
+    q.add_argument("--data-root", default=None, help=_ROOT_HELP)
+    q.add_argument(
+        "--mirror",
+        default=None,
+        help="base URL serving the same archive names (default: the sources below)",
+    )
     q.add_argument("--keep-archive", action="store_true", help="keep the downloaded archives")
-    q.add_argument("--retries", type=int, default=3, help="resumed attempts (default 3)")
+    q.add_argument("--retries", type=int, default=3, help="resumed attempts")
     q.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _add_add(dsub: argparse._SubParsersAction) -> None:
     q = dsub.add_parser(
         "add",
         help="register a local copy after checking its layout and row count",
+        description="Register a local copy of a data set after checking its layout and "
+        "row count (the request-form data sets are obtained this way).",
         epilog=datasets_help(),
-        formatter_class=raw,
     )
     q.add_argument("name", help="data set name (see below)")
     q.add_argument("path", help="folder holding the copy")
-    q.add_argument("--data-root", default=None, help=root_help)
+    q.add_argument("--data-root", default=None, help=_ROOT_HELP)
     q.add_argument(
         "--partial",
         action="store_true",

@@ -3,7 +3,8 @@
 Wiring into the main parser::
 
     from hvsprobe.sr.cli import add_sr_commands, add_experiment_commands, run
-    add_sr_commands(sub)            # adds "sr" with "train" and "eval"
+    add_sr_commands(sub)            # adds "sr" with "train" and "eval" (add_sr_subcommands
+                                    # on an existing "sr" parser)
     add_experiment_commands(sub)    # adds "experiment" with "claim2" (or add_claim2_command
                                     # on an existing "experiment" sub-parser group)
     ...
@@ -27,6 +28,7 @@ __all__ = [
     "add_claim2_command",
     "add_experiment_commands",
     "add_sr_commands",
+    "add_sr_subcommands",
     "build_parser",
     "main",
     "run",
@@ -41,33 +43,70 @@ def _add_train(sub: Any) -> None:
     p = sub.add_parser(
         "train", help="train or fine-tune an x4 SR network (L1 + lambda x perceptual)"
     )
-    p.add_argument("--loss", choices=PERCEPTUAL_KINDS, default="none", help="perceptual term")
-    p.add_argument("--selection", type=Path, default=None, help="selection JSON (selected/random)")
-    p.add_argument("--selection-seed", type=int, default=None, help="seed of the random subset")
-    p.add_argument("--lambda", dest="lam", type=float, default=0.0, help="perceptual weight")
     p.add_argument("--steps", type=int, required=True, help="total optimiser steps")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="small")
-    p.add_argument("--n-blocks", type=int, default=None, help="override the preset")
-    p.add_argument("--n-feats", type=int, default=None, help="override the preset")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--loss", choices=PERCEPTUAL_KINDS, default="none", help="perceptual term")
+    p.add_argument(
+        "--selection",
+        type=Path,
+        default=None,
+        help="selection JSON (needed by --loss selected and random; default: none)",
+    )
+    p.add_argument(
+        "--selection-seed",
+        type=int,
+        default=None,
+        help="seed of the random subset (default: --seed)",
+    )
+    p.add_argument(
+        "--lambda", dest="lam", metavar="LAMBDA", type=float, default=0.0, help="perceptual weight"
+    )
+    p.add_argument("--preset", choices=sorted(PRESETS), default="small", help="network size")
+    p.add_argument(
+        "--n-blocks", type=int, default=None, help="residual blocks (default: the preset's)"
+    )
+    p.add_argument(
+        "--n-feats", type=int, default=None, help="feature channels (default: the preset's)"
+    )
     p.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
-    p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights")
+    p.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this checkpoint's weights (default: random, --model-seed)",
+    )
     p.add_argument("--seed", type=int, default=0, help="data order seed")
     p.add_argument("--model-seed", type=int, default=0, help="weight initialisation seed")
+    _add_train_run_options(p, DEFAULT_TRAIN_SETS)
+    p.set_defaults(sr_handler=_cmd_train)
+
+
+def _add_train_run_options(p: argparse.ArgumentParser, train_sets: Sequence[str]) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="global batch (all processes)")
     p.add_argument("--patch", type=int, default=96, help="HR patch size (multiple of 4)")
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
-    p.add_argument("--data-root", type=Path, default=None, help="data folder ($HVSPROBE_DATA)")
-    p.add_argument("--train-sets", nargs="+", default=list(DEFAULT_TRAIN_SETS))
-    p.add_argument("--ckpt-every", type=int, default=500)
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--num-workers", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(sr_handler=_cmd_train)
+    p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate")
+    p.add_argument(
+        "--schedule", choices=("cosine", "constant"), default="cosine", help="learning rate"
+    )
+    p.add_argument(
+        "--precision", choices=("fp32", "bf16"), default="fp32", help="compute precision"
+    )
+    p.add_argument(
+        "--device", default=None, help="cpu or cuda (default: cuda if available, else cpu)"
+    )
+    p.add_argument("--data-root", type=Path, default=None, help=_DATA_ROOT_HELP)
+    p.add_argument("--train-sets", nargs="+", default=list(train_sets), help="training image sets")
+    p.add_argument("--ckpt-every", type=int, default=500, help="steps between checkpoints")
+    p.add_argument("--log-every", type=int, default=10, help="steps between log lines")
+    p.add_argument("--num-workers", type=int, default=0, help="data loader workers")
+    p.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+_DATA_ROOT_HELP = (
+    "folder holding sr/ (default: $HVSPROBE_DATA, else the folder `hvsprobe data` registered)"
+)
+_THREADS_HELP = "CPU threads, torch.set_num_threads (default: torch's choice)"
 
 
 def _add_eval(sub: Any) -> None:
@@ -75,25 +114,50 @@ def _add_eval(sub: Any) -> None:
 
     p = sub.add_parser("eval", help="PSNR/SSIM (Y), LPIPS and crops of checkpoints vs bicubic")
     p.add_argument("checkpoints", nargs="+", type=Path, help="checkpoint.pt files (or run folders)")
-    p.add_argument("--names", nargs="+", default=None, help="display names (default: folder names)")
-    p.add_argument("--sets", nargs="+", default=list(TEST_SETS))
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--lpips", nargs="*", default=["alex", "vgg"], choices=("alex", "vgg"))
-    p.add_argument("--no-bicubic", action="store_true")
+    p.add_argument(
+        "--names", nargs="+", default=None, help="display names (default: the folder names)"
+    )
+    p.add_argument("--sets", nargs="+", default=list(TEST_SETS), help="test image sets")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument(
+        "--lpips",
+        nargs="*",
+        default=["alex", "vgg"],
+        choices=("alex", "vgg"),
+        help="LPIPS networks (none: no LPIPS)",
+    )
+    p.add_argument("--no-bicubic", action="store_true", help="leave out the bicubic baseline")
     p.add_argument("--crops", type=int, default=3, help="side-by-side crops per set")
-    p.add_argument("--device", default=None)
-    p.add_argument("--data-root", type=Path, default=None)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--device", default=None, help="cpu or cuda (default: cuda if available, else cpu)"
+    )
+    p.add_argument("--data-root", type=Path, default=None, help=_DATA_ROOT_HELP)
+    p.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(sr_handler=_cmd_eval)
+
+
+def add_sr_subcommands(p: argparse.ArgumentParser) -> None:
+    """Add ``train`` and ``eval`` to the parser of an ``sr`` command.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser(prog="hvsprobe sr")
+    >>> add_sr_subcommands(p)
+    >>> p.parse_args(["train", "--steps", "3", "--out", "run"]).sr_command
+    'train'
+    """
+    sub = p.add_subparsers(
+        dest="sr_command", required=True, metavar="SR_COMMAND", help="train or evaluate"
+    )
+    _add_train(sub)
+    _add_eval(sub)
 
 
 def add_sr_commands(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``sr`` (with ``train`` and ``eval``) to an ``add_subparsers()`` object."""
     p = subparsers.add_parser("sr", help="x4 super-resolution: train, evaluate")
-    sub = p.add_subparsers(dest="sr_command", required=True, metavar="SR_COMMAND")
-    _add_train(sub)
-    _add_eval(sub)
+    add_sr_subcommands(p)
     return p
 
 
@@ -105,44 +169,63 @@ def add_claim2_command(experiment_subparsers: Any) -> argparse.ArgumentParser:
         "claim2",
         help="selected-channel perceptual loss vs VGG/random in x4 SR (trains many models)",
     )
-    p.add_argument("--budget", choices=sorted(BUDGETS), default="cpu-small")
     p.add_argument(
-        "--preset", choices=("small", "standard"), default=None, help="override the budget"
+        "--budget", choices=sorted(BUDGETS), default="cpu-small", help="steps, seeds and sets"
+    )
+    p.add_argument(
+        "--preset",
+        choices=("small", "standard"),
+        default=None,
+        help="network size (default: the budget's)",
     )
     p.add_argument("--out", type=Path, default=Path("docs/results"), help="report folder")
     p.add_argument(
         "--work",
         type=Path,
         default=None,
-        help="runs and caches (default hvsprobe-results/claim2-BUDGET)",
+        help="runs and caches (default: hvsprobe-results/claim2-BUDGET)",
     )
     p.add_argument(
         "--selection",
         type=Path,
         default=None,
-        help="selection JSON (default: from hvsprobe analyze)",
+        help="selection JSON (default: hvsprobe-results/vgg16-imagenet/selection.json, "
+        "computed by `hvsprobe analyze` if missing)",
     )
-    p.add_argument("--data-root", type=Path, default=None)
-    p.add_argument("--device", default=None)
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
-    p.add_argument("--sets", nargs="+", default=None, help="override the budget's test sets")
-    p.add_argument("--seeds", nargs="+", type=int, default=None, help="override the budget's seeds")
+    p.add_argument("--data-root", type=Path, default=None, help=_DATA_ROOT_HELP)
     p.add_argument(
-        "--rhos", nargs="+", type=float, default=None, help="override the relative lambdas"
+        "--device", default=None, help="cpu or cuda (default: cuda if available, else cpu)"
     )
-    p.add_argument("--pretrain-steps", type=int, default=None)
-    p.add_argument("--finetune-steps", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--patch", type=int, default=None)
-    p.add_argument("--threads", type=int, default=None)
     p.add_argument(
-        "--num-workers", type=int, default=None, help="loader workers (default 4 on CUDA, 0 on CPU)"
+        "--precision", choices=("fp32", "bf16"), default="fp32", help="compute precision"
+    )
+    _add_claim2_overrides(p)
+    p.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    p.add_argument(
+        "--num-workers",
+        type=int,
+        default=None,
+        help="loader workers (default: 4 on CUDA, 0 on CPU)",
     )
     p.add_argument(
         "--estimate-only", action="store_true", help="time the steps, print the estimate, stop"
     )
     p.set_defaults(sr_handler=_cmd_claim2)
     return p
+
+
+def _add_claim2_overrides(p: argparse.ArgumentParser) -> None:
+    """Options that replace a value of the ``--budget`` (default: the budget's value)."""
+    budget = "(default: the budget's)"
+    p.add_argument("--sets", nargs="+", default=None, help=f"test image sets {budget}")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help=f"training seeds {budget}")
+    p.add_argument("--rhos", nargs="+", type=float, default=None, help=f"relative lambdas {budget}")
+    p.add_argument(
+        "--pretrain-steps", type=int, default=None, help=f"L1 pre-training steps {budget}"
+    )
+    p.add_argument("--finetune-steps", type=int, default=None, help=f"fine-tuning steps {budget}")
+    p.add_argument("--batch-size", type=int, default=None, help=f"batch size {budget}")
+    p.add_argument("--patch", type=int, default=None, help=f"HR patch size {budget}")
 
 
 def add_experiment_commands(subparsers: Any) -> argparse.ArgumentParser:
@@ -272,7 +355,9 @@ def run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """A stand-alone parser with ``sr`` and ``experiment``."""
-    parser = argparse.ArgumentParser(prog="hvsprobe", description="hvsprobe super-resolution")
+    from ..cli.parser import CommandParser
+
+    parser = CommandParser(prog="hvsprobe", description="hvsprobe super-resolution")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_sr_commands(sub)
     add_experiment_commands(sub)
