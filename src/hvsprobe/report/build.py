@@ -32,6 +32,7 @@ from .inputs import (
     timing_items,
 )
 from .page_figures import FigureContext, PageFigures, draw_page_figures, input_digest
+from .parallel import default_workers
 from .sections import (
     DEFAULT_SECTIONS,
     INVERSION_SECTION,
@@ -113,26 +114,38 @@ def _load(results: Path, n_curves: int, notes: list[str]) -> tuple[FigureContext
     return FigureContext(tuning, scores, score_cfg, selections, int(n_curves)), summary
 
 
-def _figures(
+def _start_figures(
     ctx: FigureContext,
     results: Path,
     html_dir: Path,
-    notes: list[str],
     say: Callable[[str], None],
-) -> tuple[PageFigures, bool]:
-    """Draw or reuse the figures into ``html_dir/figures``; whether a CSF is drawn."""
+    workers: int,
+) -> tuple[PageFigures, Callable[[], None], FigureCache]:
+    """Start drawing (or reusing) the figures into ``html_dir/figures``."""
     fig_dir = html_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     cache = FigureCache(fig_dir, input_digest(results, selection_files(results)))
-    made = draw_page_figures(ctx, cache, say)
-    _remove_stale(fig_dir, {f.path for f in made.tuning})
+    made, finish = draw_page_figures(ctx, cache, say, workers)
+    return made, finish, cache
+
+
+def _finish_figures(
+    ctx: FigureContext,
+    made: PageFigures,
+    cache: FigureCache,
+    html_dir: Path,
+    notes: list[str],
+    say: Callable[[str], None],
+) -> bool:
+    """Record the drawn figures, drop stale ones, set their links; whether a CSF is drawn."""
+    _remove_stale(cache.fig_dir, {f.path for f in made.tuning})
     has_csf, csf_notes = ctx.csf_facts(cache)
     notes += csf_notes
     cache.save(f.path.name for f in made.all)
     for f in made.all:
         f.src = rel_href(f.path, html_dir)
     say(f"figures: {len(cache.drawn)} drawn, {len(cache.reused)} reused")
-    return made, has_csf
+    return has_csf
 
 
 def _extra_sections(
@@ -183,6 +196,7 @@ def build_report(
     n_curves: int = 4,
     log: Callable[[str], None] | None = None,
     inversion: str | os.PathLike[str] | None = None,
+    workers: int | None = None,
 ) -> Path:
     """Write an HTML report of a results folder, with its figures and channel browser.
 
@@ -207,6 +221,9 @@ def build_report(
     inversion : path, optional
         A folder written by ``hvsprobe invert``: its figure (``inversion*.png``),
         ``inversion.md`` and ``measures.csv`` become a section.
+    workers : int, optional
+        Processes drawing the figures (default: the CPUs available, at most 8; 1 draws them
+        in this process). The output does not depend on it.
 
     Returns
     -------
@@ -228,7 +245,10 @@ def build_report(
     html_path = _resolve_out(results, out)
     html_dir = html_path.parent
     inv_html = inversion_section(Path(inversion), html_dir) if inversion is not None else None
-    made, has_csf = _figures(ctx, results, html_dir, notes, say)
+    if workers is not None and int(workers) < 1:
+        raise ValueError(f"workers must be >= 1 (or None: the CPUs available), got {workers}")
+    n_workers = default_workers() if workers is None else int(workers)
+    made, finish, cache = _start_figures(ctx, results, html_dir, say, n_workers)
     context = _page_context(ctx, results, html_dir, summary)
     pages = write_channel_pages(
         ctx.tuning,
@@ -239,6 +259,8 @@ def build_report(
         contrast_index=int(ctx.score_cfg.get("contrast_index", -1)),
         frequency_curve=str(ctx.score_cfg.get("frequency_curve", "preferred")),
     )
+    finish()
+    has_csf = _finish_figures(ctx, made, cache, html_dir, notes, say)
     page_hrefs = {k: rel_href(v, html_dir) for k, v in pages.items()}
     extra = _extra_sections(sections, results, html_dir, inv_html)
     html = _render_page(

@@ -92,7 +92,6 @@ def _layer_figs(
         file = f"tuning_{i:02d}_{channel_page_name(i, name)[3:-5]}.png"
 
         def draw(p: Path, name: str = name) -> Path:
-            say(f"figure: tuning curves {name}")
             return tuning_curves(
                 name,
                 ctx.tuning.responses[name],
@@ -110,7 +109,7 @@ def _layer_figs(
             PageFigure(
                 f"tuning-{i}",
                 name,
-                cache.figure(file, args, draw),
+                cache.defer(file, args, draw),
                 f"Layer {name}: frequency and orientation tuning of the {ctx.n_curves} "
                 f"highest-PE (top row) and {ctx.n_curves} lowest-PE (bottom row) selectable "
                 "channels; each curve divided by its largest absolute value (the legend gives "
@@ -129,7 +128,7 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
         "distributions": PageFigure(
             "distributions",
             "Score distributions per layer",
-            cache.figure(
+            cache.defer(
                 "score_distributions.png",
                 log_mu1,
                 lambda p: figs.score_distributions(scores, p, log_mu1=log_mu1),
@@ -141,7 +140,7 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
         "shares": PageFigure(
             "shares",
             "Flags and orientation selectivity per layer",
-            cache.figure("layer_shares.png", 1, lambda p: figs.layer_shares(scores, p)),
+            cache.defer("layer_shares.png", 1, lambda p: figs.layer_shares(scores, p)),
             "Shares of live channels that are orientation selective (μ2's own index reaches "
             "its threshold), weak, border dominated, or peak at the top or bottom of the "
             "frequency grid; red: share of all channels that never respond. Labels below "
@@ -150,7 +149,7 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
         "best_frequency": PageFigure(
             "best-frequency",
             "Best frequencies",
-            cache.figure(
+            cache.defer(
                 "best_frequency.png",
                 1,
                 lambda p: figs.best_frequency_histograms(
@@ -170,7 +169,7 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
         "scatter": PageFigure(
             "scatter",
             "μ1 against μ2",
-            cache.figure(
+            cache.defer(
                 "mu1_mu2_scatter.png",
                 (sel_map is not None, log_mu1),
                 lambda p: figs.mu1_mu2_scatter(
@@ -209,7 +208,7 @@ def _selection_fig(ctx: FigureContext, cache: FigureCache) -> PageFigure | None:
     return PageFigure(
         "selection",
         "Channels kept per layer",
-        cache.figure(
+        cache.defer(
             "selection.png",
             (all_layers, live, counts),
             lambda p: figs.selection_counts(all_layers, live, counts, p),
@@ -252,12 +251,22 @@ def _stimuli_fig(ctx: FigureContext, cache: FigureCache) -> PageFigure:
 
 
 def draw_page_figures(
-    ctx: FigureContext, cache: FigureCache, say: Callable[[str], None]
-) -> PageFigures:
-    """Draw (or reuse) every figure of the page, in the report's matplotlib style."""
+    ctx: FigureContext, cache: FigureCache, say: Callable[[str], None], workers: int = 1
+) -> tuple[PageFigures, Callable[[], None]]:
+    """Start drawing (or reuse) every figure of the page, in the report's matplotlib style.
+
+    The stimulus figure is drawn here (it renders gratings with torch, kept out of forked
+    workers); the others by ``workers`` processes (:mod:`hvsprobe.report.parallel`) while the
+    caller goes on. Returns the figures and the call that waits until they are on disk.
+    """
     with figs.report_style():
         stimuli = _stimuli_fig(ctx, cache)
         made = _score_figs(ctx, cache)
         tuning = _layer_figs(ctx, cache, say)
         selection = _selection_fig(ctx, cache)
-    return PageFigures(stimuli, made, tuning, selection)
+        for name in cache.pending:
+            say(f"figure: {name}")
+        if cache.pending:
+            _ = ctx.csf  # built once here, not in every worker
+        finish = cache.draw_pending(workers)
+    return PageFigures(stimuli, made, tuning, selection), finish
