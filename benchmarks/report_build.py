@@ -1,19 +1,24 @@
-"""Build time of `hvsprobe report` on one results folder: the previous code against this one.
+"""Build time of `hvsprobe report` on one results folder: an earlier builder against this one.
 
-    python benchmarks/report_build.py RESULTS [--before-ref main] [--rounds 1]
+    python benchmarks/report_build.py RESULTS [--before-ref 71076aa] [--rounds 3]
 
-Runs, on the same folder and each in a fresh Python process (imports included, as a user
-running the command pays them): the report builder of git ref ``--before-ref`` (extracted
-with ``git archive`` into a temporary folder), this checkout's builder on an empty output
-folder (cold: every figure drawn), and this checkout's builder again on that folder (warm:
-unchanged figures reused, the page and the channel pages rewritten). Prints the seconds of
-each and the ratios before / cold and before / warm. Output goes to a temporary folder; the
-results folder is only read.
+Each round builds, on the same folder and each in a fresh Python process (imports included,
+as a user running the command pays them): the report builder of git ref ``--before-ref``
+(extracted with ``git archive`` into a temporary folder; default: the builder as it was when
+issue 14 was filed, the parent of its first report commit), this checkout's builder on an
+empty output folder (cold: every figure drawn) and this checkout's builder again on that
+folder (warm: unchanged figures reused, the pages rewritten). Rounds alternate the order
+(before first, then after first), so a change of machine load during the run falls on both
+sides. Prints, per kind, the median wall seconds and the median CPU seconds (user + system of
+the build's processes, workers included), and the before / cold and before / warm ratios of
+both side by side. Output goes to a temporary folder; the results folder is only read.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -23,10 +28,10 @@ from io import BytesIO
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: The parent of 37ea000, the first issue-14 report commit: the builder issue 14 measured.
+BEFORE_ISSUE_14 = "71076aa"
 BUILD = (
-    "import sys, time; t = time.perf_counter(); "
-    "from hvsprobe.report import build_report; build_report(sys.argv[1], sys.argv[2]); "
-    "print(time.perf_counter() - t)"
+    "import sys; from hvsprobe.report import build_report; build_report(sys.argv[1], sys.argv[2])"
 )
 
 
@@ -42,12 +47,15 @@ def _extract(ref: str, into: Path) -> Path:
     return into / "src"
 
 
-def _build(src: Path, results: Path, out: Path) -> float:
-    """Seconds of one build in a fresh process with ``src`` first on the import path."""
-    import os
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
+
+def _build(src: Path, results: Path, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one build in a fresh process with ``src`` on the import path."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     run = subprocess.run(
         [sys.executable, "-c", BUILD, str(results), str(out)],
         capture_output=True,
@@ -55,37 +63,64 @@ def _build(src: Path, results: Path, out: Path) -> float:
         env=env,
         check=False,
     )
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
     if run.returncode != 0:
         raise SystemExit(f"build with {src} failed:\n{run.stderr[-2000:]}")
-    return wall
+    return wall, cpu
+
+
+def _round(k: int, before: Path, after: Path, results: Path, tmp: Path) -> dict[str, tuple]:
+    """One round: before, cold, warm (or cold, warm, before on odd rounds)."""
+    out: dict[str, tuple[float, float]] = {}
+    order = ["before", "cold", "warm"] if k % 2 == 0 else ["cold", "warm", "before"]
+    for kind in order:
+        src = before if kind == "before" else after
+        folder = tmp / (f"b{k}" if kind == "before" else f"a{k}")
+        out[kind] = _build(src, results, folder)
+    return out
+
+
+def _median(v: list[float]) -> float:
+    v = sorted(v)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results", type=Path, help="a results folder written by `hvsprobe analyze`")
-    p.add_argument("--before-ref", default="main", help="git ref of the previous builder")
-    p.add_argument("--rounds", type=int, default=1, help="repetitions (the median is printed)")
+    p.add_argument("--before-ref", default=BEFORE_ISSUE_14, help="git ref of the earlier builder")
+    p.add_argument("--rounds", type=int, default=1, help="repetitions (medians are printed)")
     args = p.parse_args()
     if not (args.results / "scores.csv").is_file():
         print(f"{args.results} is not a results folder (no scores.csv)", file=sys.stderr)
         return 2
-    times: dict[str, list[float]] = {"before": [], "cold": [], "warm": []}
+    if args.rounds < 1:
+        print(f"--rounds must be >= 1, got {args.rounds}", file=sys.stderr)
+        return 2
+    rounds = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         before_src = _extract(args.before_ref, tmp_path / "before")
-        after_src = REPO / "src"
         for k in range(args.rounds):
-            times["before"].append(_build(before_src, args.results, tmp_path / f"b{k}"))
-            times["cold"].append(_build(after_src, args.results, tmp_path / f"a{k}"))
-            times["warm"].append(_build(after_src, args.results, tmp_path / f"a{k}"))
-    med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
-    print(f"results folder: {args.results}  (rounds: {args.rounds}, median wall seconds)")
-    print(f"before ({args.before_ref}): {med['before']:.2f} s")
-    print(f"after, cold (all figures drawn): {med['cold']:.2f} s")
-    print(f"after, warm (unchanged figures reused): {med['warm']:.2f} s")
-    print(f"ratio before / cold: {med['before'] / med['cold']:.2f}")
-    print(f"ratio before / warm: {med['before'] / med['warm']:.2f}")
+            rounds.append(_round(k, before_src, REPO / "src", args.results, tmp_path))
+    wall = {k: _median([r[k][0] for r in rounds]) for k in ("before", "cold", "warm")}
+    cpu = {k: _median([r[k][1] for r in rounds]) for k in ("before", "cold", "warm")}
+    print(
+        f"results folder: {args.results}  (rounds: {args.rounds}, medians; load {os.getloadavg()[0]:.1f})"
+    )
+    print(f"{'build':40s} {'wall s':>8s} {'CPU s':>8s}")
+    labels = {
+        "before": f"before ({args.before_ref})",
+        "cold": "after, cold (all figures drawn)",
+        "warm": "after, warm (unchanged figures reused)",
+    }
+    for k, label in labels.items():
+        print(f"{label:40s} {wall[k]:8.2f} {cpu[k]:8.2f}")
+    for k in ("cold", "warm"):
+        print(
+            f"{'ratio before / ' + k:40s} {wall['before'] / wall[k]:7.2f}x "
+            f"{cpu['before'] / cpu[k]:7.2f}x"
+        )
     return 0
 
 

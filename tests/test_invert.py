@@ -307,12 +307,12 @@ def test_cli_errors_exit_2(argv, message, capsys) -> None:
 
 
 def test_report_inversion_folder_must_hold_a_figure(tmp_path: Path) -> None:
-    from hvsprobe.report import _inversion_section
+    from hvsprobe.report.sections import inversion_section
 
     with pytest.raises(FileNotFoundError, match="hvsprobe invert"):
-        _inversion_section(tmp_path, tmp_path)
+        inversion_section(tmp_path, tmp_path)
     (tmp_path / "inversion.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    html = _inversion_section(tmp_path, tmp_path)
+    html = inversion_section(tmp_path, tmp_path)
     assert "Feature inversion" in html and "inversion.png" in html
 
 

@@ -233,7 +233,7 @@ def test_optional_section_absent_without_files(synthetic_report: Path) -> None:
 
 
 def test_custom_sections(report: Path, tmp_path: Path) -> None:
-    from hvsprobe.report import _optional_section
+    from hvsprobe.report.sections import optional_section
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -243,13 +243,13 @@ def test_custom_sections(report: Path, tmp_path: Path) -> None:
     shutil.copy(report.parent / "figures" / "layer_shares.png", notes / "p.png")
     shutil.copy(report.parent / "figures" / "layer_shares.png", notes / "q.png")
     section = Section("My <notes>", ("notes/*.md", "notes/*.png", "notes/*.csv", "notes/*.txt"))
-    html = _optional_section(section, tmp_path, tmp_path)
+    html = optional_section(section, tmp_path, tmp_path)
     assert html is not None
     assert "<h2>My &lt;notes&gt;</h2>" in html and "<h4>Title &amp; more</h4>" in html
     assert html.count('src="notes/p.png"') == 1  # embedded by the markdown, not repeated
     assert 'src="notes/q.png"' in html
     assert "&lt;2&gt;" in html and 'href="notes/other.txt"' in html
-    assert _optional_section(Section("none", ("nothing/*.md",)), tmp_path, tmp_path) is None
+    assert optional_section(Section("none", ("nothing/*.md",)), tmp_path, tmp_path) is None
 
 
 # ----------------------------------------------------------------------------------------

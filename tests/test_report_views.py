@@ -111,10 +111,14 @@ def test_every_channel_is_in_the_browser(built: Path, folder: Path) -> None:
         data = _json_block(html, "layer-data")
         assert len(data["channels"]) == len(t["channel"])
         ch = data["channels"][2]
-        assert len(ch["map"]) == n_f and len(ch["map"][0]) == n_o
-        # absolute responses, not rescaled: the map's maximum is the channel's largest response
+        assert len(ch["m"]) == n_f * n_o and len(ch["fc"]) == n_f and len(ch["oc"]) == n_o
+        # absolute responses, not rescaled: integers times s / levels give back every value of
+        # the map to 1e-4 of the channel's largest absolute response
         r = tuning.responses[name][2].mean(axis=2)[..., -1]
-        assert max(v for row in ch["map"] for v in row) == pytest.approx(r.max(), rel=1e-3)
+        decoded = np.array(ch["m"], dtype=float).reshape(n_f, n_o) * ch["s"] / data["levels"]
+        peak = float(np.abs(r).max())
+        assert ch["s"] == pytest.approx(peak, rel=1e-5)
+        np.testing.assert_allclose(decoded, r, rtol=0, atol=1e-4 * peak)
         assert len(data["layer"]["freq"]["median"]) == n_f and len(data["layer"]["freq"]["p90"])
         assert "weak" in html and "dead" in html  # flags shown per channel
         # the summary's top channels link to their rows
@@ -154,6 +158,28 @@ def test_rebuild_is_byte_identical_and_reuses_figures(folder: Path, tmp_path: Pa
     build_report(folder, tmp_path, log=msgs.append)
     assert f"figures: 1 drawn, {n - 1} reused" in msgs
     assert _page_files(tmp_path) == first
+
+
+def test_parallel_and_serial_builds_are_identical(folder: Path, tmp_path: Path) -> None:
+    # figures drawn by forked workers have the bytes of figures drawn in this process
+    build_report(folder, tmp_path / "serial", workers=1)
+    build_report(folder, tmp_path / "parallel", workers=3)
+    serial, parallel = _page_files(tmp_path / "serial"), _page_files(tmp_path / "parallel")
+    assert any(k.endswith(".png") for k in serial)
+    assert parallel == serial
+    with pytest.raises(ValueError, match="workers"):
+        build_report(folder, tmp_path / "none", workers=0)
+
+
+def test_run_jobs_raises_a_workers_error() -> None:
+    from hvsprobe.report.parallel import run_jobs
+
+    def boom() -> int:
+        raise RuntimeError("bad figure")
+
+    wait = run_jobs([lambda: 1, boom], workers=2)
+    with pytest.raises(RuntimeError, match="bad figure"):
+        wait()
 
 
 def test_changed_scores_redraw_figures(folder: Path, tmp_path: Path) -> None:

@@ -21,10 +21,12 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .._io import write_json_atomic
+from .parallel import run_jobs
 
 __all__ = ["FigureCache", "file_digest"]
 
@@ -70,6 +72,7 @@ class FigureCache:
         self.meta: dict[str, Any] = {}
         self.drawn: list[str] = []
         self.reused: list[str] = []
+        self._pending: list[tuple[str, str, Callable[[Path], Path]]] = []
         path = self.fig_dir / _RECORD
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -83,22 +86,59 @@ class FigureCache:
     def _key(self, name: str, args: Any) -> str:
         return hashlib.sha256(f"{self.salt}\0{name}\0{args!r}".encode()).hexdigest()
 
+    def _current(self, name: str, key: str) -> bool:
+        """Whether ``name`` on disk was drawn with ``key`` and is unchanged since."""
+        path = self.fig_dir / name
+        old = self.record.get(name)
+        if old is None or old.get("key") != key or not path.is_file():
+            return False
+        return old.get("sha256") == file_digest([path])
+
+    def _drew(self, name: str, key: str, out: str | os.PathLike[str]) -> Path:
+        self.record[name] = {"key": key, "sha256": file_digest([out])}
+        self.drawn.append(name)
+        return Path(out)
+
     def figure(self, name: str, args: Any, draw: Callable[[Path], Path]) -> Path:
-        """``fig_dir/name``, drawn by ``draw(path)`` unless an identical one is on disk.
+        """``fig_dir/name``, drawn by ``draw(path)`` now unless an identical one is on disk.
 
         ``args`` are the figure's own arguments (their ``repr`` enters the key).
         """
-        path = self.fig_dir / name
         key = self._key(name, args)
-        old = self.record.get(name)
-        if old is not None and old.get("key") == key and path.is_file():
-            if old.get("sha256") == file_digest([path]):
-                self.reused.append(name)
-                return path
-        out = Path(draw(path))
-        self.record[name] = {"key": key, "sha256": file_digest([out])}
-        self.drawn.append(name)
-        return out
+        if self._current(name, key):
+            self.reused.append(name)
+            return self.fig_dir / name
+        return self._drew(name, key, draw(self.fig_dir / name))
+
+    def defer(self, name: str, args: Any, draw: Callable[[Path], Path]) -> Path:
+        """As :meth:`figure`, but a figure to draw waits for :meth:`draw_pending`."""
+        key = self._key(name, args)
+        if self._current(name, key):
+            self.reused.append(name)
+        else:
+            self._pending.append((name, key, draw))
+        return self.fig_dir / name
+
+    @property
+    def pending(self) -> list[str]:
+        """Names of the deferred figures not drawn yet."""
+        return [name for name, _, _ in self._pending]
+
+    def draw_pending(self, workers: int = 1) -> Callable[[], None]:
+        """Start drawing the deferred figures; return the call that waits for them.
+
+        With ``workers`` > 1 (and the ``fork`` start method) they are drawn by that many
+        forked processes, which inherit the matplotlib settings in force now, while the
+        caller goes on; else they are drawn here, now. The returned call records them.
+        """
+        jobs, self._pending = self._pending, []
+        wait = run_jobs([partial(draw, self.fig_dir / name) for name, _, draw in jobs], workers)
+
+        def finish() -> None:
+            for (name, key, _), out in zip(jobs, wait(), strict=True):
+                self._drew(name, key, out)
+
+        return finish
 
     def save(self, keep: Iterable[str]) -> None:
         """Write the record, forgetting figures not in ``keep``."""

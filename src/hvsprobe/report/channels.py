@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +93,37 @@ def _num(x: float, digits: int = 4) -> float | None:
     return float(f"{x:.{digits}g}")
 
 
+#: Responses are embedded as integers in [-LEVELS, LEVELS] times the channel's ``s / LEVELS``.
+LEVELS = 9999
+
+
+def _ints(values: np.ndarray) -> list[Any]:
+    """``values`` (already scaled to [-LEVELS, LEVELS]) as JSON integers, NaN as null."""
+    finite = np.isfinite(values)
+    q = np.rint(np.where(finite, values, 0.0)).astype(np.int64)
+    if finite.all():
+        return q.tolist()
+    return np.where(finite, q, None).tolist()
+
+
+def _channel_scales(r: np.ndarray) -> np.ndarray:
+    """Each channel's largest absolute response (6 significant digits; 1 for an all-zero map)."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN map
+        peak = np.nanmax(np.abs(r.reshape(r.shape[0], -1)), axis=1)
+    peak = np.where(np.isfinite(peak) & (peak > 0), peak, 1.0)
+    return np.array([float(f"{x:.6g}") for x in peak])
+
+
 def _layer_data(
     responses: np.ndarray, t: dict[str, np.ndarray], *, contrast_index: int, frequency_curve: str
 ) -> dict[str, Any]:
+    """A layer's browser data: per channel its map and curves, compactly; layer percentiles.
+
+    A channel's values are integers ``q`` (``m``: the frequency x orientation map, row by
+    row; ``fc``, ``oc``: its curves) with the response ``q * s / LEVELS``: four significant
+    digits of the channel's own peak, whatever the channel's strength.
+    """
     r = np.asarray(responses, dtype=np.float64).mean(axis=3)[..., contrast_index]  # C x F x O
     fc, oc = tuning_curve_data(
         responses, frequency_curve=frequency_curve, contrast_index=contrast_index
@@ -107,16 +136,15 @@ def _layer_data(
             pct[key] = {"median": [_num(v) for v in q[0]], "p90": [_num(v) for v in q[1]]}
         else:
             pct[key] = {"median": [], "p90": []}
+    scale = _channel_scales(r)
+    k = (LEVELS / scale)[:, None]
+    maps = _ints(r.reshape(r.shape[0], -1) * k)
+    fcs, ocs = _ints(fc * k), _ints(oc * k)
     channels = [
-        {
-            "c": int(c),
-            "map": [[_num(v) for v in row] for row in r[i]],
-            "fc": [_num(v) for v in fc[i]],
-            "oc": [_num(v) for v in oc[i]],
-        }
+        {"c": int(c), "s": float(scale[i]), "m": maps[i], "fc": fcs[i], "oc": ocs[i]}
         for i, c in enumerate(t["channel"])
     ]
-    return {"channels": channels, "layer": pct}
+    return {"channels": channels, "layer": pct, "levels": LEVELS}
 
 
 def _rows(t: dict[str, np.ndarray], ranks: np.ndarray) -> list[dict[str, Any]]:

@@ -75,11 +75,24 @@
     });
   }
 
+  // a channel's responses: integers q in the page, q * s / levels in the plots
+  function decode(ch) {
+    if (ch.map) { return; }
+    var k = ch.s / D.levels, no = D.orients.length;
+    var dec = function (a) { return a.map(function (v) { return v === null ? null : v * k; }); };
+    var flat = dec(ch.m);
+    ch.map = [];
+    for (var f = 0; f < D.freqs.length; f++) { ch.map.push(flat.slice(f * no, (f + 1) * no)); }
+    ch.fcv = dec(ch.fc);
+    ch.ocv = dec(ch.oc);
+  }
+
   function show() {
     var m = /^#c(\d+)$/.exec(window.location.hash);
     var i = m && byChannel[m[1]] !== undefined ? byChannel[m[1]] : D.first;
     var ch = D.channels[i];
     if (!ch) { return; }
+    decode(ch);
     document.querySelectorAll("tr.current").forEach(function (tr) { tr.classList.remove("current"); });
     var row = document.getElementById("c" + ch.c);
     if (row) {
@@ -94,12 +107,12 @@
     drawCurves(document.getElementById("freq"), D.freqs, [
       {y: D.layer.freq.median, color: median, label: "layer median"},
       {y: D.layer.freq.p90, color: median, dash: [5, 4], label: "layer 90th pct"},
-      {y: ch.fc, color: channel, width: 2, label: "channel " + ch.c}
+      {y: ch.fcv, color: channel, width: 2, label: "channel " + ch.c}
     ], true, "spatial frequency (cycles/degree)");
     drawCurves(document.getElementById("orient"), D.orients, [
       {y: D.layer.orient.median, color: median, label: "layer median"},
       {y: D.layer.orient.p90, color: median, dash: [5, 4], label: "layer 90th pct"},
-      {y: ch.oc, color: channel, width: 2, label: "channel " + ch.c}
+      {y: ch.ocv, color: channel, width: 2, label: "channel " + ch.c}
     ], false, "orientation (degrees)");
   }
   window.addEventListener("hashchange", show);
