@@ -495,14 +495,14 @@ def plan_torus(
     (32, 16)
     """
     cfg = config or ResponseConfig()
-    from .stimuli import _cos_sin_deg
+    from .stimuli.geometry import cos_sin_deg
 
     f = np.asarray(frequencies_cpd, dtype=np.float64)
     o = np.asarray(orientations_deg, dtype=np.float64)
     rel = min(float(cfg.frequency_tolerance), math.radians(cfg.orientation_tolerance_deg))
     shape = (f.size, o.size)
     out = {k: np.zeros(shape) for k in ("h", "w", "kx", "ky")}
-    cos_t, sin_t = _cos_sin_deg(o)
+    cos_t, sin_t = cos_sin_deg(o)
     for i, fi in enumerate(f):
         k = fi / ppd
         tol = k * rel / math.sqrt(2.0)
