@@ -210,7 +210,9 @@ def _rewrite_padding(model: nn.Module, pad_fn: Any) -> Iterator[None]:
         elif isinstance(m, _PADDED):
             ext, s, lead = _geometry(m)
 
-            def hook(module: nn.Module, args: Any, ext=ext, s=s, lead=lead) -> Any:
+            def hook(
+                module: nn.Module, args: Any, ext: Any = ext, s: Any = s, lead: Any = lead
+            ) -> Any:
                 return (pad_fn(args[0], module, ext, s, lead), *args[1:])
 
             handles.append(m.register_forward_pre_hook(hook))
@@ -220,9 +222,9 @@ def _rewrite_padding(model: nn.Module, pad_fn: Any) -> Iterator[None]:
     try:
         for m, attr, _ in saved:
             if attr == "padding":
-                m.padding = (0, 0) if isinstance(m, nn.Conv2d) else 0
+                setattr(m, attr, (0, 0) if isinstance(m, nn.Conv2d) else 0)
             else:
-                m.padding_mode = "zeros"
+                setattr(m, attr, "zeros")
         yield
     finally:
         for h in handles:

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -107,8 +108,8 @@ def _random_init(features: nn.Sequential, seed: int) -> None:
             with torch.no_grad():
                 m.weight.fill_(1.0)
                 m.bias.zero_()
-                m.running_mean.zero_()
-                m.running_var.fill_(1.0)
+                cast(torch.Tensor, m.running_mean).zero_()
+                cast(torch.Tensor, m.running_var).fill_(1.0)
 
 
 def parse_weights(weights: str | os.PathLike[str]) -> tuple[str, int | None, Path | None]:

@@ -7,6 +7,7 @@ dicts load unchanged, but nothing here imports torchvision. Each builder returns
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 __all__ = ["alexnet_features", "mobilenet_v2_features", "vgg16_features"]
@@ -89,8 +90,8 @@ class InvertedResidual(nn.Module):
         self.conv = nn.Sequential(*layers)
         self.out_channels = cout
 
-    def forward(self, x):  # noqa: D102
-        y = self.conv(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        y: torch.Tensor = self.conv(x)
         return x + y if self.use_res_connect else y
 
 

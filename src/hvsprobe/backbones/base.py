@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -56,7 +56,8 @@ class _Trunk(nn.Module):
         self.features = features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        return self.features(x)
+        y: torch.Tensor = self.features(x)
+        return y
 
 
 def _norm_description(input_norm: InputNorm | None) -> tuple[str, Any]:
@@ -382,12 +383,14 @@ class Backbone(nn.Module):
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Map [0, 1] RGB to the network's input (``input_norm``)."""
         if self.input_transform is not None:
-            return self.input_transform(x)
+            y: torch.Tensor = self.input_transform(x)
+            return y
         if self._norm_fn is not None:
             return self._norm_fn(x)
         if self.input_norm == "none":
             return x
-        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        mean, std = cast(torch.Tensor, self.mean), cast(torch.Tensor, self.std)
+        return (x - mean.to(x.dtype)) / std.to(x.dtype)
 
     def extract(
         self,
@@ -455,7 +458,9 @@ class Backbone(nn.Module):
         for n in names:
             yield n, acts[self.module_name(n)]
 
-    def forward(self, x: torch.Tensor, layers: Sequence[str] | str | None = None):  # noqa: D102
+    def forward(  # noqa: D102
+        self, x: torch.Tensor, layers: Sequence[str] | str | None = None
+    ) -> dict[str, torch.Tensor]:
         return self.extract(x, layers if layers is not None else self.default_layers)
 
     @property

@@ -237,9 +237,12 @@ def _build_external(library: str, name: str, kwargs: dict[str, Any]) -> nn.Modul
             "(matching your torch) or give MODULE:FUNCTION"
         ) from None
     try:
-        if library == "tv":
-            return lib.models.get_model(name, **kwargs)
-        return lib.create_model(name, **kwargs)
+        model: nn.Module = (
+            lib.models.get_model(name, **kwargs)
+            if library == "tv"
+            else lib.create_model(name, **kwargs)
+        )
+        return model
     except (KeyError, ValueError, RuntimeError) as exc:
         raise ValueError(f"{package} cannot build {name!r}: {exc}") from exc
 

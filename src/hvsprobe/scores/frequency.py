@@ -24,16 +24,17 @@ __all__ = [
 
 def matlab_gradient(y: np.ndarray, axis: int = -1) -> np.ndarray:
     """MATLAB's ``gradient(y)`` with unit spacing: central differences, one-sided at the ends."""
-    return np.gradient(np.asarray(y, dtype=np.float64), axis=axis, edge_order=1)
+    grad: np.ndarray = np.gradient(np.asarray(y, dtype=np.float64), axis=axis, edge_order=1)
+    return grad
 
 
 def _log_trapezoid_weights(freqs: np.ndarray) -> np.ndarray:
     """Trapezoid-rule weights for integrating over ``ln f`` at the given samples."""
-    x = np.log(freqs)
+    x: np.ndarray = np.log(freqs)
     if x.size == 1:
         return np.ones(1)
     dx = np.diff(x)
-    w = np.zeros_like(x)
+    w: np.ndarray = np.zeros_like(x)
     w[:-1] += dx / 2
     w[1:] += dx / 2
     return w
@@ -66,7 +67,8 @@ def mu1_csf_logslope(curves: np.ndarray, freqs: np.ndarray, csf: np.ndarray) -> 
         norm = np.where(scale > 0, curves / scale, np.nan)
     slope = np.gradient(norm, np.log(freqs), axis=1, edge_order=1)
     weights = _log_trapezoid_weights(freqs) * np.asarray(csf, dtype=np.float64)
-    return (np.abs(slope) * weights).sum(axis=1) / weights.sum()
+    mu1: np.ndarray = (np.abs(slope) * weights).sum(axis=1) / weights.sum()
+    return mu1
 
 
 def mu1_vfss_v1(curves: np.ndarray, csf_v1: np.ndarray) -> np.ndarray:
@@ -74,7 +76,10 @@ def mu1_vfss_v1(curves: np.ndarray, csf_v1: np.ndarray) -> np.ndarray:
 
     Raw (unnormalised) responses, MATLAB index gradient, the CSF values as given.
     """
-    return (np.asarray(csf_v1)[None, :] * np.abs(matlab_gradient(curves, axis=1))).sum(axis=1)
+    mu1: np.ndarray = (np.asarray(csf_v1)[None, :] * np.abs(matlab_gradient(curves, axis=1))).sum(
+        axis=1
+    )
+    return mu1
 
 
 def bandwidth_octaves(

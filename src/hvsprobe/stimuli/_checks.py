@@ -86,7 +86,7 @@ def _check_size(size: object, name: str = "size", min_size: int = 1) -> tuple[in
     if is_int(size):
         hw = (int(size), int(size))  # type: ignore[call-overload]
     elif isinstance(size, Sequence | np.ndarray) and not isinstance(size, str):
-        items = list(size)  # type: ignore[arg-type]
+        items = list(size)
         if len(items) != 2 or not all(is_int(v) for v in items):
             raise ValueError(f"{expected}, got {size!r}")
         hw = (int(items[0]), int(items[1]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -88,7 +89,7 @@ class DisplayGeometry:
         if pixels_per_inch is not None:
             pitch_m = _INCH_M / check_positive(pixels_per_inch, "pixels_per_inch")
         else:
-            pitch_m = check_positive(pixel_pitch_mm, "pixel_pitch_mm") / 1000.0
+            pitch_m = check_positive(cast(float, pixel_pitch_mm), "pixel_pitch_mm") / 1000.0
         return cls(1.0 / (2.0 * math.degrees(math.atan(pitch_m / (2.0 * d)))))
 
     @property

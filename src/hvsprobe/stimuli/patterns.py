@@ -6,6 +6,7 @@ See :mod:`hvsprobe.stimuli` for the conventions (luminance, coordinates, phase, 
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import torch
@@ -93,7 +94,7 @@ def _single(
     device: torch.device | str | None,
 ) -> torch.Tensor:
     hw = _check_size(size)
-    p = check_positive(ppd, "ppd")
+    p = check_positive(cast(float, ppd), "ppd")
     f = _check_frequency(frequency, p)
     o = _check_finite(orientation, "orientation")
     ph = _check_finite(phase, "phase")
@@ -102,8 +103,12 @@ def _single(
     _check_dtype(dtype)
     sx = sy = None
     if kind == "gabor":
-        sx = check_positive(sigma_deg, "sigma_deg") * p
-        sy = sx if sigma_y_deg is None else check_positive(sigma_y_deg, "sigma_y_deg") * p
+        sx = check_positive(cast(float, sigma_deg), "sigma_deg") * p
+        sy = (
+            sx
+            if sigma_y_deg is None
+            else check_positive(cast(float, sigma_y_deg), "sigma_y_deg") * p
+        )
     img = _render(
         hw,
         np.array([f / p]),
