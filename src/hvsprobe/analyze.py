@@ -62,7 +62,13 @@ DEFAULT_SELECTION: dict[str, Any] = {
 
 @dataclass
 class Analysis:
-    """Everything :func:`analyze` produced."""
+    """Everything :func:`analyze` produced.
+
+    Examples
+    --------
+    >>> list(Analysis.__dataclass_fields__)[:5]  # filled by analyze(), see its example
+    ['out', 'tuning', 'scores', 'selection', 'summary']
+    """
 
     out: Path
     tuning: Tuning
@@ -136,6 +142,24 @@ def analyze(
         A bad option, found before any work (see :func:`check_analysis`).
     hvsprobe.errors.ResultsFolderError
         ``out`` is busy (another process writes it) or holds foreign files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import torch
+    >>> from torch import nn
+    >>> import hvsprobe
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.ReLU())
+    >>> bb = hvsprobe.wrap(net, ["1", "3"], name="tiny")
+    >>> grid = StimulusGrid.default(size=16, n_frequencies=4, n_orientations=4, n_phases=2, f_min=2.0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     res = analyze(bb, grid=grid, out=Path(d) / "tiny", progress=False, response="whole_map")
+    ...     files = sorted(p.name for p in res.out.iterdir())
+    >>> files
+    ['scores.csv', 'scores.json', 'selection.json', 'summary.json', 'summary.md', 'tuning.json', 'tuning.npz']
+    >>> res.scores.layers, res.selection.strategy["name"]
+    (['1', '3'], 'top_fraction')
     """
     say = log or (lambda _msg: None)
     timings: dict[str, float] = {}
@@ -371,7 +395,18 @@ def format_summary(
     selection: Selection | None = None,
     response: str = "",
 ) -> str:
-    """A markdown summary: scores per layer, then the trust flags per layer."""
+    """A markdown summary: scores per layer, then the trust flags per layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hvsprobe.scores import COLUMNS, FLAG_COLUMNS
+    >>> cols = {c: np.zeros(2, dtype=bool) if c in FLAG_COLUMNS else np.ones(2) for c in COLUMNS}
+    >>> cols["layer"], cols["channel"] = np.array(["a", "a"], dtype=object), np.arange(2)
+    >>> text = format_summary(ChannelScores(cols, {}).summary(), "tiny", "random:0")
+    >>> text.splitlines()[0]
+    '# tiny (random:0): per-layer channel scores'
+    """
     lines = [
         f"# {backbone} ({weights}): per-layer channel scores",
         "",

@@ -64,6 +64,17 @@ class Selection:
         Strategy name, value, scope, bottom flag, seed.
     provenance : dict
         Score and probe configuration.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> sel = Selection("tiny", "", {"a": {"channels": [1, 2], "weights": [1.0, 0.5], "n_channels": 4}})
+    >>> sel.n_selected, sel.weight_vector("a").tolist()
+    (2, [0.0, 1.0, 0.5, 0.0])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     Selection.load(sel.save(Path(d) / "selection.json")).layers == sel.layers
+    True
     """
 
     backbone: str
@@ -185,6 +196,14 @@ def check_selection_fields(data: dict[str, Any], where: str) -> None:
     Checks the keys and types of a selection document (``backbone``, ``weights_sha256``,
     ``layers``, optional ``score``, ``strategy``, ``provenance``) and every layer entry with
     :func:`check_layer_entry`.
+
+    Examples
+    --------
+    >>> check_selection_fields({"backbone": "vgg16", "weights_sha256": "", "layers": {}}, "sel")
+    >>> check_selection_fields({"backbone": "vgg16", "layers": {}}, "sel")
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     for key in ("backbone", "weights_sha256", "layers"):
         if key not in data:
@@ -210,6 +229,14 @@ def check_layer_entry(entry: object, where: str) -> None:
 
     ``channels``: distinct integers in ``0 .. n_channels - 1``; ``weights``: finite numbers
     >= 0, one per channel; ``n_channels``: a positive integer.
+
+    Examples
+    --------
+    >>> check_layer_entry({"channels": [0, 2], "weights": [1.0, 1.0], "n_channels": 4}, "a")
+    >>> check_layer_entry({"channels": [0, 2], "weights": [1.0], "n_channels": 4}, "a")
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     if not isinstance(entry, dict):
         raise ValueError(f"{where} must be an object, got {type(entry).__name__}")
@@ -317,6 +344,19 @@ def select_channels(
     Returns
     -------
     Selection
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hvsprobe.scores import COLUMNS, FLAG_COLUMNS, ChannelScores
+    >>> cols = {c: np.zeros(4, dtype=bool) if c in FLAG_COLUMNS else np.zeros(4) for c in COLUMNS}
+    >>> cols["layer"], cols["channel"] = np.array(["a"] * 4, dtype=object), np.arange(4)
+    >>> cols["pe"] = np.array([0.1, 0.9, 0.5, 0.3])
+    >>> scores = ChannelScores(cols, config={"backbone": "tiny"})
+    >>> select_channels(scores, value=0.5).layers["a"]["channels"]
+    [1, 2]
+    >>> select_channels(scores, strategy="top_count", value=1, bottom=True).layers["a"]["channels"]
+    [0]
     """
     _check_request(score, strategy, value, scope)
     names = layers if layers is not None else scores.layers

@@ -122,6 +122,17 @@ class Backbone(nn.Module):
         and a value that differs from it is refused.
     survey_size : int, optional
         Side of the grey image of the dry run that finds the layers (default: the first of 32, 64, 224 that runs).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> import hvsprobe
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), ["1"], name="tiny")
+    >>> bb.default_layers, bb.channels["1"]
+    (['1'], 4)
+    >>> bb.extract(torch.rand(2, 3, 8, 8), "1")["1"].shape
+    torch.Size([2, 4, 6, 6])
     """
 
     def __init__(
@@ -349,10 +360,14 @@ class Backbone(nn.Module):
 
         Examples
         --------
-        >>> from hvsprobe.backbones import get_backbone
-        >>> vgg = get_backbone("vgg16", "random:0")
-        >>> [(i.name, i.channels, i.stride) for i in vgg.describe_layers(["relu3_3"])]
-        [('relu3_3', 256, 4.0)]
+        >>> from torch import nn
+        >>> import hvsprobe
+        >>> net = nn.Sequential(
+        ...     nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1)
+        ... )
+        >>> bb = hvsprobe.wrap(net, ["1", "3"], name="tiny")
+        >>> [(i.name, i.channels, i.stride) for i in bb.describe_layers(["3"])]
+        [('3', 16, 2.0)]
         """
         names = self.check_layers(layers if layers is not None else self.layer_names)
         s = self._survey(int(size))
@@ -516,5 +531,10 @@ def default_channels_last(device: str | torch.device) -> bool:
     behaviour: on CUDA ``channels_last=True`` was also faster in one measurement (H200,
     ``benchmarks/gpu_check.py``: 0.28 s instead of 0.34 s for the whole default grid), a
     difference that does not matter next to the rest of ``analyze``.
+
+    Examples
+    --------
+    >>> default_channels_last("cpu")
+    True
     """
     return torch.device(device).type == "cpu"

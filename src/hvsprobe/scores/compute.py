@@ -54,7 +54,19 @@ def score_layer(
     csf_fn: Callable[[np.ndarray], np.ndarray] | None = None,
     best_whole_map: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Scores and flags for one layer's responses ``C x F x O x P x K`` (see :class:`ScoreConfig`)."""
+    """Scores and flags for one layer's responses ``C x F x O x P x K`` (see :class:`ScoreConfig`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hvsprobe.scores import ScoreConfig
+    >>> freqs, orients = np.array([1.0, 2.0, 4.0, 8.0]), np.array([0.0, 90.0])
+    >>> r = np.zeros((2, 4, 2, 1, 1))  # 2 channels x F x O x P x K
+    >>> r[0, :, 0, 0, 0] = [0.1, 1.0, 0.4, 0.1]  # channel 0: tuned to 2 cpd, vertical bars
+    >>> cols = score_layer(r, freqs, orients, ScoreConfig(), csf_fn=lambda f: np.ones_like(f))
+    >>> cols["dead"].tolist(), float(cols["mu2"][0]), float(cols["preferred_orientation_deg"][0])
+    ([False, True], 1.0, 0.0)
+    """
     resp = np.asarray(responses, dtype=np.float64)
     if resp.ndim != 5:
         raise ValueError(f"responses must be C x F x O x P x K, got shape {resp.shape}")
@@ -115,6 +127,21 @@ def compute_scores(tuning: Tuning, config: ScoreConfig | None = None) -> Channel
     Returns
     -------
     ChannelScores
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> import hvsprobe
+    >>> from hvsprobe.probe import probe
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> _ = torch.manual_seed(0)
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()), ["1"])
+    >>> grid = StimulusGrid.default(size=16, n_frequencies=4, n_orientations=4, n_phases=2, f_min=2.0)
+    >>> tuning = probe(bb, grid, ["1"], progress=False, response="whole_map")
+    >>> scores = compute_scores(tuning)
+    >>> len(scores), scores.layers, scores.config["score"]["csf"]
+    (4, ['1'], 'barten')
     """
     config = config or ScoreConfig()
     grid = tuning.grid

@@ -24,6 +24,13 @@ def dead_channels(responses: np.ndarray, config: ScoreConfig) -> np.ndarray:
     Returns
     -------
     ndarray of bool, shape (C,)
+
+    Examples
+    --------
+    >>> from hvsprobe.scores import ScoreConfig
+    >>> r = np.array([[0.0, 0.0], [0.5, 2.0]])
+    >>> dead_channels(r, ScoreConfig()).tolist()
+    [True, False]
     """
     c = responses.shape[0]
     scale = np.abs(responses).reshape(c, -1).max(axis=1)
@@ -34,7 +41,16 @@ def dead_channels(responses: np.ndarray, config: ScoreConfig) -> np.ndarray:
 def strength(
     peak: np.ndarray, live: np.ndarray, config: ScoreConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Peak relative to the layer's median live peak, and the ``weak`` flag."""
+    """Peak relative to the layer's median live peak, and the ``weak`` flag.
+
+    Examples
+    --------
+    >>> from hvsprobe.scores import ScoreConfig
+    >>> peak = np.array([1.0, 2.0, 0.01])
+    >>> rel, weak = strength(peak, np.ones(3, dtype=bool), ScoreConfig())
+    >>> rel.tolist(), weak.tolist()
+    ([1.0, 2.0, 0.01], [False, False, True])
+    """
     mags = np.abs(peak[live])
     med = float(np.median(mags)) if mags.size else math.nan
     top = float(mags.max()) if mags.size else math.nan
@@ -59,6 +75,13 @@ def border_shares(r: np.ndarray, best_whole_map: np.ndarray | None) -> np.ndarra
         Border-free phase-averaged responses at the scored contrast.
     best_whole_map : ndarray, shape (C, 3), optional
         Frequency index, orientation index and whole-map response per channel.
+
+    Examples
+    --------
+    >>> r = np.ones((2, 1, 1))  # border-free responses: 1 for both channels
+    >>> best = np.array([[0, 0, 1.0], [0, 0, 4.0]])  # whole-map responses 1 and 4
+    >>> border_shares(r, best).tolist()
+    [0.0, 0.75]
     """
     c = r.shape[0]
     if best_whole_map is None or len(best_whole_map) != c:

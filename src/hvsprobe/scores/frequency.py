@@ -23,7 +23,13 @@ __all__ = [
 
 
 def matlab_gradient(y: np.ndarray, axis: int = -1) -> np.ndarray:
-    """MATLAB's ``gradient(y)`` with unit spacing: central differences, one-sided at the ends."""
+    """MATLAB's ``gradient(y)`` with unit spacing: central differences, one-sided at the ends.
+
+    Examples
+    --------
+    >>> matlab_gradient(np.array([1.0, 2.0, 4.0, 8.0])).tolist()
+    [1.0, 1.5, 3.0, 4.0]
+    """
     grad: np.ndarray = np.gradient(np.asarray(y, dtype=np.float64), axis=axis, edge_order=1)
     return grad
 
@@ -57,6 +63,13 @@ def mu1_csf_logslope(curves: np.ndarray, freqs: np.ndarray, csf: np.ndarray) -> 
     ndarray, shape (C,)
         ``sum_i w_i S_i |d a~/d ln f|_i / sum_i w_i S_i`` with ``a~ = a / max|a|`` and
         trapezoid weights ``w_i`` in ``ln f``. NaN where ``max|a| == 0``.
+
+    Examples
+    --------
+    >>> f = np.array([1.0, 2.0, 4.0, 8.0])
+    >>> flat, tuned = [1.0, 1.0, 1.0, 1.0], [0.1, 1.0, 0.1, 0.0]
+    >>> mu1_csf_logslope(np.array([flat, tuned]), f, np.ones(4)).round(3).tolist()
+    [0.0, 0.481]
     """
     curves = np.asarray(curves, dtype=np.float64)
     freqs = np.asarray(freqs, dtype=np.float64)
@@ -75,6 +88,11 @@ def mu1_vfss_v1(curves: np.ndarray, csf_v1: np.ndarray) -> np.ndarray:
     """The authors' v1 frequency score ``VFSS_m = sum_i CSF(f_i) |gradient(a_m)(i)|``.
 
     Raw (unnormalised) responses, MATLAB index gradient, the CSF values as given.
+
+    Examples
+    --------
+    >>> mu1_vfss_v1(np.array([[0.0, 1.0, 0.0]]), np.array([1.0, 2.0, 1.0])).tolist()
+    [2.0]
     """
     mu1: np.ndarray = (np.asarray(csf_v1)[None, :] * np.abs(matlab_gradient(curves, axis=1))).sum(
         axis=1
@@ -161,6 +179,15 @@ def resolve_csf_params(name: str, params: dict[str, Any], grid: Any) -> dict[str
     ``castle_fit`` gets ``area_deg2`` = the stimulus field area, ``barten`` gets
     ``field_size_deg`` = the square root of that area; both get ``luminance`` =
     :data:`DISPLAY_LUMINANCE` unless given. Other CSFs take no viewing condition.
+
+    Examples
+    --------
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> grid = StimulusGrid.default(size=60, ppd=60.0, n_frequencies=3)  # 1 x 1 degree
+    >>> resolve_csf_params("barten", {}, grid)
+    {'field_size_deg': 1.0, 'luminance': 100.0}
+    >>> resolve_csf_params("castle_fit", {"luminance": 50.0}, grid)
+    {'luminance': 50.0, 'area_deg2': 1.0}
     """
     out = dict(params)
     h, w = grid.size

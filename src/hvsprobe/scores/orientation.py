@@ -23,6 +23,13 @@ def circular_selectivity(
         In [0, 1]; NaN when the rectified curve is all zero.
     preferred : ndarray, shape (C,)
         Degrees in [0, 180).
+
+    Examples
+    --------
+    >>> o = np.array([0.0, 45.0, 90.0, 135.0])
+    >>> sel, pref = circular_selectivity(np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0]]), o)
+    >>> sel.round(3).tolist(), pref.round(3).tolist()
+    ([1.0, 1.0], [0.0, 45.0])
     """
     o = np.clip(np.asarray(curves, dtype=np.float64), 0.0, None)
     theta = np.deg2rad(np.asarray(orientations_deg, dtype=np.float64)) * 2.0
@@ -53,6 +60,12 @@ def peak_selectivity(curves: np.ndarray, orientations_deg: np.ndarray) -> np.nda
 
     ``R_pref`` is the largest sampled response, ``R_orth`` the response 90 degrees away
     (linearly interpolated on the circle when not sampled). NaN for all-zero curves.
+
+    Examples
+    --------
+    >>> o = np.array([0.0, 45.0, 90.0, 135.0])
+    >>> peak_selectivity(np.array([[3.0, 2.0, 1.0, 2.0]]), o).tolist()
+    [0.5]
     """
     o = np.clip(np.asarray(curves, dtype=np.float64), 0.0, None)
     th = np.asarray(orientations_deg, dtype=np.float64)
@@ -66,7 +79,16 @@ def peak_selectivity(curves: np.ndarray, orientations_deg: np.ndarray) -> np.nda
 def orientation_columns(
     r: np.ndarray, kf: np.ndarray, orientations: np.ndarray, config: ScoreConfig
 ) -> dict[str, np.ndarray]:
-    """mu2, preferred orientation, peak index and the two selectivity flags."""
+    """mu2, preferred orientation, peak index and the two selectivity flags.
+
+    Examples
+    --------
+    >>> r = np.zeros((1, 1, 4))
+    >>> r[0, 0] = [3.0, 2.0, 1.0, 2.0]
+    >>> cols = orientation_columns(r, np.array([0]), np.array([0.0, 45.0, 90.0, 135.0]), ScoreConfig())
+    >>> float(cols["osi"][0]), bool(cols["sel"][0])
+    (0.5, True)
+    """
     c = r.shape[0]
     if r.shape[2] < 2:  # concentric gratings: no orientation
         nan = np.full(c, np.nan)

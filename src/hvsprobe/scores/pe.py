@@ -16,6 +16,14 @@ def normalise_pe(
     are taken over the ``reference`` channels (default: all with finite scores; the driver
     passes the selectable ones, so that a near-silent or border-driven channel cannot set
     the scale). Flagged channels are scored on the same scale and may exceed 1.
+
+    Examples
+    --------
+    >>> mu1, mu2 = np.array([1.0, 2.0, np.nan]), np.array([0.5, 1.0, 0.2])
+    >>> normalise_pe(mu1, mu2, "product_layer_max").tolist()
+    [0.25, 1.0, nan]
+    >>> normalise_pe(mu1, mu2, "product").tolist()
+    [0.5, 2.0, nan]
     """
     live = np.isfinite(mu1) & np.isfinite(mu2)
     ref = live if reference is None else (live & reference)

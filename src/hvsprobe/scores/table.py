@@ -21,6 +21,18 @@ class ChannelScores:
     """A table with one row per (layer, channel) and the configuration that produced it.
 
     ``columns`` maps each name of :data:`COLUMNS` to a numpy array of equal length.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from hvsprobe.scores import COLUMNS, FLAG_COLUMNS
+    >>> cols = {c: np.zeros(2, dtype=bool) if c in FLAG_COLUMNS else np.ones(2) for c in COLUMNS}
+    >>> cols["layer"], cols["channel"] = np.array(["a", "a"], dtype=object), np.arange(2)
+    >>> scores = ChannelScores(cols, config={})
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     again = ChannelScores.load(scores.save(d))
+    >>> len(again), again.layers, again.summary()[0]["selectable"]
+    (2, ['a'], 0)
     """
 
     columns: dict[str, np.ndarray]

@@ -32,6 +32,13 @@ def bar_orientation(orientation_deg: float | np.ndarray) -> float | np.ndarray:
     float or numpy.ndarray
         Orientation of the bars in degrees, counter-clockwise from +x, in [0, 180)
         (0 = horizontal bars).  The inverse is ``(bar - 90) % 180``.
+
+    Examples
+    --------
+    >>> bar_orientation(0.0)  # wave vector along +x: vertical bars
+    90.0
+    >>> bar_orientation(np.array([45.0, 90.0]))
+    array([135.,   0.])
     """
     if isinstance(orientation_deg, np.ndarray):
         return np.mod(orientation_deg + 90.0, 180.0)
@@ -46,6 +53,14 @@ class DisplayGeometry:
     ----------
     ppd : float
         Pixels per degree of visual angle (at the screen centre).
+
+    Examples
+    --------
+    >>> g = DisplayGeometry(60.0)
+    >>> g.nyquist_cpd, g.cycles_per_pixel(6.0)
+    (30.0, 0.1)
+    >>> round(DisplayGeometry.from_viewing(0.5, pixels_per_inch=96).ppd, 2)
+    32.98
     """
 
     ppd: float
@@ -140,7 +155,14 @@ class DisplayGeometry:
 
 
 def cos_sin_deg(angle_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine and sine of angles in degrees, exact at multiples of 90 degrees."""
+    """Cosine and sine of angles in degrees, exact at multiples of 90 degrees.
+
+    Examples
+    --------
+    >>> c, s = cos_sin_deg(np.array([0.0, 90.0, 180.0]))
+    >>> c.tolist(), s.tolist()
+    ([1.0, 0.0, -1.0], [0.0, 1.0, 0.0])
+    """
     a = np.mod(np.asarray(angle_deg, dtype=np.float64), 360.0)
     rad = np.deg2rad(a)
     c, s = np.cos(rad), np.sin(rad)

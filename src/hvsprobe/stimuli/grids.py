@@ -66,6 +66,16 @@ class StimulusGrid:
     -----
     Lists and arrays are normalised to tuples of float, so instances are hashable and compare
     by value.
+
+    Examples
+    --------
+    >>> grid = StimulusGrid.default(size=16, n_frequencies=3, n_orientations=2, n_phases=2)
+    >>> grid.shape, len(grid)
+    ((3, 2, 2, 1), 12)
+    >>> grid.render([0, 11]).shape
+    torch.Size([2, 3, 16, 16])
+    >>> StimulusGrid.from_dict(grid.to_dict()) == grid
+    True
     """
 
     frequencies: tuple[float, ...]
