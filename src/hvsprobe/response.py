@@ -251,8 +251,8 @@ def _circular_pad(x: torch.Tensor, module: nn.Module, ext: Any, s: Any, lead: An
 def _wrap(x: torch.Tensor, axis: int, lead: int, trail: int) -> torch.Tensor:
     """``x`` extended periodically by ``lead`` elements before and ``trail`` after ``axis``.
 
-    Slices and ``torch.cat`` keep the memory format (an ``index_select`` on a
-    ``channels_last`` tensor was measured 15x slower); a negative ``trail`` crops.
+    Slices and ``torch.cat`` keep the memory format, where an ``index_select`` would lose it
+    (``docs/performance.md``, circular padding); a negative ``trail`` crops.
     """
     n = x.shape[axis]
     if 0 <= lead <= n and -n < trail <= n:

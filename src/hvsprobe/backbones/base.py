@@ -525,12 +525,9 @@ def default_channels_last(device: str | torch.device) -> bool:
     """Whether the probe and the metrics use ``channels_last`` tensors by default on ``device``.
 
     ``True`` on the CPU, where oneDNN convolves NHWC tensors without the reorder to and from
-    its blocked layout that NCHW inputs need at every layer (measured by
-    ``benchmarks/run.py``, see ``docs/performance.md``; it also lets the metrics reduce over
-    channels along contiguous memory). ``False`` elsewhere, the previous
-    behaviour: on CUDA ``channels_last=True`` was also faster in one measurement (H200,
-    ``benchmarks/gpu_check.py``: 0.28 s instead of 0.34 s for the whole default grid), a
-    difference that does not matter next to the rest of ``analyze``.
+    its blocked layout that NCHW inputs need at every layer; it also lets the metrics reduce
+    over channels along contiguous memory. ``False`` elsewhere, the previous behaviour. The
+    measurements behind both choices, CPU and GPU, are in ``docs/performance.md``.
 
     Examples
     --------
