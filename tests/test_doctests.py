@@ -36,6 +36,7 @@ MODULES = [
     "hvsprobe.backbones.base",
     "hvsprobe.backbones.custom",
     "hvsprobe.backbones.hooks",
+    "hvsprobe.backbones.safe_pickle",
     "hvsprobe.backbones.weights",
     "hvsprobe.response",
     # probe and metrics
