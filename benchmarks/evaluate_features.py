@@ -29,6 +29,7 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -111,26 +112,117 @@ def old_extraction(backbone, layers, pairs, timings: dict[str, float]) -> dict[s
     return {n: np.stack(v) for n, v in rows.items()}
 
 
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backbone", default="vgg16")
     ap.add_argument("--pairs", type=int, default=6, help="LIVE pairs (first ones of a reference)")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", type=Path, default=HERE / "evaluate-features")
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    from hvsprobe._io import write_json_atomic, write_text_atomic
-    from hvsprobe.backbones import get_backbone
+
+def _live_pairs(args: argparse.Namespace) -> tuple[list[Any], Any]:
+    """The first ``--pairs`` LIVE pairs of the first reference, and them as a data set."""
     from hvsprobe.evaluate.iqa import IQADataset, read_live
-    from hvsprobe.experiments.claim1 import LPIPS_LAYERS, live_channel_distances
 
-    load = os.getloadavg()
-    bb = get_backbone(args.backbone).eval()
-    layers = LPIPS_LAYERS[args.backbone]
     live = read_live(data_root=args.data_root)
     first_ref = live.pairs[0].ref_id
     pairs = [p for p in live.pairs if p.ref_id == first_ref][: args.pairs]
     ds = IQADataset(live.name, pairs, live.higher_is_better, live.score_name, live.root)
+    return pairs, ds
+
+
+def _extraction(
+    bb: Any, layers: list[str], pairs: list[Any], ds: Any, flops: float, peak: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Time the previous and the current extraction side by side; the peak measured after."""
+    from hvsprobe.experiments.claim1 import live_channel_distances
+
+    t_old = {"decode_s": 0.0, "forward_s": 0.0, "normalize_distance_s": 0.0}
+    t0 = time.perf_counter()
+    old = old_extraction(bb, layers, pairs, t_old)
+    t_old["total_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    new = live_channel_distances(bb, layers, ds, progress=False)
+    t_new = {"total_s": time.perf_counter() - t0}
+    peaks_after = {"channels_last": conv_peak(True)}
+    peak_after = peaks_after["channels_last"]["gflops_per_s"]
+    max_dev = max(float(np.max(np.abs(old[n] - new[n]))) for n in layers)
+
+    def rate(seconds: float) -> float:
+        return flops / seconds / 1e9
+
+    ref_peak = max(peak, peak_after)
+    extraction = {
+        "previous": {
+            **t_old,
+            "gflops_per_s_total": rate(t_old["total_s"]),
+            "gflops_per_s_forward": rate(t_old["forward_s"]),
+            "ratio_to_peak": rate(t_old["total_s"]) / ref_peak,
+        },
+        "current": {
+            **t_new,
+            "gflops_per_s_total": rate(t_new["total_s"]),
+            "ratio_to_peak": rate(t_new["total_s"]) / ref_peak,
+        },
+        "speedup": t_old["total_s"] / t_new["total_s"],
+        "max_abs_difference": max_dev,
+    }
+    return extraction, peaks_after
+
+
+def _markdown(
+    args: argparse.Namespace,
+    result: dict[str, Any],
+    n_pairs: int,
+    load: tuple[float, ...],
+    flops: float,
+) -> list[str]:
+    """The results page."""
+    e = result["extraction"]
+    t_old, t_new = e["previous"], e["current"]
+    peaks, peak_after = result["peak"], result["peak_after"]["channels_last"]["gflops_per_s"]
+    img, layers = result["images"], result["config"]["layers"]
+    return [
+        "# Feature extraction vs fp32 conv peak",
+        "",
+        f"`python benchmarks/evaluate_features.py --backbone {args.backbone} --pairs "
+        f"{n_pairs}`; {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads, "
+        f"load average {load[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
+        "(a shared machine: compare the ratios, measured in the same run).",
+        "",
+        f"- peak: 256-ch 3x3 conv on 56x56 (batch 8): NCHW "
+        f"{peaks['nchw']['gflops_per_s']:.1f}, channels_last "
+        f"{peaks['channels_last']['gflops_per_s']:.1f} GFLOP/s before, {peak_after:.1f} after",
+        f"- trunk: {flops / 1e9:.1f} GFLOP for {img['count']} images of {img['width']} x "
+        f"{img['height']} ({args.backbone} up to {layers[-1]})",
+        "",
+        "| extraction | total s | decode s | forward s | normalise+distance s | GFLOP/s | "
+        "ratio to peak |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| previous (NCHW, one image per pass) | {t_old['total_s']:.2f} | {t_old['decode_s']:.2f}"
+        f" | {t_old['forward_s']:.2f} | {t_old['normalize_distance_s']:.2f} | "
+        f"{e['previous']['gflops_per_s_total']:.1f} | {e['previous']['ratio_to_peak']:.2f} |",
+        f"| current (`live_channel_distances`) | {t_new['total_s']:.2f} | — | — | — | "
+        f"{e['current']['gflops_per_s_total']:.1f} | {e['current']['ratio_to_peak']:.2f} |",
+        "",
+        f"Speed-up {e['speedup']:.2f}x; largest difference between the two results "
+        f"{e['max_abs_difference']:.2e}.",
+    ]
+
+
+def main() -> None:
+    args = _parse_args()
+
+    from hvsprobe._io import write_json_atomic, write_text_atomic
+    from hvsprobe.backbones import get_backbone
+    from hvsprobe.experiments.claim1 import LPIPS_LAYERS
+
+    load = os.getloadavg()
+    bb = get_backbone(args.backbone).eval()
+    layers = LPIPS_LAYERS[args.backbone]
+    pairs, ds = _live_pairs(args)
     from PIL import Image
 
     with Image.open(pairs[0].ref_path) as im:
@@ -138,7 +230,7 @@ def main() -> None:
     n_images = len(pairs) + 1  # one reference
     flops = trunk_flops(bb, (h, w), layers) * n_images
 
-    result: dict[str, object] = {
+    result: dict[str, Any] = {
         "kind": "benchmark_evaluate_features",
         "schema_version": 1,
         "config": {"backbone": args.backbone, "layers": layers, "pairs": len(pairs)},
@@ -155,71 +247,16 @@ def main() -> None:
     peaks = {"nchw": conv_peak(False), "channels_last": conv_peak(True)}
     peak = max(v["gflops_per_s"] for v in peaks.values())
     result["peak"] = peaks
-
-    t_old = {"decode_s": 0.0, "forward_s": 0.0, "normalize_distance_s": 0.0}
-    t0 = time.perf_counter()
-    old = old_extraction(bb, layers, pairs, t_old)
-    t_old["total_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    new = live_channel_distances(bb, layers, ds, progress=False)
-    t_new = {"total_s": time.perf_counter() - t0}
-    peaks_after = {"channels_last": conv_peak(True)}
-    peak_after = peaks_after["channels_last"]["gflops_per_s"]
+    extraction, peaks_after = _extraction(bb, layers, pairs, ds, flops, peak)
     result["peak_after"] = peaks_after
-    max_dev = max(float(np.max(np.abs(old[n] - new[n]))) for n in layers)
-
-    def rate(seconds: float) -> float:
-        return flops / seconds / 1e9
-
-    ref_peak = max(peak, peak_after)
-    result["extraction"] = {
-        "previous": {
-            **t_old,
-            "gflops_per_s_total": rate(t_old["total_s"]),
-            "gflops_per_s_forward": rate(t_old["forward_s"]),
-            "ratio_to_peak": rate(t_old["total_s"]) / ref_peak,
-        },
-        "current": {
-            **t_new,
-            "gflops_per_s_total": rate(t_new["total_s"]),
-            "ratio_to_peak": rate(t_new["total_s"]) / ref_peak,
-        },
-        "speedup": t_old["total_s"] / t_new["total_s"],
-        "max_abs_difference": max_dev,
-    }
+    result["extraction"] = extraction
     result["machine"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     args.out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.out / "results.json", result)
-    e = result["extraction"]
-    md = [
-        "# Feature extraction vs fp32 conv peak",
-        "",
-        f"`python benchmarks/evaluate_features.py --backbone {args.backbone} --pairs "
-        f"{len(pairs)}`; {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads, "
-        f"load average {load[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
-        "(a shared machine: compare the ratios, measured in the same run).",
-        "",
-        f"- peak: 256-ch 3x3 conv on 56x56 (batch 8): NCHW "
-        f"{peaks['nchw']['gflops_per_s']:.1f}, channels_last "
-        f"{peaks['channels_last']['gflops_per_s']:.1f} GFLOP/s before, {peak_after:.1f} after",
-        f"- trunk: {flops / 1e9:.1f} GFLOP for {n_images} images of {w} x {h} "
-        f"({args.backbone} up to {layers[-1]})",
-        "",
-        "| extraction | total s | decode s | forward s | normalise+distance s | GFLOP/s | "
-        "ratio to peak |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-        f"| previous (NCHW, one image per pass) | {t_old['total_s']:.2f} | {t_old['decode_s']:.2f}"
-        f" | {t_old['forward_s']:.2f} | {t_old['normalize_distance_s']:.2f} | "
-        f"{e['previous']['gflops_per_s_total']:.1f} | {e['previous']['ratio_to_peak']:.2f} |",
-        f"| current (`live_channel_distances`) | {t_new['total_s']:.2f} | — | — | — | "
-        f"{e['current']['gflops_per_s_total']:.1f} | {e['current']['ratio_to_peak']:.2f} |",
-        "",
-        f"Speed-up {e['speedup']:.2f}x; largest difference between the two results {max_dev:.2e}.",
-    ]
+    md = _markdown(args, result, len(pairs), load, flops)
     write_text_atomic(args.out / "results.md", "\n".join(md) + "\n")
     print("\n".join(md))
-    print(json.dumps({"ratio_current": e["current"]["ratio_to_peak"]}))
+    print(json.dumps({"ratio_current": extraction["current"]["ratio_to_peak"]}))
 
 
 if __name__ == "__main__":

@@ -62,7 +62,13 @@ DEFAULT_SELECTION: dict[str, Any] = {
 
 @dataclass
 class Analysis:
-    """Everything :func:`analyze` produced."""
+    """Everything :func:`analyze` produced.
+
+    Examples
+    --------
+    >>> list(Analysis.__dataclass_fields__)[:5]  # filled by analyze(), see its example
+    ['out', 'tuning', 'scores', 'selection', 'summary']
+    """
 
     out: Path
     tuning: Tuning
@@ -136,16 +142,31 @@ def analyze(
         A bad option, found before any work (see :func:`check_analysis`).
     hvsprobe.errors.ResultsFolderError
         ``out`` is busy (another process writes it) or holds foreign files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import torch
+    >>> from torch import nn
+    >>> import hvsprobe
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.ReLU())
+    >>> bb = hvsprobe.wrap(net, ["1", "3"], name="tiny")
+    >>> grid = StimulusGrid.default(size=16, n_frequencies=4, n_orientations=4, n_phases=2, f_min=2.0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     res = analyze(bb, grid=grid, out=Path(d) / "tiny", progress=False, response="whole_map")
+    ...     files = sorted(p.name for p in res.out.iterdir())
+    >>> files
+    ['scores.csv', 'scores.json', 'selection.json', 'summary.json', 'summary.md', 'tuning.json', 'tuning.npz']
+    >>> res.scores.layers, res.selection.strategy["name"]
+    (['1', '3'], 'top_fraction')
     """
     say = log or (lambda _msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     grid = grid or StimulusGrid.default()
     response = ResponseConfig.coerce(response)
-    base = dict(DEFAULT_SELECTION)
-    if grid.kind == "concentric":
-        base["score"] = "mu1"  # no orientation, so no mu2 and no PE
-    sel_kwargs = {**base, **(selection or {})}
+    sel_kwargs = _selection_kwargs(grid, selection)
     check_analysis(
         grid,
         score_config,
@@ -191,31 +212,55 @@ def analyze(
         timings["score_select_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
         summary = scores.summary()
-        write_json_atomic(
-            writer.new / "summary.json",
-            {
-                "kind": "analysis",
-                "schema_version": SCHEMA_VERSION,
-                "hvsprobe_version": __version__,
-                "backbone": bb.name,
-                "weights": bb.weights,
-                "weights_sha256": bb.weights_sha256,
-                "weights_origin": bb.weights_origin,
-                "layers": names,
-                "n_stimuli": len(grid),
-                "reused_tuning": reused,
-                "probe_run": _probe_run(tuning, reused),
-                "timings": timings,
-                "selection": {**sel.strategy, "score": sel.score, "n_selected": sel.n_selected},
-                "score_config": scores.config["score"],
-                "probe_config": tuning.config,
-                "summary": summary,
-            },
-        )
-        text = format_summary(summary, bb.name, bb.weights, sel, tuning.response_method)
-        write_text_atomic(writer.new / "summary.md", text + "\n")
+        _write_summary(writer.new, bb, grid, names, tuning, reused, timings, scores, sel, summary)
         writer.commit()
     return Analysis(out, tuning, scores, sel, summary, timings, reused)
+
+
+def _selection_kwargs(grid: StimulusGrid, selection: dict[str, Any] | None) -> dict[str, Any]:
+    """:data:`DEFAULT_SELECTION` (by mu1 for concentric gratings) updated with ``selection``."""
+    base = dict(DEFAULT_SELECTION)
+    if grid.kind == "concentric":
+        base["score"] = "mu1"  # no orientation, so no mu2 and no PE
+    return {**base, **(selection or {})}
+
+
+def _write_summary(
+    folder: Path,
+    bb: Backbone,
+    grid: StimulusGrid,
+    names: list[str],
+    tuning: Tuning,
+    reused: bool,
+    timings: dict[str, float],
+    scores: ChannelScores,
+    sel: Selection,
+    summary: list[dict[str, Any]],
+) -> None:
+    """Write ``summary.json`` (configuration, timings, per-layer summary) and ``summary.md``."""
+    write_json_atomic(
+        folder / "summary.json",
+        {
+            "kind": "analysis",
+            "schema_version": SCHEMA_VERSION,
+            "hvsprobe_version": __version__,
+            "backbone": bb.name,
+            "weights": bb.weights,
+            "weights_sha256": bb.weights_sha256,
+            "weights_origin": bb.weights_origin,
+            "layers": names,
+            "n_stimuli": len(grid),
+            "reused_tuning": reused,
+            "probe_run": _probe_run(tuning, reused),
+            "timings": timings,
+            "selection": {**sel.strategy, "score": sel.score, "n_selected": sel.n_selected},
+            "score_config": scores.config["score"],
+            "probe_config": tuning.config,
+            "summary": summary,
+        },
+    )
+    text = format_summary(summary, bb.name, bb.weights, sel, tuning.response_method)
+    write_text_atomic(folder / "summary.md", text + "\n")
 
 
 def _probe_into(
@@ -350,7 +395,18 @@ def format_summary(
     selection: Selection | None = None,
     response: str = "",
 ) -> str:
-    """A markdown summary: scores per layer, then the trust flags per layer."""
+    """A markdown summary: scores per layer, then the trust flags per layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hvsprobe.scores import COLUMNS, FLAG_COLUMNS
+    >>> cols = {c: np.zeros(2, dtype=bool) if c in FLAG_COLUMNS else np.ones(2) for c in COLUMNS}
+    >>> cols["layer"], cols["channel"] = np.array(["a", "a"], dtype=object), np.arange(2)
+    >>> text = format_summary(ChannelScores(cols, {}).summary(), "tiny", "random:0")
+    >>> text.splitlines()[0]
+    '# tiny (random:0): per-layer channel scores'
+    """
     lines = [
         f"# {backbone} ({weights}): per-layer channel scores",
         "",

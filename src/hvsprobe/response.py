@@ -210,7 +210,9 @@ def _rewrite_padding(model: nn.Module, pad_fn: Any) -> Iterator[None]:
         elif isinstance(m, _PADDED):
             ext, s, lead = _geometry(m)
 
-            def hook(module: nn.Module, args: Any, ext=ext, s=s, lead=lead) -> Any:
+            def hook(
+                module: nn.Module, args: Any, ext: Any = ext, s: Any = s, lead: Any = lead
+            ) -> Any:
                 return (pad_fn(args[0], module, ext, s, lead), *args[1:])
 
             handles.append(m.register_forward_pre_hook(hook))
@@ -220,9 +222,9 @@ def _rewrite_padding(model: nn.Module, pad_fn: Any) -> Iterator[None]:
     try:
         for m, attr, _ in saved:
             if attr == "padding":
-                m.padding = (0, 0) if isinstance(m, nn.Conv2d) else 0
+                setattr(m, attr, (0, 0) if isinstance(m, nn.Conv2d) else 0)
             else:
-                m.padding_mode = "zeros"
+                setattr(m, attr, "zeros")
         yield
     finally:
         for h in handles:
@@ -249,8 +251,8 @@ def _circular_pad(x: torch.Tensor, module: nn.Module, ext: Any, s: Any, lead: An
 def _wrap(x: torch.Tensor, axis: int, lead: int, trail: int) -> torch.Tensor:
     """``x`` extended periodically by ``lead`` elements before and ``trail`` after ``axis``.
 
-    Slices and ``torch.cat`` keep the memory format (an ``index_select`` on a
-    ``channels_last`` tensor was measured 15x slower); a negative ``trail`` crops.
+    Slices and ``torch.cat`` keep the memory format, where an ``index_select`` would lose it
+    (``docs/performance.md``, circular padding); a negative ``trail`` crops.
     """
     n = x.shape[axis]
     if 0 <= lead <= n and -n < trail <= n:
@@ -495,14 +497,14 @@ def plan_torus(
     (32, 16)
     """
     cfg = config or ResponseConfig()
-    from .stimuli import _cos_sin_deg
+    from .stimuli.geometry import cos_sin_deg
 
     f = np.asarray(frequencies_cpd, dtype=np.float64)
     o = np.asarray(orientations_deg, dtype=np.float64)
     rel = min(float(cfg.frequency_tolerance), math.radians(cfg.orientation_tolerance_deg))
     shape = (f.size, o.size)
     out = {k: np.zeros(shape) for k in ("h", "w", "kx", "ky")}
-    cos_t, sin_t = _cos_sin_deg(o)
+    cos_t, sin_t = cos_sin_deg(o)
     for i, fi in enumerate(f):
         k = fi / ppd
         tol = k * rel / math.sqrt(2.0)

@@ -64,6 +64,17 @@ class Selection:
         Strategy name, value, scope, bottom flag, seed.
     provenance : dict
         Score and probe configuration.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> sel = Selection("tiny", "", {"a": {"channels": [1, 2], "weights": [1.0, 0.5], "n_channels": 4}})
+    >>> sel.n_selected, sel.weight_vector("a").tolist()
+    (2, [0.0, 1.0, 0.5, 0.0])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     Selection.load(sel.save(Path(d) / "selection.json")).layers == sel.layers
+    True
     """
 
     backbone: str
@@ -185,6 +196,14 @@ def check_selection_fields(data: dict[str, Any], where: str) -> None:
     Checks the keys and types of a selection document (``backbone``, ``weights_sha256``,
     ``layers``, optional ``score``, ``strategy``, ``provenance``) and every layer entry with
     :func:`check_layer_entry`.
+
+    Examples
+    --------
+    >>> check_selection_fields({"backbone": "vgg16", "weights_sha256": "", "layers": {}}, "sel")
+    >>> check_selection_fields({"backbone": "vgg16", "layers": {}}, "sel")
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     for key in ("backbone", "weights_sha256", "layers"):
         if key not in data:
@@ -210,6 +229,14 @@ def check_layer_entry(entry: object, where: str) -> None:
 
     ``channels``: distinct integers in ``0 .. n_channels - 1``; ``weights``: finite numbers
     >= 0, one per channel; ``n_channels``: a positive integer.
+
+    Examples
+    --------
+    >>> check_layer_entry({"channels": [0, 2], "weights": [1.0, 1.0], "n_channels": 4}, "a")
+    >>> check_layer_entry({"channels": [0, 2], "weights": [1.0], "n_channels": 4}, "a")
+    Traceback (most recent call last):
+    ...
+    ValueError: ...
     """
     if not isinstance(entry, dict):
         raise ValueError(f"{where} must be an object, got {type(entry).__name__}")
@@ -317,64 +344,42 @@ def select_channels(
     Returns
     -------
     Selection
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hvsprobe.scores import COLUMNS, FLAG_COLUMNS, ChannelScores
+    >>> cols = {c: np.zeros(4, dtype=bool) if c in FLAG_COLUMNS else np.zeros(4) for c in COLUMNS}
+    >>> cols["layer"], cols["channel"] = np.array(["a"] * 4, dtype=object), np.arange(4)
+    >>> cols["pe"] = np.array([0.1, 0.9, 0.5, 0.3])
+    >>> scores = ChannelScores(cols, config={"backbone": "tiny"})
+    >>> select_channels(scores, value=0.5).layers["a"]["channels"]
+    [1, 2]
+    >>> select_channels(scores, strategy="top_count", value=1, bottom=True).layers["a"]["channels"]
+    [0]
     """
-    check_choice(score, "score", SCORE_COLUMNS)
-    check_choice(strategy, "strategy", STRATEGIES)
-    check_choice(scope, "scope", ("layer", "global"))
-    if strategy in ("top_fraction", "random_fraction") and not 0.0 < value <= 1.0:
-        raise ValueError(f"{strategy} needs 0 < value <= 1, got {value}")
-    if strategy == "top_count" and (value < 1 or value != int(value)):
-        raise ValueError(f"top_count needs a positive integer value, got {value}")
-    if strategy == "soft" and not value > 0:
-        raise ValueError(f"soft needs a positive exponent value, got {value}")
+    _check_request(score, strategy, value, scope)
     names = layers if layers is not None else scores.layers
     missing = [n for n in names if n not in scores.layers]
     if missing:
         raise ValueError(f"layers {missing} are not in the scores (have {scores.layers})")
     rng = np.random.default_rng(seed)
     per_layer = {n: scores.layer(n) for n in names}
-    out: dict[str, dict[str, Any]] = {}
-
-    flags = DEFAULT_EXCLUDE if exclude is None else tuple(exclude)
-    for f in flags:
-        if f not in EXCLUDABLE:
-            raise ValueError(f"cannot exclude by {f!r}; choose from {', '.join(EXCLUDABLE)}")
-    if strategy == "all":
-        flags = ()  # the all-channel baseline holds every channel, flagged or not
+    flags = _exclusion_flags(exclude, strategy)
     excluded: dict[str, dict[str, int]] = {}
 
     def values_of(t: dict[str, np.ndarray]) -> np.ndarray:
-        vals = t[score].astype(np.float64).copy()
-        vals[t["dead"]] = np.nan
-        layer = str(t["layer"][0]) if len(t["layer"]) else ""
-        excluded[layer] = {}
-        for f in flags:
-            if f in t:
-                hit = np.asarray(t[f], dtype=bool) & ~np.asarray(t["dead"], dtype=bool)
-                excluded[layer][f] = int(hit.sum())
-                vals[hit] = np.nan
-        return vals
+        return _ranked_values(t, score, flags, excluded)
 
     if scope == "layer":
+        out = {}
         for n, t in per_layer.items():
             idx, w = _pick(values_of(t), strategy, value, bottom, rng)
-            out[n] = {
-                "channels": t["channel"][idx].astype(int).tolist(),
-                "weights": [float(x) for x in w],
-                "n_channels": int(len(t["channel"])),
-            }
+            out[n] = _layer_entry(t, idx, w)
     else:
         all_vals = np.concatenate([values_of(t) for t in per_layer.values()])
         idx, w = _pick(all_vals, strategy, value, bottom, rng)
-        offsets = np.cumsum([0] + [len(t["channel"]) for t in per_layer.values()])
-        for i, (n, t) in enumerate(per_layer.items()):
-            m = (idx >= offsets[i]) & (idx < offsets[i + 1])
-            local = idx[m] - offsets[i]
-            out[n] = {
-                "channels": t["channel"][local].astype(int).tolist(),
-                "weights": [float(x) for x in w[m]],
-                "n_channels": int(len(t["channel"])),
-            }
+        out = _split_global(per_layer, idx, w)
     return Selection(
         backbone=str(scores.config.get("backbone", "")),
         weights_sha256=str(scores.config.get("weights_sha256", "")),
@@ -390,3 +395,67 @@ def select_channels(
         },
         provenance={"scores": scores.config, "excluded": excluded},
     )
+
+
+def _check_request(score: str, strategy: str, value: float, scope: str) -> None:
+    """Refuse an unknown score, strategy or scope, or a value the strategy cannot use."""
+    check_choice(score, "score", SCORE_COLUMNS)
+    check_choice(strategy, "strategy", STRATEGIES)
+    check_choice(scope, "scope", ("layer", "global"))
+    if strategy in ("top_fraction", "random_fraction") and not 0.0 < value <= 1.0:
+        raise ValueError(f"{strategy} needs 0 < value <= 1, got {value}")
+    if strategy == "top_count" and (value < 1 or value != int(value)):
+        raise ValueError(f"top_count needs a positive integer value, got {value}")
+    if strategy == "soft" and not value > 0:
+        raise ValueError(f"soft needs a positive exponent value, got {value}")
+
+
+def _exclusion_flags(exclude: Sequence[str] | None, strategy: str) -> tuple[str, ...]:
+    """The flag columns whose channels the selection leaves out (none for ``all``)."""
+    flags = DEFAULT_EXCLUDE if exclude is None else tuple(exclude)
+    for f in flags:
+        if f not in EXCLUDABLE:
+            raise ValueError(f"cannot exclude by {f!r}; choose from {', '.join(EXCLUDABLE)}")
+    if strategy == "all":
+        return ()  # the all-channel baseline holds every channel, flagged or not
+    return flags
+
+
+def _ranked_values(
+    t: dict[str, np.ndarray],
+    score: str,
+    flags: tuple[str, ...],
+    excluded: dict[str, dict[str, int]],
+) -> np.ndarray:
+    """One layer's scores with dead and excluded channels set to NaN; counts into ``excluded``."""
+    vals = t[score].astype(np.float64).copy()
+    vals[t["dead"]] = np.nan
+    layer = str(t["layer"][0]) if len(t["layer"]) else ""
+    excluded[layer] = {}
+    for f in flags:
+        if f in t:
+            hit = np.asarray(t[f], dtype=bool) & ~np.asarray(t["dead"], dtype=bool)
+            excluded[layer][f] = int(hit.sum())
+            vals[hit] = np.nan
+    return vals
+
+
+def _layer_entry(t: dict[str, np.ndarray], idx: np.ndarray, w: np.ndarray) -> dict[str, Any]:
+    """The selection's entry of one layer: channel numbers, weights, channel count."""
+    return {
+        "channels": t["channel"][idx].astype(int).tolist(),
+        "weights": [float(x) for x in w],
+        "n_channels": int(len(t["channel"])),
+    }
+
+
+def _split_global(
+    per_layer: dict[str, dict[str, np.ndarray]], idx: np.ndarray, w: np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """Entries per layer of a choice made over all layers' rows concatenated."""
+    out: dict[str, dict[str, Any]] = {}
+    offsets = np.cumsum([0] + [len(t["channel"]) for t in per_layer.values()])
+    for i, (n, t) in enumerate(per_layer.items()):
+        m = (idx >= offsets[i]) & (idx < offsets[i + 1])
+        out[n] = _layer_entry(t, idx[m] - offsets[i], w[m])
+    return out

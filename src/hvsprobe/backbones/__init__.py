@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -51,7 +52,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    """A registered architecture."""
+    """A registered architecture.
+
+    Examples
+    --------
+    >>> backbone_info("vgg16").name
+    'vgg16'
+    """
 
     name: str
     build: Callable[[], tuple[nn.Sequential, list[str]]]
@@ -82,12 +89,25 @@ _REGISTRY: dict[str, BackboneSpec] = {
 
 
 def list_backbones() -> list[str]:
-    """Names accepted by :func:`get_backbone`."""
+    """Names accepted by :func:`get_backbone`.
+
+    Examples
+    --------
+    >>> list_backbones()
+    ['alexnet', 'mobilenet_v2', 'vgg16']
+    """
     return sorted(_REGISTRY)
 
 
 def backbone_info(name: str) -> BackboneSpec:
-    """The registry entry for ``name``."""
+    """The registry entry for ``name``.
+
+    Examples
+    --------
+    >>> features, names = backbone_info("alexnet").build()
+    >>> names[:2]
+    ['conv1', 'relu1']
+    """
     if name not in _REGISTRY:
         raise ValueError(f"unknown backbone {name!r}; available: {', '.join(list_backbones())}")
     return _REGISTRY[name]
@@ -107,12 +127,20 @@ def _random_init(features: nn.Sequential, seed: int) -> None:
             with torch.no_grad():
                 m.weight.fill_(1.0)
                 m.bias.zero_()
-                m.running_mean.zero_()
-                m.running_var.fill_(1.0)
+                cast(torch.Tensor, m.running_mean).zero_()
+                cast(torch.Tensor, m.running_var).fill_(1.0)
 
 
 def parse_weights(weights: str | os.PathLike[str]) -> tuple[str, int | None, Path | None]:
-    """Split a ``weights`` argument into (kind, seed, path)."""
+    """Split a ``weights`` argument into (kind, seed, path).
+
+    Examples
+    --------
+    >>> parse_weights("random:3")
+    ('random', 3, None)
+    >>> parse_weights("imagenet")
+    ('imagenet', None, None)
+    """
     if isinstance(weights, os.PathLike):
         return "file", None, Path(weights)
     if weights == "imagenet":
@@ -167,6 +195,13 @@ def get_backbone(
         Unknown name or malformed ``weights``.
     WeightsNotFoundError
         No route could provide verified ImageNet weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> bb = get_backbone("alexnet", "random:0")  # seeded random weights: no download
+    >>> bb.extract(torch.rand(1, 3, 64, 64), ["relu1"])["relu1"].shape
+    torch.Size([1, 64, 15, 15])
     """
     spec = backbone_info(name)
     features, stage_names = spec.build()

@@ -7,6 +7,7 @@ dicts load unchanged, but nothing here imports torchvision. Each builder returns
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 __all__ = ["alexnet_features", "mobilenet_v2_features", "vgg16_features"]
@@ -18,7 +19,14 @@ _VGG16_CFG: tuple[int | str, ...] = (
 
 
 def vgg16_features() -> tuple[nn.Sequential, list[str]]:
-    """VGG-16 conv trunk; stages conv1_1, relu1_1, …, conv5_3, relu5_3, pool1 … pool5."""
+    """VGG-16 conv trunk; stages conv1_1, relu1_1, …, conv5_3, relu5_3, pool1 … pool5.
+
+    Examples
+    --------
+    >>> features, names = vgg16_features()
+    >>> len(names), names[0], names[-1]
+    (31, 'conv1_1', 'pool5')
+    """
     layers: list[nn.Module] = []
     names: list[str] = []
     block, idx, in_ch = 1, 1, 3
@@ -36,7 +44,14 @@ def vgg16_features() -> tuple[nn.Sequential, list[str]]:
 
 
 def alexnet_features() -> tuple[nn.Sequential, list[str]]:
-    """AlexNet trunk (torchvision's "one weird trick" variant); stages conv1 … relu5, pools."""
+    """AlexNet trunk (torchvision's "one weird trick" variant); stages conv1 … relu5, pools.
+
+    Examples
+    --------
+    >>> features, names = alexnet_features()
+    >>> len(features), names[:3]
+    (13, ['conv1', 'relu1', 'pool1'])
+    """
     layers = [
         nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
         nn.ReLU(inplace=False),
@@ -60,7 +75,14 @@ def alexnet_features() -> tuple[nn.Sequential, list[str]]:
 
 
 class ConvBNReLU6(nn.Sequential):
-    """Conv → BatchNorm → ReLU6, torchvision's ``Conv2dNormActivation`` layout."""
+    """Conv → BatchNorm → ReLU6, torchvision's ``Conv2dNormActivation`` layout.
+
+    Examples
+    --------
+    >>> import torch
+    >>> ConvBNReLU6(3, 8, stride=2)(torch.rand(1, 3, 16, 16)).shape
+    torch.Size([1, 8, 8, 8])
+    """
 
     def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1):
         super().__init__(
@@ -72,7 +94,15 @@ class ConvBNReLU6(nn.Sequential):
 
 
 class InvertedResidual(nn.Module):
-    """MobileNetV2 block (Sandler et al. 2018): expand 1x1, depthwise 3x3, linear project 1x1."""
+    """MobileNetV2 block (Sandler et al. 2018): expand 1x1, depthwise 3x3, linear project 1x1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> block = InvertedResidual(8, 8, stride=1, expand_ratio=6).eval()
+    >>> block.use_res_connect, block(torch.rand(1, 8, 8, 8)).shape
+    (True, torch.Size([1, 8, 8, 8]))
+    """
 
     def __init__(self, cin: int, cout: int, stride: int, expand_ratio: int):
         super().__init__()
@@ -89,8 +119,8 @@ class InvertedResidual(nn.Module):
         self.conv = nn.Sequential(*layers)
         self.out_channels = cout
 
-    def forward(self, x):  # noqa: D102
-        y = self.conv(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        y: torch.Tensor = self.conv(x)
         return x + y if self.use_res_connect else y
 
 
@@ -104,6 +134,12 @@ def mobilenet_v2_features() -> tuple[nn.Sequential, list[str]]:
 
     ``block{i}`` is torchvision's ``features[i]``: block0 is the stride-2 stem conv, blocks
     1–17 the inverted residual blocks, block18 the 1x1 conv to 1280 channels.
+
+    Examples
+    --------
+    >>> features, names = mobilenet_v2_features()
+    >>> len(features), len(names)
+    (19, 19)
     """
     layers: list[nn.Module] = [ConvBNReLU6(3, 32, stride=2)]
     cin = 32

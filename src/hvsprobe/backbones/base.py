@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -56,7 +56,8 @@ class _Trunk(nn.Module):
         self.features = features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        return self.features(x)
+        y: torch.Tensor = self.features(x)
+        return y
 
 
 def _norm_description(input_norm: InputNorm | None) -> tuple[str, Any]:
@@ -121,6 +122,17 @@ class Backbone(nn.Module):
         and a value that differs from it is refused.
     survey_size : int, optional
         Side of the grey image of the dry run that finds the layers (default: the first of 32, 64, 224 that runs).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> import hvsprobe
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), ["1"], name="tiny")
+    >>> bb.default_layers, bb.channels["1"]
+    (['1'], 4)
+    >>> bb.extract(torch.rand(2, 3, 8, 8), "1")["1"].shape
+    torch.Size([2, 4, 6, 6])
     """
 
     def __init__(
@@ -348,10 +360,14 @@ class Backbone(nn.Module):
 
         Examples
         --------
-        >>> from hvsprobe.backbones import get_backbone
-        >>> vgg = get_backbone("vgg16", "random:0")
-        >>> [(i.name, i.channels, i.stride) for i in vgg.describe_layers(["relu3_3"])]
-        [('relu3_3', 256, 4.0)]
+        >>> from torch import nn
+        >>> import hvsprobe
+        >>> net = nn.Sequential(
+        ...     nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1)
+        ... )
+        >>> bb = hvsprobe.wrap(net, ["1", "3"], name="tiny")
+        >>> [(i.name, i.channels, i.stride) for i in bb.describe_layers(["3"])]
+        [('3', 16, 2.0)]
         """
         names = self.check_layers(layers if layers is not None else self.layer_names)
         s = self._survey(int(size))
@@ -382,12 +398,14 @@ class Backbone(nn.Module):
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Map [0, 1] RGB to the network's input (``input_norm``)."""
         if self.input_transform is not None:
-            return self.input_transform(x)
+            y: torch.Tensor = self.input_transform(x)
+            return y
         if self._norm_fn is not None:
             return self._norm_fn(x)
         if self.input_norm == "none":
             return x
-        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        mean, std = cast(torch.Tensor, self.mean), cast(torch.Tensor, self.std)
+        return (x - mean.to(x.dtype)) / std.to(x.dtype)
 
     def extract(
         self,
@@ -455,7 +473,9 @@ class Backbone(nn.Module):
         for n in names:
             yield n, acts[self.module_name(n)]
 
-    def forward(self, x: torch.Tensor, layers: Sequence[str] | str | None = None):  # noqa: D102
+    def forward(  # noqa: D102
+        self, x: torch.Tensor, layers: Sequence[str] | str | None = None
+    ) -> dict[str, torch.Tensor]:
         return self.extract(x, layers if layers is not None else self.default_layers)
 
     @property
@@ -505,11 +525,13 @@ def default_channels_last(device: str | torch.device) -> bool:
     """Whether the probe and the metrics use ``channels_last`` tensors by default on ``device``.
 
     ``True`` on the CPU, where oneDNN convolves NHWC tensors without the reorder to and from
-    its blocked layout that NCHW inputs need at every layer (measured by
-    ``benchmarks/run.py``, see ``docs/performance.md``; it also lets the metrics reduce over
-    channels along contiguous memory). ``False`` elsewhere, the previous
-    behaviour: on CUDA ``channels_last=True`` was also faster in one measurement (H200,
-    ``benchmarks/gpu_check.py``: 0.28 s instead of 0.34 s for the whole default grid), a
-    difference that does not matter next to the rest of ``analyze``.
+    its blocked layout that NCHW inputs need at every layer; it also lets the metrics reduce
+    over channels along contiguous memory. ``False`` elsewhere, the previous behaviour. The
+    measurements behind both choices, CPU and GPU, are in ``docs/performance.md``.
+
+    Examples
+    --------
+    >>> default_channels_last("cpu")
+    True
     """
     return torch.device(device).type == "cpu"

