@@ -500,7 +500,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
 
 def _cmd_distance(args: argparse.Namespace) -> int:
     from ._preflight import check_output_file
-    from .metric import distance_command
+    from .metrics import distance_command
 
     if args.out is not None:
         check_output_file(args.out)
@@ -625,7 +625,7 @@ def _cmd_invert(args: argparse.Namespace) -> int:
 
 
 def _cmd_metrics(_args: argparse.Namespace) -> int:
-    from .metric import list_metrics, metric_info
+    from .metrics import list_metrics, metric_info
 
     for name in list_metrics():
         info = metric_info(name)
