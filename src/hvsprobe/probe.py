@@ -119,7 +119,8 @@ class Tuning:
 
     def phase_mean(self, layer: str) -> np.ndarray:
         """Responses averaged over phase: ``C x F x O x K`` (float64)."""
-        return self.responses[layer].astype(np.float64).mean(axis=3)
+        mean: np.ndarray = self.responses[layer].astype(np.float64).mean(axis=3)
+        return mean
 
     # -- persistence ---------------------------------------------------------------
 
@@ -128,7 +129,7 @@ class Tuning:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         npz = directory / "tuning.npz"
-        arrays = {f"layer/{k}": v for k, v in self.responses.items()}
+        arrays: dict[str, Any] = {f"layer/{k}": v for k, v in self.responses.items()}
         arrays.update({f"best_whole_map/{k}": v for k, v in self.best_whole_map.items()})
         with atomic_path(npz) as tmp:
             with open(tmp, "wb") as fh:

@@ -19,9 +19,9 @@ import contextlib
 import functools
 import itertools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -193,7 +193,7 @@ class _NormalizedColumns(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any, rows: torch.Tensor, index: torch.Tensor | None, eps: float
     ) -> torch.Tensor:
         sq = torch.linalg.vector_norm(rows, dim=1, keepdim=True).square_()
@@ -223,7 +223,7 @@ class _NormalizedColumns(torch.autograd.Function):
         return grad_rows.index_add(1, index, scaled), None, None
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
         rows, inv, out = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
             return None, None, None
@@ -245,7 +245,8 @@ def _normalized_rows(rows: torch.Tensor, index: torch.Tensor | None, eps: float)
     The squared norm runs over every column; only the kept columns are scaled, so with 25 %
     of the channels selected three quarters of the elementwise work is skipped.
     """
-    return _NormalizedColumns.apply(rows, index, eps)
+    apply = cast(Callable[..., torch.Tensor], _NormalizedColumns.apply)
+    return apply(rows, index, eps)
 
 
 def _weighted_sq_distance(diff: torch.Tensor, weights: torch.Tensor, inplace: bool) -> torch.Tensor:
@@ -325,7 +326,7 @@ def iter_layers_as(
     wanted = set(names)
     h = backbone.normalize(x)
     for i in range(backbone.layer_index(names[-1]) + 1):
-        stage = backbone.features[i]
+        stage = cast(nn.Sequential, backbone.features)[i]
         h = torch.func.functional_call(stage, _cast_state(stage, x.dtype), (h,))
         if backbone.layer_names[i] in wanted:
             yield backbone.layer_names[i], h
@@ -525,7 +526,8 @@ class PerceptualDistance(nn.Module):
             nx, ny = unit_normalize(fx, self.eps), unit_normalize(fy, self.eps)
             if idx is not None:
                 nx, ny = nx.index_select(1, idx), ny.index_select(1, idx)
-            return ((nx - ny).pow(2) * w.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
+            nchw: torch.Tensor = ((nx - ny).pow(2) * w.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
+            return nchw
         diff = ux.sub_(uy) if inplace else ux - uy
         return _weighted_sq_distance(diff, w, inplace).view(n, 1, h, wd)
 
@@ -642,4 +644,5 @@ def perceptual_distance(
         upsample=upsample,
         input_range=input_range,
     )
-    return metric(x, y)
+    out: torch.Tensor = metric(x, y)
+    return out

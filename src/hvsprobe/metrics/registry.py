@@ -50,7 +50,7 @@ def _selected(
     if selection is None:
         raise ValueError("metric 'selected' needs selection= (a Selection or its JSON path)")
     if isinstance(selection, str | os.PathLike):
-        selection = Selection.load(selection)
+        selection = Selection.load(os.fspath(selection))
     if not isinstance(selection, Selection):
         raise TypeError(f"selection must be a Selection or a path, got {type(selection).__name__}")
     kwargs.setdefault("backbone", selection.backbone)
@@ -148,5 +148,5 @@ def get_metric(name: str, **kwargs: Any) -> nn.Module:
     """
     spec = metric_info(name)
     metric = spec.build(**kwargs)
-    metric.name = spec.name
+    metric.name = spec.name  # type: ignore[assignment]  # nn.Module types attributes as Tensor | Module
     return metric
