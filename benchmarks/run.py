@@ -597,8 +597,9 @@ def section_paper(bb: Any, quick: bool, batched: dict[str, Any] | None) -> dict[
     passes) and the default batched probe on 16 stimuli, in alternating order; the speed-up
     per stimulus is the median of the per-round ratios.
     """
-    from hvsprobe.probe import Tuning, probe, probe_paper_protocol
+    from hvsprobe.probe import probe, probe_paper_protocol
     from hvsprobe.stimuli import StimulusGrid
+    from hvsprobe.tuning import Tuning
 
     grid = StimulusGrid.default(
         **({"n_frequencies": 4, "n_orientations": 4, "n_phases": 2} if quick else {})

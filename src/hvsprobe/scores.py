@@ -33,7 +33,7 @@ import numpy as np
 
 from ._io import atomic_path, check_schema, read_json, write_json_atomic
 from ._validation import check_choice
-from .probe import Tuning
+from .tuning import Tuning
 
 __all__ = [
     "MU1_VARIANTS",

@@ -30,9 +30,9 @@ from markupsafe import Markup
 
 from .. import __version__ as _version
 from .._io import read_json, write_text_atomic
-from ..probe import Tuning
 from ..scores import ChannelScores
 from ..selection import Selection
+from ..tuning import Tuning
 from . import figures as figs
 from .cache import FigureCache, file_digest
 from .channels import channel_page_name, write_channel_pages
