@@ -78,6 +78,17 @@ def probe_config(
     ``memory_format`` is recorded for provenance only: it changes the floating-point
     summation order (results agree to ~1e-6 relative), not the quantity measured, so it is
     not part of the cache identity. The response method (see :mod:`hvsprobe.response`) is.
+
+    Examples
+    --------
+    >>> import hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> cfg = probe_config(bb, grid, ["1"], response="whole_map")
+    >>> cfg["backbone"], cfg["layers"], cfg["response"]["method"], cfg["memory_format"]
+    ('tiny', ['1'], 'whole_map', 'contiguous')
     """
     resp = ResponseConfig.coerce(response)
     return {
@@ -232,10 +243,15 @@ def probe(
 
     Examples
     --------
+    >>> import hvsprobe
+    >>> from torch import nn
     >>> from hvsprobe.stimuli import StimulusGrid
-    >>> net = getfixture("tiny_backbone")  # doctest: +SKIP
-    >>> grid = StimulusGrid.default(size=32, n_frequencies=4, n_orientations=4, n_phases=2)
-    >>> tuning = probe(net, grid, progress=False)  # doctest: +SKIP
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    >>> bb = hvsprobe.wrap(net, ["1", "2"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> tuning = probe(bb, grid, response="whole_map", progress=False)
+    >>> tuning.layers, tuning.responses["2"].shape
+    (['1', '2'], (8, 3, 4, 2, 1))
     """
     backbone = as_backbone(backbone)
     check_choice(precision, "precision", PRECISIONS)
@@ -452,6 +468,18 @@ def best_stimulus_whole_map(
     -------
     dict of str to numpy.ndarray
         Layer -> ``C x 3`` float64: frequency index, orientation index, whole-map response.
+
+    Examples
+    --------
+    >>> import hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> tuning = probe(bb, grid, response="whole_map", progress=False)
+    >>> best = best_stimulus_whole_map(bb, grid, tuning.responses)
+    >>> best["1"].shape  # per channel: frequency index, orientation index, response
+    (8, 3)
     """
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     n_f, n_o, n_p, n_k = grid.shape
@@ -520,6 +548,20 @@ def probe_paper_protocol(
         Layer -> float32 array ``C x len(indices)`` in the order of ``indices`` (flat grid
         order; ``Tuning.responses[layer].reshape(C, -1)[:, indices]`` is the batched
         equivalent).
+
+    Examples
+    --------
+    The reference gives the numbers of the batched probe:
+
+    >>> import numpy as np, hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> ref = probe_paper_protocol(bb, grid, indices=[0, 5])
+    >>> fast = probe(bb, grid, response="whole_map", progress=False, channels_last=False)
+    >>> ref["1"].shape, np.allclose(ref["1"], fast.responses["1"].reshape(8, -1)[:, [0, 5]], rtol=1e-4, atol=1e-6)
+    ((8, 2), True)
     """
     backbone = as_backbone(backbone)
     check_choice(precision, "precision", PRECISIONS)
@@ -561,6 +603,19 @@ def cached_probe(
     Returns the tuning and whether it came from the cache. A fresh result is saved there.
     ``checkpoint`` is the folder for the probe's partial results (default ``directory``);
     other keyword arguments go to :func:`probe`.
+
+    Examples
+    --------
+    >>> import tempfile, hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> folder = tempfile.mkdtemp()
+    >>> _, cached = cached_probe(bb, grid, folder, response="whole_map", progress=False)
+    >>> again, cached_again = cached_probe(bb, grid, folder, response="whole_map", progress=False)
+    >>> cached, cached_again, again.layers
+    (False, True, ['1'])
     """
     backbone = as_backbone(backbone)
     directory = Path(directory)

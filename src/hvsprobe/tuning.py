@@ -48,6 +48,23 @@ class Tuning:
     run : ProbeRunStats or None
         How the probe that made it went in this process (resumes, probe seconds); not
         saved, ``None`` for a loaded tuning.
+
+    Examples
+    --------
+    Made by :func:`hvsprobe.probe.probe`; saved and read back with its checksum:
+
+    >>> import tempfile, hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.probe import probe
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> tuning = probe(bb, grid, response="whole_map", progress=False)
+    >>> tuning.responses["1"].shape  # channels x frequencies x orientations x phases x contrasts
+    (8, 3, 4, 2, 1)
+    >>> loaded = Tuning.load(tuning.save(tempfile.mkdtemp()))
+    >>> loaded.layers, loaded.channels("1"), loaded.phase_mean("1").shape, loaded.response_method
+    (['1'], 8, (8, 3, 4, 1), 'whole_map')
     """
 
     responses: dict[str, np.ndarray]

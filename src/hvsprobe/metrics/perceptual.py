@@ -68,7 +68,15 @@ SelectionLike = Selection | str | os.PathLike[str] | ChannelWeights | None
 def resolve_backbone(
     backbone: str | Backbone | nn.Module, weights: str | os.PathLike[str]
 ) -> Backbone:
-    """Return ``backbone`` itself (a plain module wrapped) or build the registered one."""
+    """Return ``backbone`` itself (a plain module wrapped) or build the registered one.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> bb = resolve_backbone(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), "imagenet")
+    >>> type(bb).__name__, bb.default_layers
+    ('Backbone', ['1'])
+    """
     if isinstance(backbone, nn.Module) and not isinstance(backbone, Backbone):
         backbone = as_backbone(backbone)
     if isinstance(backbone, Backbone):
@@ -118,6 +126,16 @@ def channel_plan(
         A selection made on other weights (compared by ``weights_sha256``; the display name
         does not matter), unknown layers, a wrong
         channel count, negative or non-finite weights, or no channel with a positive weight.
+
+    Examples
+    --------
+    >>> import torch, hvsprobe
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+    >>> bb = hvsprobe.wrap(net, ["1"], name="tiny")
+    >>> index, weights = channel_plan({"1": [0, 1, 0, 0, 0, 0, 0, 2.0]}, bb)["1"]
+    >>> index.tolist(), weights.tolist()
+    ([1, 7], [1.0, 2.0])
     """
     full: dict[str, np.ndarray] = {}
     if isinstance(selection, str | os.PathLike):
@@ -179,6 +197,13 @@ def unit_normalize(f: torch.Tensor, eps: float = DEFAULT_EPS) -> torch.Tensor:
     Smooth everywhere: at a position where every channel is 0 the derivative is
     ``1 / sqrt(eps)``, where LPIPS's ``f / (sqrt(sum_c f^2) + eps)`` has an infinite derivative
     of the square root and back-propagates NaN.
+
+    Examples
+    --------
+    >>> import torch
+    >>> f = torch.tensor([3.0, 4.0]).view(1, 2, 1, 1)  # two channels at one position
+    >>> [round(v, 6) for v in unit_normalize(f).flatten().tolist()]
+    [0.6, 0.8]
     """
     return f / torch.sqrt(f.pow(2).sum(dim=1, keepdim=True) + eps)
 
@@ -272,6 +297,13 @@ def upsample_map(d: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Ten
     pixel the area-weighted mean of the cells it overlaps: the map's mean is unchanged exactly,
     whatever the size ratio. ``"bilinear"`` is LPIPS's ``nn.Upsample(mode='bilinear',
     align_corners=False)``: smoother, mean preserved only when the ratio is an integer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = upsample_map(torch.tensor([[[[1.0, 3.0]]]]), (2, 4), "box")
+    >>> m[0, 0].tolist(), float(m.mean())
+    ([[1.0, 1.0, 3.0, 3.0], [1.0, 1.0, 3.0, 3.0]], 2.0)
     """
     if mode == "bilinear":
         return F.interpolate(d, size=size, mode="bilinear", align_corners=False)
@@ -281,7 +313,14 @@ def upsample_map(d: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Ten
 
 
 def reduce_batch(values: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Apply ``reduction`` over dimension 0."""
+    """Apply ``reduction`` over dimension 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> reduce_batch(torch.tensor([1.0, 3.0]), "mean"), reduce_batch(torch.tensor([1.0, 3.0]), "none")
+    (tensor(2.), tensor([1., 3.]))
+    """
     if reduction == "mean":
         return values.mean(dim=0)
     if reduction == "sum":
@@ -294,13 +333,27 @@ def reduce_batch(values: torch.Tensor, reduction: str) -> torch.Tensor:
 
 
 def module_dtype(module: nn.Module) -> torch.dtype:
-    """The floating dtype of ``module``'s first parameter (``float32`` if it has none)."""
+    """The floating dtype of ``module``'s first parameter (``float32`` if it has none).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> module_dtype(nn.Linear(2, 2).double()), module_dtype(nn.ReLU())
+    (torch.float64, torch.float32)
+    """
     p = next(module.parameters(), None)
     return p.dtype if p is not None else torch.float32
 
 
 def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
-    """``dtype`` widened to at least float32: the norms and sums of the distance use it."""
+    """``dtype`` widened to at least float32: the norms and sums of the distance use it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> accumulation_dtype(torch.bfloat16), accumulation_dtype(torch.float64)
+    (torch.float32, torch.float64)
+    """
     return torch.promote_types(dtype, torch.float32)
 
 
@@ -318,6 +371,15 @@ def iter_layers_as(
     When ``x.dtype`` differs from the backbone's, each stage runs with a cast copy of its
     weights (:func:`torch.func.functional_call`); the backbone itself is left as it was, so
     metrics sharing it are unaffected.
+
+    Examples
+    --------
+    >>> import torch, hvsprobe
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3), nn.ReLU())
+    >>> bb = hvsprobe.wrap(net, ["1", "3"], name="tiny")
+    >>> [(name, tuple(f.shape)) for name, f in iter_layers_as(bb, torch.rand(1, 3, 16, 16), ["1", "3"])]
+    [('1', (1, 8, 16, 16)), ('3', (1, 4, 14, 14))]
     """
     if x.dtype == module_dtype(backbone):
         yield from backbone.iter_layers(x, layers, check=False)
@@ -333,7 +395,16 @@ def iter_layers_as(
 
 
 def autocast_off(device: torch.device) -> contextlib.AbstractContextManager[Any]:
-    """A context that disables autocast on ``device`` when it is on (else does nothing)."""
+    """A context that disables autocast on ``device`` when it is on (else does nothing).
+
+    Examples
+    --------
+    >>> import torch
+    >>> with torch.autocast("cpu", dtype=torch.bfloat16):
+    ...     with autocast_off(torch.device("cpu")):
+    ...         print(torch.is_autocast_enabled("cpu"))
+    False
+    """
     try:
         on = torch.is_autocast_enabled(device.type)
     except (TypeError, RuntimeError):  # pragma: no cover - device types without autocast
@@ -412,6 +483,22 @@ class PerceptualDistance(nn.Module):
     distance in at least float32, also under :func:`torch.autocast` (which still governs
     the trunk's convolutions). The result has that dtype. The backbone is frozen; gradients
     flow to the inputs (double backward included), so the module works as a training loss.
+
+    Examples
+    --------
+    A distance on a hand-made network (any ``nn.Module`` works; the built-in backbones are
+    named, e.g. ``PerceptualDistance("vgg16", selection="selection.json")``):
+
+    >>> import torch, hvsprobe
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+    >>> metric = PerceptualDistance(hvsprobe.wrap(net, ["1", "3"], name="tiny"), {"3": torch.ones(8)})
+    >>> x = torch.rand(2, 3, 16, 16)
+    >>> metric(x, x).tolist(), bool((metric(x, x.flip(-1)) > 0).all())
+    ([0.0, 0.0], True)
+    >>> metric.n_channels
+    {'3': 8}
     """
 
     higher_is_better = False
@@ -602,7 +689,13 @@ class PerceptualDistance(nn.Module):
 
 @functools.lru_cache(maxsize=8)
 def shared_backbone(name: str, weights: str) -> Backbone:
-    """A backbone built once per process for the functional forms (do not move it yourself)."""
+    """A backbone built once per process for the functional forms (do not move it yourself).
+
+    Examples
+    --------
+    >>> shared_backbone("alexnet", "random:0") is shared_backbone("alexnet", "random:0")
+    True
+    """
     return get_backbone(name, weights=weights)
 
 
@@ -626,8 +719,11 @@ def perceptual_distance(
 
     Examples
     --------
+    >>> import torch, hvsprobe
+    >>> from torch import nn
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
     >>> x = torch.rand(1, 3, 32, 32)
-    >>> d = perceptual_distance(x * 2 - 1, x * 2 - 1, backbone="vgg16", input_range=(-1, 1))
+    >>> d = perceptual_distance(x * 2 - 1, x * 2 - 1, backbone=bb, input_range=(-1, 1))
     >>> float(d[0])
     0.0
     """
