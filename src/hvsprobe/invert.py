@@ -178,9 +178,10 @@ def load_target(path: str | os.PathLike[str], size: int | None = 256) -> torch.T
 
     Examples
     --------
-    >>> x = load_target("../shared/data/sr/test/Set14/zebra.png", 256)  # doctest: +SKIP
-    >>> tuple(x.shape)  # doctest: +SKIP
-    (1, 3, 256, 256)
+    >>> import tempfile, torch
+    >>> path = save_png(torch.rand(1, 3, 20, 30), tempfile.mkdtemp() + "/noise.png")
+    >>> tuple(load_target(path, 16).shape), tuple(load_target(path, None).shape)
+    ((1, 3, 16, 16), (1, 3, 20, 30))
     """
     from PIL import Image
 
@@ -222,10 +223,17 @@ def default_selections(
 
     Examples
     --------
-    >>> from hvsprobe.scores import ChannelScores
-    >>> sels = default_selections(ChannelScores.load("/tmp/inv-vgg16"))  # doctest: +SKIP
-    >>> list(sels)  # doctest: +SKIP
-    ['top', 'bottom', 'random']
+    >>> import hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.probe import probe
+    >>> from hvsprobe.scores import compute_scores
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> scores = compute_scores(probe(bb, grid, response="whole_map", progress=False))
+    >>> sels = default_selections(scores, fraction=0.5)
+    >>> list(sels), len({sel.n_selected for sel in sels.values()})
+    (['top', 'bottom', 'random'], 1)
     """
     names = list(layers) if layers is not None else None
     common = {"score": score, "value": fraction, "scope": "layer", "layers": names}

@@ -21,13 +21,8 @@ import torch
 
 from .._validation import check_images
 from ..backbones import Backbone
-from .perceptual import (
-    DEFAULT_EPS,
-    accumulation_dtype,
-    iter_layers_as,
-    module_dtype,
-    unit_normalize,
-)
+from .dtypes import accumulation_dtype, iter_layers_as, module_dtype
+from .perceptual import DEFAULT_EPS, unit_normalize
 
 __all__ = ["channel_distances", "combine", "normalized_features", "pair_channel_distances"]
 
