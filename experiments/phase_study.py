@@ -20,8 +20,8 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from hvsprobe._io import write_text_atomic
-from hvsprobe.probe import Tuning
 from hvsprobe.scores import ScoreConfig, compute_scores
+from hvsprobe.tuning import Tuning
 
 
 def phase_subset(tuning: Tuning, phases: list[int]) -> Tuning:

@@ -10,9 +10,9 @@ import pytest
 
 from hvsprobe.experiments import csf_study
 from hvsprobe.human import heldout
-from hvsprobe.probe import Tuning
 from hvsprobe.scores import ScoreConfig, compute_scores
 from hvsprobe.stimuli import StimulusGrid
+from hvsprobe.tuning import Tuning
 
 CSFS = ("castle_fit", "barten", "mannos_sakrison")
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from hvsprobe.backbones import Backbone, get_backbone
-from hvsprobe.metric import (
+from hvsprobe.metrics import (
     LPIPS,
     PerceptualDistance,
     distance_command,

@@ -16,9 +16,10 @@ from hvsprobe.analyze import analyze
 from hvsprobe.backbones import Backbone, get_backbone, state_dict_sha256
 from hvsprobe.cli import main
 from hvsprobe.metrics import PerceptualDistance
-from hvsprobe.probe import Tuning, probe, probe_paper_protocol
+from hvsprobe.probe import probe, probe_paper_protocol
 from hvsprobe.selection import Selection
 from hvsprobe.stimuli import StimulusGrid
+from hvsprobe.tuning import Tuning
 
 MODEL_FILE = Path(__file__).parent / "data" / "resnet_tiny.py"
 LAYERS = ["layer1.bn1", "layer2"]

@@ -25,9 +25,10 @@ import torch
 from scipy.stats import spearmanr
 
 from hvsprobe.backbones import Backbone, get_backbone, state_dict_sha256
-from hvsprobe.probe import Tuning, default_channels_last, probe, probe_paper_protocol
+from hvsprobe.probe import default_channels_last, probe, probe_paper_protocol
 from hvsprobe.scores import compute_scores
 from hvsprobe.stimuli import StimulusGrid
+from hvsprobe.tuning import Tuning
 
 RTOL = 1e-5
 ATOL_OF_SCALE = 1e-5

@@ -7,9 +7,10 @@ import pytest
 
 from conftest import TOY_PPD, TOY_TUNING, make_toy_backbone
 from hvsprobe.backbones import get_backbone
-from hvsprobe.probe import Tuning, cached_probe, probe
+from hvsprobe.probe import cached_probe, probe
 from hvsprobe.scores import ScoreConfig, compute_scores
 from hvsprobe.stimuli import StimulusGrid
+from hvsprobe.tuning import Tuning
 
 
 def toy_grid(n_phases: int = 4) -> StimulusGrid:

@@ -14,13 +14,13 @@ import pytest
 from PIL import Image
 
 from hvsprobe.analyze import analyze
-from hvsprobe.probe import Tuning
 from hvsprobe.report import DEFAULT_SECTIONS, Section, build_report
 from hvsprobe.report import figures as figs
 from hvsprobe.report.html import esc, json_to_html, markdown_to_html
 from hvsprobe.scores import ChannelScores, compute_scores
 from hvsprobe.selection import select_channels
 from hvsprobe.stimuli import StimulusGrid
+from hvsprobe.tuning import Tuning
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXTERNAL = ("http://", "https://", "mailto:")

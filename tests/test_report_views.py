@@ -10,13 +10,13 @@ from urllib.parse import unquote
 import numpy as np
 import pytest
 
-from hvsprobe.probe import Tuning
 from hvsprobe.report import build_report
 from hvsprobe.report.channels import channel_ranks
 from hvsprobe.report.compare import bootstrap_median, build_comparison, load_network, ranking
 from hvsprobe.report.html import fmt_share
 from hvsprobe.scores import ChannelScores, compute_scores
 from hvsprobe.stimuli import StimulusGrid
+from hvsprobe.tuning import Tuning
 
 
 def _folder(directory: Path, seed: int, layers: tuple[str, ...] = ("conv1", "conv2")) -> Path:

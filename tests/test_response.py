@@ -9,7 +9,7 @@ from torch import nn
 
 from conftest import gabor_kernel
 from hvsprobe import wrap
-from hvsprobe.probe import Tuning, probe
+from hvsprobe.probe import probe
 from hvsprobe.response import (
     ResponseConfig,
     TorusError,
@@ -22,6 +22,7 @@ from hvsprobe.response import (
 from hvsprobe.scores import ScoreConfig, compute_scores
 from hvsprobe.selection import select_channels
 from hvsprobe.stimuli import StimulusGrid
+from hvsprobe.tuning import Tuning
 
 
 def small_net(seed: int = 0) -> nn.Sequential:

@@ -19,7 +19,8 @@ def section_paper(bb: Any, quick: bool, batched: dict[str, Any] | None) -> dict[
     passes) and the default batched probe on 16 stimuli, in alternating order; the speed-up
     per stimulus is the median of the per-round ratios.
     """
-    from hvsprobe.probe import Tuning, probe, probe_paper_protocol
+    from hvsprobe.probe import probe, probe_paper_protocol
+    from hvsprobe.tuning import Tuning
     from hvsprobe.stimuli import StimulusGrid
 
     grid = StimulusGrid.default(

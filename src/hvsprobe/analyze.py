@@ -34,12 +34,13 @@ from ._io import write_json_atomic, write_text_atomic
 from ._preflight import check_device, check_output_dir
 from .backbones import Backbone, as_backbone, get_backbone
 from .errors import UserError
-from .probe import PRECISIONS, Tuning, _checked_layers, _identity, cached_probe, probe_config
+from .probe import PRECISIONS, _checked_layers, _identity, cached_probe, probe_config
 from .response import ResponseConfig
 from .results_folder import ResultsWriter, check_replaceable
 from .scores import ChannelScores, ScoreConfig, compute_scores
 from .selection import Selection, select_channels
 from .stimuli import StimulusGrid
+from .tuning import Tuning
 
 __all__ = [
     "DEFAULT_SELECTION",

@@ -83,6 +83,15 @@ class InversionConfig:
         Starting image: ``clamp(init_mean + init_std * N(0, 1), 0, 1)``, per pixel and colour.
     history_every : int
         Keep the selected distance every this many steps (and at the last one).
+
+    Examples
+    --------
+    >>> InversionConfig(steps=100, seed=3).lr
+    0.02
+    >>> InversionConfig(steps=0)
+    Traceback (most recent call last):
+        ...
+    ValueError: steps must be a positive integer, got 0
     """
 
     steps: int = 30
@@ -110,6 +119,16 @@ class Reconstruction:
     """One subset's reconstructions (one per target image) and what they kept.
 
     Per-image lists are in the order of the target batch.
+
+    Examples
+    --------
+    Made by :func:`invert`; by hand:
+
+    >>> import torch
+    >>> rec = Reconstruction("top", torch.zeros(1, 3, 8, 8), [0.5], [0.1], [(0, [0.5]), (2, [0.1])],
+    ...                      0.2, [{"ssim_luma": 0.4, "delta_e00": 12.3, "gram": 0.05}])
+    >>> rec.label, rec.final_distance
+    ('top', [0.1])
     """
 
     label: str
@@ -123,7 +142,16 @@ class Reconstruction:
 
 @dataclass
 class InversionResult:
-    """Target, reconstructions and provenance of :func:`invert`."""
+    """Target, reconstructions and provenance of :func:`invert`.
+
+    Examples
+    --------
+    What :func:`invert` returns (fields in its order):
+
+    >>> import dataclasses
+    >>> [f.name for f in dataclasses.fields(InversionResult)][:4]
+    ['target', 'start', 'start_measures', 'reconstructions']
+    """
 
     target: torch.Tensor
     start: torch.Tensor
@@ -150,9 +178,10 @@ def load_target(path: str | os.PathLike[str], size: int | None = 256) -> torch.T
 
     Examples
     --------
-    >>> x = load_target("../shared/data/sr/test/Set14/zebra.png", 256)  # doctest: +SKIP
-    >>> tuple(x.shape)  # doctest: +SKIP
-    (1, 3, 256, 256)
+    >>> import tempfile, torch
+    >>> path = save_png(torch.rand(1, 3, 20, 30), tempfile.mkdtemp() + "/noise.png")
+    >>> tuple(load_target(path, 16).shape), tuple(load_target(path, None).shape)
+    ((1, 3, 16, 16), (1, 3, 20, 30))
     """
     from PIL import Image
 
@@ -194,10 +223,17 @@ def default_selections(
 
     Examples
     --------
-    >>> from hvsprobe.scores import ChannelScores
-    >>> sels = default_selections(ChannelScores.load("/tmp/inv-vgg16"))  # doctest: +SKIP
-    >>> list(sels)  # doctest: +SKIP
-    ['top', 'bottom', 'random']
+    >>> import hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.probe import probe
+    >>> from hvsprobe.scores import compute_scores
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> scores = compute_scores(probe(bb, grid, response="whole_map", progress=False))
+    >>> sels = default_selections(scores, fraction=0.5)
+    >>> list(sels), len({sel.n_selected for sel in sels.values()})
+    (['top', 'bottom', 'random'], 1)
     """
     names = list(layers) if layers is not None else None
     common = {"score": score, "value": fraction, "scope": "layer", "layers": names}
@@ -287,6 +323,12 @@ def start_image(shape: torch.Size | tuple[int, ...], config: InversionConfig) ->
 
     Every image of a batch gets the same noise image, so a batch gives what separate runs
     give.
+
+    Examples
+    --------
+    >>> x = start_image((2, 3, 4, 4), InversionConfig(seed=1))
+    >>> tuple(x.shape), bool(torch.equal(x[0], x[1])), 0.0 <= float(x.min()) <= float(x.max()) <= 1.0
+    ((2, 3, 4, 4), True, True)
     """
     g = torch.Generator().manual_seed(int(config.seed))
     noise = torch.randn((1, *tuple(shape)[1:]), generator=g, dtype=torch.float32)
@@ -383,11 +425,19 @@ def invert(
 
     Examples
     --------
-    >>> from hvsprobe.invert import invert, load_target, default_selections
-    >>> from hvsprobe.scores import ChannelScores
-    >>> sels = default_selections(ChannelScores.load("/tmp/inv-vgg16"))  # doctest: +SKIP
-    >>> res = invert(load_target("zebra.png"), sels, steps=100)  # doctest: +SKIP
-    >>> res.reconstructions["top"].measures[0]["ssim_luma"]  # doctest: +SKIP
+    On a results folder: ``invert(load_target("zebra.png"),
+    default_selections(ChannelScores.load(FOLDER)), steps=100)``. On a hand-made network:
+
+    >>> import torch, hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.selection import Selection
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> layer = {"channels": [0, 1, 2], "weights": [1.0, 1.0, 1.0], "n_channels": 8}
+    >>> sel = Selection("tiny", bb.weights_sha256, {"1": layer})
+    >>> res = invert(torch.rand(1, 3, 16, 16), {"three": sel}, steps=3, backbone=bb)
+    >>> rec = res.reconstructions["three"]
+    >>> list(res.reconstructions), rec.final_distance[0] < rec.initial_distance[0]
+    (['three'], True)
     """
     from tqdm.auto import tqdm
 
@@ -440,7 +490,14 @@ def invert(
 
 
 def save_png(x: torch.Tensor, path: str | os.PathLike[str]) -> Path:
-    """Write a ``1 x 3 x H x W`` [0, 1] image as an 8-bit PNG, atomically."""
+    """Write a ``1 x 3 x H x W`` [0, 1] image as an 8-bit PNG, atomically.
+
+    Examples
+    --------
+    >>> import tempfile, torch
+    >>> save_png(torch.zeros(1, 3, 4, 4), tempfile.mkdtemp() + "/black.png").name
+    'black.png'
+    """
     from PIL import Image
 
     arr = (x[0].detach().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
@@ -467,7 +524,10 @@ def inversion_figure(
 
     Examples
     --------
-    >>> inversion_figure([("zebra", t, {"top": (r, "SSIM 0.4")})], "fig.png")  # doctest: +SKIP
+    >>> import tempfile, torch
+    >>> target, rebuilt = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    >>> inversion_figure([("noise", target, {"top": (rebuilt, "SSIM 0.4")})], tempfile.mkdtemp() + "/fig.png").name
+    'fig.png'
     """
     from .report.figures import _figure, report_style, save_figure
 
@@ -491,7 +551,17 @@ def inversion_figure(
 
 
 def caption(rec: Reconstruction, i: int = 0) -> str:
-    """Two-line panel caption: selected distance and the measures of image ``i``."""
+    """Two-line panel caption: selected distance and the measures of image ``i``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> rec = Reconstruction("top", torch.zeros(1, 3, 8, 8), [0.5], [0.1], [(0, [0.5])], 0.2,
+    ...                      [{"ssim_luma": 0.4, "delta_e00": 12.3, "gram": 0.05}])
+    >>> print(caption(rec))
+    d=0.1 SSIM=0.40
+    ΔE=12.3 Gram=0.05
+    """
     m = rec.measures[i]
     return (
         f"d={rec.final_distance[i]:.3g} SSIM={m['ssim_luma']:.2f}\n"
@@ -516,7 +586,19 @@ def result_record(
     image_sources: Sequence[object] = (),
     names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The JSON document of a run (``kind='inversion'``); per-image lists follow ``images``."""
+    """The JSON document of a run (``kind='inversion'``); per-image lists follow ``images``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> rec = Reconstruction("top", torch.zeros(1, 3, 8, 8), [0.5], [0.1], [(0, [0.5]), (2, [0.1])],
+    ...                      0.2, [{"ssim_luma": 0.4, "delta_e00": 12.3, "gram": 0.05}])
+    >>> res = InversionResult(torch.ones(1, 3, 8, 8), torch.full((1, 3, 8, 8), 0.5), [{}],
+    ...                       {"top": rec}, InversionConfig(steps=2), "tiny", "custom", "", {}, [], 0.3)
+    >>> doc = result_record(res, names=["grey"])
+    >>> doc["kind"], doc["reconstructions"]["top"]["png"], doc["reconstructions"]["top"]["seconds_per_step"]
+    ('inversion', ['top.png'], 0.1)
+    """
     names = _names(res, names)
     n = len(names)
     images = []
@@ -581,8 +663,14 @@ def save_inversion(
 
     Examples
     --------
-    >>> save_inversion(res, "inversion-zebra", image_sources=["zebra.png"])  # doctest: +SKIP
-    PosixPath('inversion-zebra/inversion.json')
+    >>> import tempfile, torch
+    >>> rec = Reconstruction("top", torch.zeros(1, 3, 8, 8), [0.5], [0.1], [(0, [0.5])], 0.2,
+    ...                      [{"ssim_luma": 0.4, "delta_e00": 12.3, "gram": 0.05}])
+    >>> res = InversionResult(torch.ones(1, 3, 8, 8), torch.full((1, 3, 8, 8), 0.5), [{}],
+    ...                       {"top": rec}, InversionConfig(steps=2), "tiny", "custom", "", {}, [], 0.3)
+    >>> path = save_inversion(res, tempfile.mkdtemp())
+    >>> path.name, sorted(p.name for p in path.parent.iterdir())
+    ('inversion.json', ['inversion.json', 'inversion.png', 'target.png', 'top.png'])
     """
     d = Path(out)
     d.mkdir(parents=True, exist_ok=True)

@@ -231,9 +231,14 @@ def gram_distance(
 
     Examples
     --------
-    >>> from hvsprobe.backbones import get_backbone
-    >>> vgg = get_backbone("vgg16")  # doctest: +SKIP
-    >>> gram_distance(x, y, vgg, ["relu1_1", "relu2_1", "relu3_1"])  # doctest: +SKIP
+    The report uses VGG-16's ``relu1_1``, ``relu2_1``, ``relu3_1``; on a hand-made network:
+
+    >>> import torch, hvsprobe
+    >>> from torch import nn
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> x = torch.rand(2, 3, 16, 16)
+    >>> gram_distance(x, x, bb, ["1"]).tolist(), bool(gram_distance(x, x.flip(0), bb, ["1"])[0] > 0)
+    ([0.0, 0.0], True)
     """
     check_images(x, "x", min_size=backbone.min_input_size(list(layers)))
     check_images(y, "y")
@@ -258,8 +263,13 @@ def inversion_measures(
 
     Examples
     --------
-    >>> inversion_measures(recon, target, vgg, ["relu1_1"])  # doctest: +SKIP
-    {'ssim_luma': 0.41, 'delta_e00': 12.3, 'delta_e00_blur': 7.9, 'gram': 0.52}
+    >>> import torch, hvsprobe
+    >>> from torch import nn
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> target = torch.rand(1, 3, 16, 16)
+    >>> m = inversion_measures(target, target, bb, ["1"])
+    >>> sorted(m), round(m["ssim_luma"], 4), round(m["delta_e00"], 4), round(m["gram"], 4)
+    (['delta_e00', 'delta_e00_blur', 'gram', 'ssim_luma'], 1.0, 0.0, 0.0)
     """
     if recon.shape[0] != 1:
         raise ValueError(f"inversion_measures takes one image (1 x 3 x H x W), got {recon.shape}")

@@ -1,10 +1,8 @@
 """Run a stimulus grid through a backbone and record every channel's spatial-mean response.
 
-The result, :class:`Tuning`, holds per layer an array of shape
-``channels x frequencies x orientations x phases x contrasts`` together with the grid, the
-weights identity and the full configuration. It is saved as ``tuning.npz`` (the arrays) plus
-``tuning.json`` (schema version, configuration, checksum of the npz); both writes are atomic
-and the JSON is written last, so a half-written result is never mistaken for a whole one.
+The result is a :class:`~hvsprobe.tuning.Tuning`: per layer an array of shape
+``channels x frequencies x orientations x phases x contrasts`` with the grid, the weights
+identity and the full configuration (its file format is in :mod:`hvsprobe.tuning`).
 
 Long runs are resumable: :func:`probe` with ``checkpoint=PATH`` saves the partial arrays
 every ``checkpoint_every`` seconds and continues from them when called again with the same
@@ -28,7 +26,6 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +33,11 @@ import numpy as np
 import torch
 
 from . import __version__
-from ._io import atomic_path, check_schema, config_hash, read_json, sha256_file, write_json_atomic
+from ._io import config_hash
 from ._validation import check_bool, check_choice
 from .backbones import Backbone, as_backbone
 from .backbones.base import default_channels_last
-from .checkpoint import ProbeCheckpoint, ProbeRunStats
+from .checkpoint import ProbeCheckpoint
 from .response import (
     ResponseConfig,
     TorusError,
@@ -52,10 +49,10 @@ from .response import (
     torus_unit,
 )
 from .stimuli import StimulusGrid
+from .tuning import Tuning
 
 __all__ = [
     "PRECISIONS",
-    "Tuning",
     "default_channels_last",
     "best_stimulus_whole_map",
     "probe",
@@ -63,114 +60,7 @@ __all__ = [
     "probe_paper_protocol",
 ]
 
-SCHEMA_VERSION = 1
 PRECISIONS = ("fp32", "bf16")
-AXES = ("channel", "frequency", "orientation", "phase", "contrast")
-
-
-@dataclass
-class Tuning:
-    """Spatial-mean responses of every probed channel to every stimulus of a grid.
-
-    Attributes
-    ----------
-    responses : dict of str to numpy.ndarray
-        Layer name -> float32 array ``C x F x O x P x K`` (channel, frequency, orientation,
-        phase, contrast), in network order.
-    grid : StimulusGrid
-        The stimuli, in the order of the array axes.
-    config : dict
-        Everything that produced the arrays (backbone, weights, weights sha256, layers,
-        grid, response method, precision, batch size, hvsprobe version).
-    best_whole_map : dict of str to numpy.ndarray
-        For border-free responses: layer -> float64 array ``C x 3`` holding, per channel,
-        the frequency and orientation index of its best stimulus and the paper's whole-map
-        response to it (phases averaged, highest contrast), from which the scores derive
-        each channel's border share. Empty for ``response='whole_map'``.
-    run : ProbeRunStats or None
-        How the probe that made it went in this process (resumes, probe seconds); not
-        saved, ``None`` for a loaded tuning.
-    """
-
-    responses: dict[str, np.ndarray]
-    grid: StimulusGrid
-    config: dict[str, Any] = field(default_factory=dict)
-    best_whole_map: dict[str, np.ndarray] = field(default_factory=dict)
-    run: ProbeRunStats | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def layers(self) -> list[str]:
-        """Probed layer names, in network order."""
-        return list(self.responses)
-
-    @property
-    def backbone(self) -> str:
-        """Registry name of the probed network."""
-        return str(self.config.get("backbone", ""))
-
-    @property
-    def weights_sha256(self) -> str:
-        """Content hash of the probed weights."""
-        return str(self.config.get("weights_sha256", ""))
-
-    def channels(self, layer: str) -> int:
-        """Number of channels recorded for ``layer``."""
-        return int(self.responses[layer].shape[0])
-
-    def phase_mean(self, layer: str) -> np.ndarray:
-        """Responses averaged over phase: ``C x F x O x K`` (float64)."""
-        return self.responses[layer].astype(np.float64).mean(axis=3)
-
-    # -- persistence ---------------------------------------------------------------
-
-    def save(self, directory: str | Path) -> Path:
-        """Write ``tuning.npz`` and ``tuning.json`` into ``directory`` atomically."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        npz = directory / "tuning.npz"
-        arrays = {f"layer/{k}": v for k, v in self.responses.items()}
-        arrays.update({f"best_whole_map/{k}": v for k, v in self.best_whole_map.items()})
-        with atomic_path(npz) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
-        meta = {
-            "kind": "tuning",
-            "schema_version": SCHEMA_VERSION,
-            "axes": list(AXES),
-            "layers": {k: list(v.shape) for k, v in self.responses.items()},
-            "config": self.config,
-            "npz_sha256": sha256_file(npz),
-        }
-        write_json_atomic(directory / "tuning.json", meta)
-        return directory
-
-    @classmethod
-    def load(cls, directory: str | Path) -> Tuning:
-        """Read a tuning saved by :meth:`save`, checking schema and checksum."""
-        directory = Path(directory)
-        meta_path = directory / "tuning.json"
-        if not meta_path.exists():
-            raise FileNotFoundError(f"{directory} has no tuning.json (not a probe result)")
-        meta = read_json(meta_path)
-        check_schema(meta, "tuning", SCHEMA_VERSION, meta_path)
-        npz = directory / "tuning.npz"
-        if sha256_file(npz) != meta["npz_sha256"]:
-            raise ValueError(f"{npz} does not match the checksum in {meta_path}")
-        with np.load(npz) as data:
-            responses = {k: data[f"layer/{k}"] for k in meta["layers"]}
-            best = {
-                k: data[f"best_whole_map/{k}"]
-                for k in meta["layers"]
-                if f"best_whole_map/{k}" in data
-            }
-        grid = StimulusGrid.from_dict(meta["config"]["grid"])
-        return cls(responses=responses, grid=grid, config=meta["config"], best_whole_map=best)
-
-    @property
-    def response_method(self) -> str:
-        """``'torus'``, ``'interior'`` or ``'whole_map'`` (older files: ``'whole_map'``)."""
-        resp = self.config.get("response")
-        return resp.get("method", "whole_map") if isinstance(resp, dict) else "whole_map"
 
 
 def probe_config(
@@ -188,6 +78,17 @@ def probe_config(
     ``memory_format`` is recorded for provenance only: it changes the floating-point
     summation order (results agree to ~1e-6 relative), not the quantity measured, so it is
     not part of the cache identity. The response method (see :mod:`hvsprobe.response`) is.
+
+    Examples
+    --------
+    >>> import hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> cfg = probe_config(bb, grid, ["1"], response="whole_map")
+    >>> cfg["backbone"], cfg["layers"], cfg["response"]["method"], cfg["memory_format"]
+    ('tiny', ['1'], 'whole_map', 'contiguous')
     """
     resp = ResponseConfig.coerce(response)
     return {
@@ -342,10 +243,15 @@ def probe(
 
     Examples
     --------
+    >>> import hvsprobe
+    >>> from torch import nn
     >>> from hvsprobe.stimuli import StimulusGrid
-    >>> net = getfixture("tiny_backbone")  # doctest: +SKIP
-    >>> grid = StimulusGrid.default(size=32, n_frequencies=4, n_orientations=4, n_phases=2)
-    >>> tuning = probe(net, grid, progress=False)  # doctest: +SKIP
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    >>> bb = hvsprobe.wrap(net, ["1", "2"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> tuning = probe(bb, grid, response="whole_map", progress=False)
+    >>> tuning.layers, tuning.responses["2"].shape
+    (['1', '2'], (8, 3, 4, 2, 1))
     """
     backbone = as_backbone(backbone)
     check_choice(precision, "precision", PRECISIONS)
@@ -562,6 +468,18 @@ def best_stimulus_whole_map(
     -------
     dict of str to numpy.ndarray
         Layer -> ``C x 3`` float64: frequency index, orientation index, whole-map response.
+
+    Examples
+    --------
+    >>> import hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> tuning = probe(bb, grid, response="whole_map", progress=False)
+    >>> best = best_stimulus_whole_map(bb, grid, tuning.responses)
+    >>> best["1"].shape  # per channel: frequency index, orientation index, response
+    (8, 3)
     """
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     n_f, n_o, n_p, n_k = grid.shape
@@ -630,6 +548,20 @@ def probe_paper_protocol(
         Layer -> float32 array ``C x len(indices)`` in the order of ``indices`` (flat grid
         order; ``Tuning.responses[layer].reshape(C, -1)[:, indices]`` is the batched
         equivalent).
+
+    Examples
+    --------
+    The reference gives the numbers of the batched probe:
+
+    >>> import numpy as np, hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> ref = probe_paper_protocol(bb, grid, indices=[0, 5])
+    >>> fast = probe(bb, grid, response="whole_map", progress=False, channels_last=False)
+    >>> ref["1"].shape, np.allclose(ref["1"], fast.responses["1"].reshape(8, -1)[:, [0, 5]], rtol=1e-4, atol=1e-6)
+    ((8, 2), True)
     """
     backbone = as_backbone(backbone)
     check_choice(precision, "precision", PRECISIONS)
@@ -671,6 +603,19 @@ def cached_probe(
     Returns the tuning and whether it came from the cache. A fresh result is saved there.
     ``checkpoint`` is the folder for the probe's partial results (default ``directory``);
     other keyword arguments go to :func:`probe`.
+
+    Examples
+    --------
+    >>> import tempfile, hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
+    >>> grid = StimulusGrid.default(size=32, n_frequencies=3, n_orientations=4, n_phases=2)
+    >>> folder = tempfile.mkdtemp()
+    >>> _, cached = cached_probe(bb, grid, folder, response="whole_map", progress=False)
+    >>> again, cached_again = cached_probe(bb, grid, folder, response="whole_map", progress=False)
+    >>> cached, cached_again, again.layers
+    (False, True, ['1'])
     """
     backbone = as_backbone(backbone)
     directory = Path(directory)

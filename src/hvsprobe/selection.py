@@ -1,7 +1,7 @@
 """Choose channels from scores; save the choice as JSON with full provenance.
 
 A :class:`Selection` maps each layer to channel indices and per-channel weights. It is what
-:mod:`hvsprobe.metric` and the losses load to build a perceptual distance.
+:mod:`hvsprobe.metrics` and the losses load to build a perceptual distance.
 
 Strategies (``scope='layer'`` applies them inside every layer, ``'global'`` across all):
 

@@ -16,7 +16,7 @@ def build_metrics(_p: argparse.ArgumentParser) -> None:
 
 def run_metrics(_args: argparse.Namespace) -> int:
     """Run ``hvsprobe metrics``; returns the exit status."""
-    from ..metric import list_metrics, metric_info
+    from ..metrics import list_metrics, metric_info
 
     for name in list_metrics():
         info = metric_info(name)
@@ -48,7 +48,7 @@ def build_distance(p: argparse.ArgumentParser) -> None:
 def run_distance(args: argparse.Namespace) -> int:
     """Run ``hvsprobe distance``; returns the exit status."""
     from .._preflight import check_output_file
-    from ..metric import distance_command
+    from ..metrics import distance_command
 
     if args.out is not None:
         check_output_file(args.out)

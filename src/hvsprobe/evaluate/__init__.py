@@ -19,7 +19,7 @@ A *metric* is any object with ``name: str``, ``higher_is_better: bool`` and
 ``__call__(x, y) -> torch.Tensor`` of shape ``(N,)`` for image batches ``x``, ``y`` of shape
 N x 3 x H x W with values in [0, 1] (see :class:`Metric`).  Where a function takes a metric,
 a registered name (``'psnr'``, ``'lpips-alex'``, ...) is accepted too and looked up with
-``hvsprobe.metric.get_metric``.
+``hvsprobe.metrics.get_metric``.
 """
 
 from .._io import DATA_ENV_VAR as ENV_VAR

@@ -4,7 +4,7 @@ A *metric* is any object with ``name: str``, ``higher_is_better: bool`` and
 ``__call__(x, y) -> torch.Tensor`` of shape ``(N,)`` for image batches ``x``, ``y`` of shape
 N x 3 x H x W with values in [0, 1] (see :class:`Metric`).  Where a function takes a metric,
 a registered name (``'psnr'``, ``'lpips-alex'``, ...) is accepted too and looked up with
-``hvsprobe.metric.get_metric``.
+``hvsprobe.metrics.get_metric``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Metric(Protocol):
 
 
 def resolve_metric(metric: Metric | str) -> Metric:
-    """Return ``metric`` itself, or look a name up with ``hvsprobe.metric.get_metric``.
+    """Return ``metric`` itself, or look a name up with ``hvsprobe.metrics.get_metric``.
 
     Parameters
     ----------
@@ -56,7 +56,7 @@ def resolve_metric(metric: Metric | str) -> Metric:
         If ``metric`` lacks ``name``, ``higher_is_better`` or ``__call__``.
     """
     if isinstance(metric, str):
-        from ..metric import get_metric  # imported lazily: an optional sibling package
+        from ..metrics import get_metric  # imported lazily: an optional sibling package
 
         metric = get_metric(metric)
     missing = [a for a in ("name", "higher_is_better") if not hasattr(metric, a)]

@@ -341,7 +341,7 @@ def _build_metric(m: Metric | str, selection: str | os.PathLike[str] | None) -> 
     if isinstance(m, str) and m == "selected":
         if selection is None:
             raise ValueError("metric 'selected' needs --selection FILE (a selection JSON)")
-        from ..metric import get_metric
+        from ..metrics import get_metric
 
         return resolve_metric(get_metric("selected", selection=selection))
     return resolve_metric(m)

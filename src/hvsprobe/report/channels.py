@@ -25,8 +25,8 @@ import numpy as np
 from markupsafe import Markup
 
 from .._io import write_text_atomic
-from ..probe import Tuning
 from ..scores import ChannelScores
+from ..tuning import Tuning
 from .html import fmt_value, render
 from .tuning_figures import tuning_curve_data
 

@@ -25,8 +25,8 @@ import matplotlib
 import numpy as np
 
 from .._io import write_text_atomic
-from ..probe import Tuning
 from ..scores import ChannelScores
+from ..tuning import Tuning
 from . import figures as figs
 from .html import fmt_share, rel_href, render, table
 from .inputs import check_consistent, check_inputs, csf_for, response_method_text

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from .._io import read_json
-from ..probe import Tuning
 from ..scores import ChannelScores
 from ..selection import Selection
+from ..tuning import Tuning
 from . import figures as figs
 
 #: Files every report needs, and the command that writes them.

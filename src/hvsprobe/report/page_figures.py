@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__ as _version
-from ..probe import Tuning
+from ..tuning import Tuning
 from ..scores import ChannelScores
 from ..selection import Selection
 from . import figures as figs

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..probe import Tuning
+from ..tuning import Tuning
 from .config import COLUMNS, ScoreConfig
 from .flags import border_shares, dead_channels, strength
 from .frequency import (

@@ -16,7 +16,7 @@ Protocol (per image, then averaged over the set):
   Gaussian window, K1 = 0.01, K2 = 0.03). Without scikit-image, :func:`ssim_wang` computes
   the same quantity with scipy (agrees to ~1e-6);
 * LPIPS v0.1 AlexNet (the main perceptual figure) and VGG on the RGB image, from
-  :mod:`hvsprobe.metric`;
+  :mod:`hvsprobe.metrics`;
 * the bicubic baseline upsamples the LR image with the a = -0.5 bicubic kernel
   (:func:`~hvsprobe.sr.data.bicubic_upscale`).
 """
@@ -203,7 +203,7 @@ def _model_key(model: str | os.PathLike[str] | nn.Module) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _lpips_module(net: str, device: str) -> nn.Module:
-    from .. import metric
+    from .. import metrics as metric
 
     return metric.LPIPS(net).to(device).eval()
 

@@ -4,7 +4,7 @@
 
 ``none``       L1 only;
 ``vgg``        every channel of VGG-16 relu1_2, relu2_2, relu3_3, relu4_3, relu5_3 with weight 1
-               (:class:`hvsprobe.metric.PerceptualDistance` with ``selection=None``): the
+               (:class:`hvsprobe.metrics.PerceptualDistance` with ``selection=None``): the
                common "VGG perceptual loss" in LPIPS form (unit-normalised features);
 ``selected``   the channels of a selection JSON (top-k by PE from ``hvsprobe analyze``);
 ``random``     a seeded random subset with the same number of channels in each of the same
@@ -35,12 +35,12 @@ PERCEPTUAL_KINDS = ("none", "vgg", "selected", "random", "lpips-vgg")
 
 
 def _metric_module():  # noqa: ANN202
-    """``hvsprobe.metric``, imported late so this package imports without it."""
+    """``hvsprobe.metrics``, imported late so this package imports without it."""
     try:
-        from .. import metric
+        from .. import metrics as metric
     except ImportError as exc:  # pragma: no cover - depends on the checkout
         raise ImportError(
-            "perceptual SR losses need hvsprobe.metric (PerceptualDistance, LPIPS)"
+            "perceptual SR losses need hvsprobe.metrics (PerceptualDistance, LPIPS)"
         ) from exc
     return metric
 

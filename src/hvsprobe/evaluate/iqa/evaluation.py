@@ -183,7 +183,7 @@ def evaluate_iqa(
     Parameters
     ----------
     metric : Metric or str
-        The metric (or a name for ``hvsprobe.metric.get_metric``).
+        The metric (or a name for ``hvsprobe.metrics.get_metric``).
     dataset : IQADataset
         From one of the readers.
     batch_size : int
