@@ -17,7 +17,6 @@ slow part), and an interrupted probe resumes from its checksummed checkpoint.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ import torch
 from torch import nn
 
 from . import __version__
+from ._format import format_number
 from ._io import write_json_atomic, write_text_atomic
 from ._preflight import check_device, check_output_dir
 from .backbones import Backbone, as_backbone, get_backbone
@@ -377,7 +377,7 @@ def results_folder_name(backbone: Backbone) -> str:
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    return format_number(x, digits, nonfinite="nan")
 
 
 def _pct(n: int, total: int) -> str:

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from .._format import EN_DASH, format_number
 from .castle import NEAR_PROBE, _fit_coeffs, _predict
 from .castle_data import load_castle_achromatic
 from .castle_fit import _castle_log10
@@ -283,7 +284,7 @@ def best_heldout_model(table: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _f(x: float | None) -> str:
-    return "–" if x is None else f"{x:.3f}"
+    return format_number(x, 3, missing=EN_DASH, nonfinite="text")
 
 
 def heldout_table_markdown(table: Sequence[Mapping[str, Any]]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import torch
 
+from .._format import format_number
 from .._io import atomic_path
 from ..image_io import load_image
 from ..selection import Selection
@@ -74,7 +74,7 @@ def image_pairs(
 
 
 def _format(v: float) -> str:
-    return repr(v) if math.isfinite(v) else ("inf" if v > 0 else "-inf" if v < 0 else "nan")
+    return format_number(v, style="repr", nonfinite="text")
 
 
 def distance_command(

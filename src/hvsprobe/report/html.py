@@ -27,6 +27,8 @@ import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from .._format import format_number
+
 __all__ = [
     "csv_to_html",
     "environment",
@@ -103,11 +105,7 @@ def fmt_value(value: Any, digits: int = 4) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        if math.isnan(value):
-            return "—"
-        if math.isinf(value):
-            return "∞" if value > 0 else "−∞"
-        return f"{value:.{digits}g}"
+        return format_number(value, digits, style="g", nonfinite="symbol")
     if isinstance(value, list | tuple):
         return ", ".join(fmt_value(v, digits) for v in value)
     if isinstance(value, dict):

@@ -7,11 +7,11 @@ selections.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from markupsafe import Markup
 
+from .._format import format_number
 from ..scores import ChannelScores
 from ..selection import Selection
 from .html import esc, fmt_share, table
@@ -21,9 +21,7 @@ __all__ = ["FLAG_TABLE", "fixed", "flag_table", "selection_table", "summary_tabl
 
 def fixed(value: Any, decimals: int) -> str:
     """``value`` with a fixed number of decimals; a dash for a missing or NaN value."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    return f"{float(value):.{decimals}f}"
+    return format_number(value, decimals)
 
 
 def _top_links(r: dict[str, Any], href: str) -> Markup:
