@@ -9,8 +9,9 @@
 * :func:`distance_command`: the body of ``hvsprobe distance``.
 """
 
+from ..image_io import load_image
 from .baselines import MSSSIM, PSNR, SSIM, ms_ssim, psnr, rgb_to_gray, ssim
-from .cli_support import distance_command, image_pairs, load_image
+from .cli_support import distance_command, image_pairs
 from .decompose import channel_distances, combine, normalized_features, pair_channel_distances
 from .lpips_ref import LPIPS, lpips
 from .perceptual import (
