@@ -20,8 +20,8 @@ def section_paper(bb: Any, quick: bool, batched: dict[str, Any] | None) -> dict[
     per stimulus is the median of the per-round ratios.
     """
     from hvsprobe.probe import probe, probe_paper_protocol
-    from hvsprobe.tuning import Tuning
     from hvsprobe.stimuli import StimulusGrid
+    from hvsprobe.tuning import Tuning
 
     grid = StimulusGrid.default(
         **({"n_frequencies": 4, "n_orientations": 4, "n_phases": 2} if quick else {})

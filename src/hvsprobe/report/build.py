@@ -14,8 +14,8 @@ from typing import Any
 from markupsafe import Markup
 
 from .._io import write_text_atomic
-from ..tuning import Tuning
 from ..scores import ChannelScores
+from ..tuning import Tuning
 from .cache import FigureCache
 from .channels import write_channel_pages
 from .html import kv_table, rel_href, render, slug

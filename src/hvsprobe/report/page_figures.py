@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__ as _version
-from ..tuning import Tuning
 from ..scores import ChannelScores
 from ..selection import Selection
+from ..tuning import Tuning
 from . import figures as figs
 from .cache import FigureCache, file_digest
 from .channels import channel_page_name
