@@ -13,6 +13,8 @@ import torch
 from PIL import Image
 
 from hvsprobe.backbones import get_backbone
+from hvsprobe.experiments.claim2_config import restrict_selection
+from hvsprobe.experiments.claim2_stats import compute_verdicts, matched_psnr_gap
 from hvsprobe.selection import Selection
 from hvsprobe.sr.data import (
     ImageBank,
@@ -25,7 +27,6 @@ from hvsprobe.sr.data import (
     mod_crop,
 )
 from hvsprobe.sr.eval import psnr_y, rgb_to_y, shave, ssim_wang, ssim_y
-from hvsprobe.sr.experiment import compute_verdicts, matched_psnr_gap, restrict_selection
 from hvsprobe.sr.losses import random_like
 from hvsprobe.sr.model import PRESETS, build_model
 from hvsprobe.sr.train import TrainConfig, launch_local, load_checkpoint, train

@@ -314,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     e1.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     e1.add_argument("--live-only", action="store_true", help="skip ModelFest and castleCSF (quick)")
     e1.add_argument("--no-progress", action="store_true")
-    from .sr.cli import add_claim2_command, add_sr_commands
+    from .experiments.claim2 import add_claim2_command
+    from .sr.cli import add_sr_commands
 
     add_claim2_command(esub)
     add_sr_commands(sub)
