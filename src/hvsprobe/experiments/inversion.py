@@ -35,7 +35,6 @@ import csv
 import io
 import math
 import os
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -58,6 +57,7 @@ from ..invert import (
 )
 from ..invert_measures import BLUR_SIGMA, MEASURES
 from ..scores import ChannelScores
+from .provenance import command_line
 
 SCHEMA_VERSION = 1
 SUBSETS = ("top", "bottom", "random")
@@ -402,9 +402,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     _compact_png(figure)
     steps_total = cfg.steps * len(res.reconstructions)
     opt_s = sum(r.seconds for r in res.reconstructions.values())
-    command = "PYTHONPATH=$PWD/src python -m hvsprobe.experiments.inversion " + " ".join(
-        shlex.quote(a) for a in argv
-    )
+    command = "PYTHONPATH=$PWD/src " + command_line("inversion", argv)
     doc: dict[str, Any] = {
         "kind": "inversion_experiment",
         "schema_version": SCHEMA_VERSION,
