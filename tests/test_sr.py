@@ -16,6 +16,7 @@ from hvsprobe.backbones import get_backbone
 from hvsprobe.experiments.claim2_config import restrict_selection
 from hvsprobe.experiments.claim2_stats import compute_verdicts, matched_psnr_gap
 from hvsprobe.selection import Selection
+from hvsprobe.sr.checkpoints import load_checkpoint
 from hvsprobe.sr.data import (
     ImageBank,
     PatchDataset,
@@ -26,10 +27,11 @@ from hvsprobe.sr.data import (
     matlab_imresize,
     mod_crop,
 )
+from hvsprobe.sr.distributed import launch_local
 from hvsprobe.sr.eval import psnr_y, rgb_to_y, shave, ssim_wang, ssim_y
 from hvsprobe.sr.losses import random_like
 from hvsprobe.sr.model import PRESETS, build_model
-from hvsprobe.sr.train import TrainConfig, launch_local, load_checkpoint, train
+from hvsprobe.sr.train import TrainConfig, train
 
 
 def _data_root() -> Path:

@@ -14,9 +14,10 @@ import torch
 
 from .._io import read_json, write_json_atomic
 from ..selection import Selection
+from ..sr.checkpoints import load_model
 from ..sr.data import ImageBank, PatchDataset
 from ..sr.losses import SRLoss, build_perceptual
-from ..sr.train import TrainConfig, load_model, read_summary, train
+from ..sr.train import TrainConfig, read_summary, train
 from .claim2_config import (
     DEFAULT_SELECTION,
     LPIPS_LAYERS_VGG16,

@@ -176,7 +176,7 @@ def _as_upscaler(model: str | os.PathLike[str] | nn.Module, device: torch.device
     if isinstance(model, str) and model == BICUBIC:
         return lambda lr: bicubic_upscale(lr, 4, quantize=True)
     if isinstance(model, str | os.PathLike):
-        from .train import load_model
+        from .checkpoints import load_model
 
         model = load_model(model, device)
     net = model.to(device).eval()
