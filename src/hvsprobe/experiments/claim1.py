@@ -19,10 +19,9 @@ log-log coordinates (:func:`hvsprobe.evaluate.psychophysics.fit_single_criterion
 
 from __future__ import annotations
 
-import csv
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +30,12 @@ import numpy as np
 import torch
 
 from .. import __version__
-from .._io import atomic_path, config_hash, write_json_atomic, write_text_atomic
+from .._io import atomic_path, config_hash
 from .claim1_data import HumanData, load_human_data
+from .claim1_report import write_outputs
 from .claim1_stats import compare_variants
 
-__all__ = ["Claim1Config", "LPIPS_LAYERS", "run_claim1"]
+__all__ = ["Claim1Config", "LPIPS_LAYERS", "main", "run_claim1"]
 
 # 2: data counts, machine, paired comparisons; "all channels" holds every channel
 SCHEMA_VERSION = 2
@@ -395,7 +395,7 @@ def run_claim1(
     for bb_name in cfg.backbones:
         _run_backbone(cfg, bb_name, hd, contrasts, cache_dir, res, progress, log)
     res.timings["total_s"] = time.perf_counter() - t_start
-    _write(res, cfg, out, contrasts, hd.extra(cfg.live_only))
+    write_outputs(res, cfg, out, contrasts, hd.extra(cfg.live_only))
     return res
 
 
@@ -638,51 +638,18 @@ def _agreement(
     return rows
 
 
-# ------------------------------------------------------------------------------------------
-# outputs
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``python -m hvsprobe.experiments.claim1 [--out DIR] [--doc PAGE] ...``.
+
+    The options are those of ``hvsprobe experiment claim1`` (one parser, in
+    :mod:`hvsprobe.cli`); the page outside ``--out`` is written only with ``--doc``.
+    """
+    import sys
+
+    from ..cli import main as cli_main
+
+    return cli_main(["experiment", "claim1", *(sys.argv[1:] if argv is None else argv)])
 
 
-def _write(res: Claim1Result, cfg: Claim1Config, out: Path, contrasts, extra) -> None:
-    from .claim1_report import render_markdown, with_history
-
-    _write_csv(out / "claim1.csv", res.rows, ("backbone", "variant", "family", "k", "n_channels"))
-    _write_csv(
-        out / "claim1_comparisons.csv", res.comparisons, ("backbone", "dataset", "k", "other")
-    )
-    write_json_atomic(
-        out / "claim1.json",
-        {
-            "kind": "claim1",
-            "schema_version": SCHEMA_VERSION,
-            "hvsprobe_version": __version__,
-            "config": cfg.to_dict(),
-            "data": res.data,
-            "machine": res.machine,
-            "contrasts": contrasts.tolist(),
-            "extra": extra,
-            "timings": res.timings,
-            "rows": res.rows,
-            "comparisons": res.comparisons,
-            "agreement": res.agreement,
-        },
-    )
-    text = render_markdown(
-        res.rows, res.agreement, cfg, res.timings, extra, res.comparisons, res.data, res.machine
-    )
-    write_text_atomic(out / "claim1.md", text)
-    if cfg.doc:
-        doc = Path(cfg.doc)
-        old = doc.read_text(encoding="utf-8") if doc.is_file() else None
-        write_text_atomic(doc, with_history(text, old, time.strftime("%Y-%m-%d")))
-
-
-def _write_csv(path: Path, rows: list[dict[str, Any]], first: tuple[str, ...]) -> None:
-    cols = sorted(
-        {k for r in rows for k in r},
-        key=lambda c: (c not in first, first.index(c) if c in first else 0, c),
-    )
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: (f"{v:.6g}" if isinstance(v, float) else v) for c, v in r.items()})
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

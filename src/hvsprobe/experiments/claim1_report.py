@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import math
-from typing import Any
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .._io import atomic_path, write_json_atomic, write_text_atomic
+
+if TYPE_CHECKING:
+    from .claim1 import Claim1Config, Claim1Result
 
 # metric -> (column, higher is better, label)
 METRICS = (
@@ -382,3 +390,55 @@ def _section(text: str, heading: str) -> str | None:
             break
         body.append(line)
     return "\n".join(body).strip("\n")
+
+
+# ------------------------------------------------------------------------------------------
+# outputs: claim1.csv, claim1_comparisons.csv, claim1.json, claim1.md (and --doc)
+
+
+def write_outputs(res: Claim1Result, cfg: Claim1Config, out: Path, contrasts, extra) -> None:
+    """Write the tables, the JSON record and the page (and ``cfg.doc`` with its history)."""
+    from .. import __version__
+    from .claim1 import SCHEMA_VERSION
+
+    _write_csv(out / "claim1.csv", res.rows, ("backbone", "variant", "family", "k", "n_channels"))
+    _write_csv(
+        out / "claim1_comparisons.csv", res.comparisons, ("backbone", "dataset", "k", "other")
+    )
+    write_json_atomic(
+        out / "claim1.json",
+        {
+            "kind": "claim1",
+            "schema_version": SCHEMA_VERSION,
+            "hvsprobe_version": __version__,
+            "config": cfg.to_dict(),
+            "data": res.data,
+            "machine": res.machine,
+            "contrasts": contrasts.tolist(),
+            "extra": extra,
+            "timings": res.timings,
+            "rows": res.rows,
+            "comparisons": res.comparisons,
+            "agreement": res.agreement,
+        },
+    )
+    text = render_markdown(
+        res.rows, res.agreement, cfg, res.timings, extra, res.comparisons, res.data, res.machine
+    )
+    write_text_atomic(out / "claim1.md", text)
+    if cfg.doc:
+        doc = Path(cfg.doc)
+        old = doc.read_text(encoding="utf-8") if doc.is_file() else None
+        write_text_atomic(doc, with_history(text, old, time.strftime("%Y-%m-%d")))
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], first: tuple[str, ...]) -> None:
+    cols = sorted(
+        {k for r in rows for k in r},
+        key=lambda c: (c not in first, first.index(c) if c in first else 0, c),
+    )
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: (f"{v:.6g}" if isinstance(v, float) else v) for c, v in r.items()})

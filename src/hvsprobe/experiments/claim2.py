@@ -69,7 +69,7 @@ __all__ = ["add_claim2_command", "main", "run_claim2"]
 
 
 def run_claim2(
-    config: Claim2Config | None = None,
+    config: Claim2Config,
     *,
     estimate_only: bool = False,
     log: Callable[[str], None] | None = None,
@@ -78,8 +78,8 @@ def run_claim2(
 
     Parameters
     ----------
-    config : Claim2Config, optional
-        Default: the ``cpu-small`` budget.
+    config : Claim2Config
+        Budget and folders (``out`` is required).
     estimate_only : bool
         Measure step times, print the projected wall time and stop (returns the estimate).
     log : callable, optional
@@ -89,12 +89,12 @@ def run_claim2(
     -------
     Claim2Result or dict
     """
-    cfg = config or Claim2Config()
+    cfg = config
     say = log or (lambda m: print(m, file=sys.stderr, flush=True))
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     t0 = time.perf_counter()
-    work, out = Path(str(cfg.work)), Path(cfg.out)
+    work, out = Path(str(cfg.work)), Path(str(cfg.out))
     work.mkdir(parents=True, exist_ok=True)
     write_json_atomic(work / "claim2_config.json", cfg.to_dict())
     selection_path = _resolve_selection(cfg, say)

@@ -91,7 +91,8 @@ class Claim2Config:
     ----------
     budget : {'smoke', 'cpu-small', 'gpu'}
     out : str
-        Report folder (``claim2.md``, ``claim2.csv``, ``claim2_tradeoff.png``).
+        Report folder (``claim2.md``, ``claim2.csv``, ``claim2_tradeoff.png``); required,
+        so that no default location (such as ``docs/results``) is overwritten by accident.
     work : str, optional
         Checkpoints, logs and caches (default ``hvsprobe-results/claim2-<budget>``).
     selection : str, optional
@@ -131,7 +132,7 @@ class Claim2Config:
     """
 
     budget: str = "cpu-small"
-    out: str = "docs/results"
+    out: str | None = None
     work: str | None = None
     selection: str | None = None
     data_root: str | None = None
@@ -159,6 +160,10 @@ class Claim2Config:
     num_workers: int | None = None
 
     def __post_init__(self) -> None:
+        if self.out is None:
+            raise ValueError(
+                "Claim2Config needs out=: the report folder (e.g. 'docs/results' to update the page)"
+            )
         if self.budget not in BUDGETS:
             raise ValueError(f"unknown budget {self.budget!r}; choose one of {sorted(BUDGETS)}")
         for k, v in BUDGETS[self.budget].items():

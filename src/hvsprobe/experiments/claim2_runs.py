@@ -306,7 +306,7 @@ def evaluate_runs(
     """Evaluate every model and bicubic; write side-by-side crops of the middle rho."""
     from ..sr.eval import evaluate
 
-    work, out = Path(str(cfg.work)), Path(cfg.out)
+    work, out = Path(str(cfg.work)), Path(str(cfg.out))
     models = {
         "pretrained": pre_ckpt,
         **{r.name: work / "runs" / r.name / "checkpoint.pt" for r in runs},
