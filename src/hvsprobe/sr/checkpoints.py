@@ -31,6 +31,7 @@ CHECKPOINT_SCHEMA = 1
 
 
 def rng_state() -> dict[str, Any]:
+    """The torch, numpy (legacy global), Python and CUDA random states, as tensors and plain types."""
     np_state = np.random.get_state()  # noqa: NPY002 - the legacy global state is what we save
     py_state = random.getstate()
     state: dict[str, Any] = {
@@ -49,6 +50,7 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore the random states saved by :func:`rng_state`."""
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
     np.random.set_state(  # noqa: NPY002
@@ -94,11 +96,13 @@ def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu")
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` with ``torch.save``, atomically (temporary file + rename)."""
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
 
 def params_digest(model: nn.Module) -> str:
+    """sha256 of a network's state dict (names and values), to check ranks agree."""
     h = hashlib.sha256()
     for name, p in sorted(model.state_dict().items()):
         h.update(name.encode())

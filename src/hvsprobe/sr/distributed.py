@@ -19,6 +19,8 @@ __all__ = ["Dist", "free_port", "launch_local", "resolve_device", "setup_distrib
 
 @dataclass(frozen=True)
 class Dist:
+    """This process's rank, the world size, its local rank; whether it created the group."""
+
     rank: int = 0
     world: int = 1
     local_rank: int = 0
@@ -30,6 +32,7 @@ class Dist:
 
 
 def setup_distributed(device_kind: str) -> Dist:
+    """Join the process group ``torchrun`` describes (``nccl`` on CUDA, ``gloo`` otherwise)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Dist()
@@ -44,6 +47,7 @@ def setup_distributed(device_kind: str) -> Dist:
 
 
 def resolve_device(requested: str | None, dd: Dist) -> torch.device:
+    """The device of this rank (CUDA: the local rank's GPU under DDP)."""
     name = requested or ("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
@@ -55,6 +59,7 @@ def resolve_device(requested: str | None, dd: Dist) -> torch.device:
 
 
 def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a local process group."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
