@@ -50,11 +50,10 @@ from typing import Any
 import torch
 
 from .._io import read_json, write_json_atomic
-from .claim2_config import BUDGETS, Claim2Config, Claim2Result, _runs
+from .claim2_config import BUDGETS, Claim2Config, Claim2Result, run_specs
 from .claim2_report import write_outputs
 from .claim2_runs import (
-    _calibrate,
-    _resolve_selection,
+    calibrate,
     collect_rows,
     estimate_claim2,
     evaluate_runs,
@@ -62,6 +61,7 @@ from .claim2_runs import (
     format_estimate,
     load_bank,
     pretrain,
+    resolve_selection,
 )
 from .claim2_stats import compute_verdicts
 
@@ -97,15 +97,15 @@ def run_claim2(
     work, out = Path(str(cfg.work)), Path(str(cfg.out))
     work.mkdir(parents=True, exist_ok=True)
     write_json_atomic(work / "claim2_config.json", cfg.to_dict())
-    selection_path = _resolve_selection(cfg, say)
+    selection_path = resolve_selection(cfg, say)
     bank = load_bank(cfg, say)
     est = _estimate(cfg, bank, selection_path, estimate_only, say)
     if estimate_only:
         return est
 
     pre_ckpt = pretrain(cfg, bank, say)
-    cal = _calibrate(cfg, pre_ckpt, selection_path, bank, say)
-    runs = _runs(cfg)
+    cal = calibrate(cfg, pre_ckpt, selection_path, bank, say)
+    runs = run_specs(cfg)
     finetune_all(cfg, runs, cal, selection_path, pre_ckpt, bank, say)
     del bank
 

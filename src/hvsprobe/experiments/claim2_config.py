@@ -23,7 +23,10 @@ __all__ = [
     "Claim2Config",
     "Claim2Result",
     "RunSpec",
+    "lambda_for",
     "restrict_selection",
+    "run_specs",
+    "train_config",
 ]
 
 LPIPS_LAYERS_VGG16 = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
@@ -221,7 +224,8 @@ def restrict_selection(selection: Selection, layers: Sequence[str]) -> Selection
     )
 
 
-def _train_config(cfg: Claim2Config, out: Path, *, finetune: bool, **kw: Any) -> TrainConfig:
+def train_config(cfg: Claim2Config, out: Path, *, finetune: bool, **kw: Any) -> TrainConfig:
+    """The training configuration of one run (pretraining or fine-tuning) writing to ``out``."""
     batch = (cfg.finetune_batch_size if finetune else None) or cfg.batch_size or 16
     patch = (cfg.finetune_patch if finetune else None) or cfg.patch or 96
     return TrainConfig(
@@ -250,7 +254,8 @@ def _workers(cfg: Claim2Config) -> int:
     return 4 if cuda else 0
 
 
-def _runs(cfg: Claim2Config) -> list[RunSpec]:
+def run_specs(cfg: Claim2Config) -> list[RunSpec]:
+    """Every fine-tuning run: the L1 control per seed, each loss x rho x seed, the references."""
     seeds = list(cfg.seeds or [0])
     runs = [RunSpec(f"ft-none-s{s}", "none", 0.0, s) for s in seeds]
     for loss in cfg.losses:
@@ -262,7 +267,8 @@ def _runs(cfg: Claim2Config) -> list[RunSpec]:
     return runs
 
 
-def _lambda(cal: dict[str, Any], loss: str, rho: float) -> float:
+def lambda_for(cal: dict[str, Any], loss: str, rho: float) -> float:
+    """lambda = rho x L1 / D from the calibration (0 for the L1 control)."""
     if loss == "none" or rho == 0:
         return 0.0
     return float(rho * cal["l1"] / cal["distance"][loss])

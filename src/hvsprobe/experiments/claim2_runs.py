@@ -23,16 +23,26 @@ from .claim2_config import (
     LPIPS_LAYERS_VGG16,
     Claim2Config,
     RunSpec,
-    _lambda,
-    _runs,
-    _train_config,
+    lambda_for,
     restrict_selection,
+    run_specs,
+    train_config,
 )
 
-__all__ = ["estimate_claim2", "format_estimate"]
+__all__ = [
+    "calibrate",
+    "collect_rows",
+    "estimate_claim2",
+    "evaluate_runs",
+    "finetune_all",
+    "format_estimate",
+    "load_bank",
+    "pretrain",
+    "resolve_selection",
+]
 
 
-def _resolve_selection(cfg: Claim2Config, say: Callable[[str], None]) -> Path:
+def resolve_selection(cfg: Claim2Config, say: Callable[[str], None]) -> Path:
     """The selection JSON restricted to the LPIPS layers, written into the work folder."""
     work = Path(str(cfg.work))
     src = Path(cfg.selection) if cfg.selection else None
@@ -74,7 +84,7 @@ def _resolve_selection(cfg: Claim2Config, say: Callable[[str], None]) -> Path:
     return dest
 
 
-def _calibrate(
+def calibrate(
     cfg: Claim2Config, pre_ckpt: Path, selection: Path, bank: ImageBank, say: Callable[[str], None]
 ) -> dict[str, Any]:
     """L1 and each perceptual distance on one fixed batch at the pretrained checkpoint."""
@@ -158,10 +168,10 @@ def estimate_claim2(
 
     work = Path(str(cfg.work))
     step_s: dict[str, float] = {}
-    pre_tc = _train_config(cfg, work / "timing", finetune=False, loss="none", lam=0.0)
+    pre_tc = train_config(cfg, work / "timing", finetune=False, loss="none", lam=0.0)
     step_s["pretrain"] = _time_steps(pre_tc, bank)
     for loss in ["none", *cfg.losses, *(cfg.reference_losses or [])]:
-        tc = _train_config(
+        tc = train_config(
             cfg,
             work / "timing",
             finetune=True,
@@ -170,7 +180,7 @@ def estimate_claim2(
             selection=str(selection),
         )
         step_s[loss] = _time_steps(tc, bank)
-    runs = _runs(cfg)
+    runs = run_specs(cfg)
     pre = float(cfg.pretrain_steps or 0) * step_s["pretrain"]
     ft = sum(float(cfg.finetune_steps or 0) * step_s[r.loss] for r in runs)
     test = load_test_set("Set14", cfg.data_root)
@@ -250,7 +260,7 @@ def load_bank(cfg: Claim2Config, say: Callable[[str], None]) -> ImageBank:
 def pretrain(cfg: Claim2Config, bank: ImageBank, say: Callable[[str], None]) -> Path:
     """The L1-only pretraining every variant starts from (reused when finished)."""
     pre_dir = Path(str(cfg.work)) / "runs" / "pretrain-l1"
-    pre_cfg = _train_config(
+    pre_cfg = train_config(
         cfg,
         pre_dir,
         finetune=False,
@@ -282,9 +292,9 @@ def finetune_all(
         rdir = work / "runs" / run.name
         if read_summary(rdir) is not None:
             continue
-        lam = _lambda(cal, run.loss, run.rho)
+        lam = lambda_for(cal, run.loss, run.rho)
         say(f"[{i}/{len(runs)}] {run.name}: loss {run.loss}, rho {run.rho:g}, lambda {lam:.4g}")
-        tc = _train_config(
+        tc = train_config(
             cfg,
             rdir,
             finetune=True,
@@ -368,7 +378,7 @@ def collect_rows(
                     "run": run.name,
                     "loss": run.loss,
                     "rho": run.rho,
-                    "lambda": _lambda(cal, run.loss, run.rho),
+                    "lambda": lambda_for(cal, run.loss, run.rho),
                     "seed": run.seed,
                     "set": s["set"],
                     "n_images": s["n_images"],
