@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from hvsprobe.evaluate.paired import VERDICTS
-from hvsprobe.sr.experiment import _verdict_sentence, compute_verdicts, paired_matched_gap
+from hvsprobe.experiments.claim2_report import _verdict_sentence
+from hvsprobe.experiments.claim2_stats import compute_verdicts, paired_matched_gap
 
 
 def _runs(shift: dict[str, float], n_images: int = 12, seeds=(0, 1, 2), noise: float = 0.002):

@@ -13,7 +13,10 @@ import torch
 from PIL import Image
 
 from hvsprobe.backbones import get_backbone
+from hvsprobe.experiments.claim2_config import restrict_selection
+from hvsprobe.experiments.claim2_stats import compute_verdicts, matched_psnr_gap
 from hvsprobe.selection import Selection
+from hvsprobe.sr.checkpoints import load_checkpoint
 from hvsprobe.sr.data import (
     ImageBank,
     PatchDataset,
@@ -24,11 +27,11 @@ from hvsprobe.sr.data import (
     matlab_imresize,
     mod_crop,
 )
+from hvsprobe.sr.distributed import launch_local
 from hvsprobe.sr.eval import psnr_y, rgb_to_y, shave, ssim_wang, ssim_y
-from hvsprobe.sr.experiment import compute_verdicts, matched_psnr_gap, restrict_selection
 from hvsprobe.sr.losses import random_like
 from hvsprobe.sr.model import PRESETS, build_model
-from hvsprobe.sr.train import TrainConfig, launch_local, load_checkpoint, train
+from hvsprobe.sr.train import TrainConfig, train
 
 
 def _data_root() -> Path:
@@ -418,3 +421,31 @@ def test_verdict_logic() -> None:
     assert v["vgg"]["lpips_gap"] == pytest.approx(expected)
     assert v["vgg"]["outcome"] == "better"
     assert v["random"]["outcome"] == "not resolved"
+
+
+def test_eval_cache_made_under_other_settings_is_recomputed(
+    tiny_bank: ImageBank, tmp_path: Path
+) -> None:
+    """A cached result from another protocol (here: another border) is not silently empty."""
+    from hvsprobe.sr.eval import evaluate
+
+    def rows(border: int) -> list[dict]:
+        res = evaluate(
+            {},
+            ["tiny"],
+            banks={"tiny": tiny_bank},
+            lpips_nets=(),
+            border=border,
+            n_crops=0,
+            cache_dir=tmp_path / "cache",
+            progress=False,
+            device="cpu",
+        )
+        return [r for r in res.rows if r["model"] == "bicubic"]
+
+    first = rows(4)
+    assert len(first) == len(tiny_bank.hr)
+    other = rows(2)  # the cache file exists, made with border 4
+    assert len(other) == len(tiny_bank.hr)
+    assert [r["psnr_y"] for r in other] != [r["psnr_y"] for r in first]
+    assert rows(4) == first  # and the replaced cache now serves border 2's settings only

@@ -31,8 +31,8 @@ def section_loss(
 ) -> dict[str, Any]:
     """One optimiser step (forward + backward + Adam) with each loss (``reps`` rounds)."""
     reps = reps or (2 if quick else 5)
+    from hvsprobe.experiments.claim2_config import LPIPS_LAYERS_VGG16, restrict_selection
     from hvsprobe.metrics import LPIPS, PerceptualDistance
-    from hvsprobe.sr.experiment import LPIPS_LAYERS_VGG16, restrict_selection
 
     sel_all, sel_b13, source = selections
     losses: dict[str, nn.Module | None] = {

@@ -34,6 +34,7 @@ import torch
 
 from . import __version__
 from ._io import config_hash
+from ._precision import autocast
 from ._validation import check_bool, check_choice
 from .backbones import Backbone, as_backbone
 from .backbones.base import default_channels_last
@@ -140,12 +141,6 @@ def _checked_layers(
             f"{backbone.name} layer {names[-1]} needs images >= {need} px, grid is {h}x{w}"
         )
     return names
-
-
-def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 @contextlib.contextmanager
@@ -388,7 +383,7 @@ def _layer_means(
         reduce = {n: (lambda a, m=masks[n]: a.float()[:, :, m].mean(dim=2)) for n in names}
     else:
         reduce = _spatial_mean
-    with _autocast(precision, dev):
+    with autocast(precision, dev):
         layers = backbone.iter_layers(images, names, check=False, reduce=reduce)
         return {name: means.T.cpu().numpy() for name, means in layers}
 
@@ -579,7 +574,7 @@ def probe_paper_protocol(
         for name in names:
             for j, i in enumerate(idx.tolist()):
                 x = grid.render(int(i), device=dev, dtype=torch.float32)
-                with _autocast(precision, dev):  # the whole network, no early stop
+                with autocast(precision, dev):  # the whole network, no early stop
                     act = backbone.extract(x, [name], check=False, full=True)[name]
                     out[name][:, j] = act.float().mean(dim=(2, 3))[0].cpu().numpy()
                 if bar is not None:

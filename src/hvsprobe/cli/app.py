@@ -4,8 +4,8 @@ Each command is one line of :data:`_TABLE`: its name, its one-line help, the fun
 adds its options (run only when the command is used, so ``hvsprobe --help`` loads no model
 code) and the function that runs it. The functions live in one module per command group
 (``analyze.py``, ``networks.py``, ``metrics.py``, ``report.py``, ``human.py``,
-``experiment.py``; ``data`` in :mod:`hvsprobe.datasets.cli`, ``sr`` and ``experiment claim2``
-in :mod:`hvsprobe.sr.cli`).
+``experiment.py``; ``data`` in :mod:`hvsprobe.datasets.cli`, ``sr`` in :mod:`hvsprobe.sr.cli`, ``experiment claim2`` in
+:mod:`hvsprobe.experiments.claim2`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``hvsprobe experiment claim1|claim2`` and ``hvsprobe sr train|eval``.
 
-Claim 2 and ``sr`` are parsed and run by :mod:`hvsprobe.sr.cli`.
+Claim 2 is parsed by :mod:`hvsprobe.experiments.claim2`, ``sr`` by :mod:`hvsprobe.sr.cli`; both run through it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from .metrics import DATA_ROOT_DEFAULT
 
 def build_experiment(p: argparse.ArgumentParser) -> None:
     """The options of ``hvsprobe experiment``."""
-    from ..sr.cli import add_claim2_command
+    from ..experiments.claim2 import add_claim2_command
 
     esub = p.add_subparsers(
         dest="experiment", required=True, metavar="EXPERIMENT", help="the claim to test"

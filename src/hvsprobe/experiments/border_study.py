@@ -18,10 +18,6 @@ FLOPs and time of the routes on VGG-16, AlexNet and MobileNetV2.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import os
-import platform
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -31,12 +27,14 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
+from .._format import format_number
 from .._io import read_json, write_json_atomic, write_text_atomic
 from ..backbones import get_backbone
 from ..scores import ChannelScores
 from ..selection import select_channels
 from ..stimuli import StimulusGrid
 from .border_routes import agreement, route_flops, route_times
+from .provenance import run_meta
 
 __all__ = ["ROUTE_LAYERS", "folder_comparison", "main"]
 
@@ -152,9 +150,9 @@ def _cache_line(cache: dict[str, Any] | None) -> list[str]:
 
 
 def _fmt(x: float | None, spec: str = ".3g") -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
-        return "—"
-    return format(x, spec)
+    style = spec[-1]
+    assert spec[0] == "." and style in ("f", "g"), spec
+    return format_number(x, int(spec[1:-1]), style=style)  # type: ignore[arg-type]
 
 
 def _flag_table(rows: list[dict[str, Any]]) -> list[str]:
@@ -339,16 +337,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "routes": _cached_routes(args.routes_cache, args.backbones, args.rounds),
     }
     result["routes_cache"] = result["routes"].pop("_cache", None)
-    result["meta"] = {
-        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python -m hvsprobe.experiments.border_study "
-        + shlex.join(argv or sys.argv[1:]),
-        "folders_command": "hvsprobe analyze vgg16 --response whole_map --out WHOLE; hvsprobe analyze vgg16 --out FREE",
-        "wall_s": time.perf_counter() - t0,
-        "machine": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "torch": torch.__version__,
-    }
+    result["meta"] = run_meta(
+        "border_study",
+        argv,
+        t0,
+        {
+            "folders_command": "hvsprobe analyze vgg16 --response whole_map --out WHOLE; "
+            "hvsprobe analyze vgg16 --out FREE"
+        },
+    )
+    result["meta"]["torch"] = torch.__version__
     result["reading"] = _reading(result)
     write_json_atomic(args.out.with_suffix(".json"), result)
     write_text_atomic(args.out, study_markdown(result))

@@ -19,10 +19,9 @@ log-log coordinates (:func:`hvsprobe.evaluate.psychophysics.fit_single_criterion
 
 from __future__ import annotations
 
-import csv
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,12 @@ import numpy as np
 import torch
 
 from .. import __version__
-from .._io import atomic_path, config_hash, write_json_atomic, write_text_atomic
+from .._io import atomic_path, config_hash
+from .claim1_data import HumanData, load_human_data
+from .claim1_report import write_outputs
 from .claim1_stats import compare_variants
 
-__all__ = ["Claim1Config", "LPIPS_LAYERS", "run_claim1"]
+__all__ = ["Claim1Config", "LPIPS_LAYERS", "main", "run_claim1"]
 
 # 2: data counts, machine, paired comparisons; "all channels" holds every channel
 SCHEMA_VERSION = 2
@@ -380,80 +381,26 @@ def run_claim1(
     config: Claim1Config | None = None, *, progress: bool = True, log=print
 ) -> Claim1Result:
     """Run the claim-1 experiment; write CSV/JSON/markdown; return the rows."""
-    from ..analyze import analyze
-    from ..backbones import get_backbone, load_lpips_linear
-    from ..evaluate.agreement import score_weight_agreement
-    from ..evaluate.iqa import read_live
-    from ..evaluate.psychophysics import (
-        MODELFEST_MEAN,
-        SUPPORTED_MODELFEST_IDS,
-        _castle_plan,
-        _castle_wave,
-        _waveform_cached,
-        load_modelfest,
-    )
-    from ..human import load_castle_achromatic
-    from ..scores import ChannelScores
-
     cfg = config or Claim1Config()
     out = Path(cfg.out)
     res = Claim1Result(machine=machine_info())
     t_start = time.perf_counter()
     contrasts = np.geomspace(cfg.contrasts[0], cfg.contrasts[1], int(cfg.contrasts[2]))
-
-    live = read_live(data_root=cfg.data_root)
-    live.check_files()
-    live_human = np.array([p.score for p in live.pairs]) * (1.0 if live.higher_is_better else -1.0)
-    live_groups = np.array([p.ref_id for p in live.pairs])
-    res.data = {
-        "live_root": str(live.root),
-        "live_rows": len(live.pairs),
-        "live_refs": len(live.ref_ids),
-        "live_types": live.dist_types,
-    }
-    if not cfg.live_only:
-        mf = load_modelfest(cfg.data_root)
-        mf_ids = list(SUPPORTED_MODELFEST_IDS)
-        mf_waves = [_waveform_cached(i, str(mf.folder)) for i in mf_ids]
-        mf_human = mf.human(mf_ids)
-        castle = load_castle_achromatic(cfg.data_root)
-        keep, sizes, excluded = _castle_plan(
-            castle,
-            ppd=60.0,
-            luminance_range=(10.0, 1000.0),
-            max_frequency_fraction=0.8,
-            min_aperture_px=4.0,
-            extent_sigma=3.0,
-            min_size=64,
-            max_size=cfg.castle_max_size,
-        )
-        keys: dict[tuple, int] = {}
-        castle_waves, castle_index = [], []
-        for i, size in zip(keep, sizes, strict=True):
-            key = (
-                str(castle["stimulus"][i]),
-                float(castle["frequency"][i]),
-                float(castle["area"][i]),
-                size,
-            )
-            if key not in keys:
-                keys[key] = len(castle_waves)
-                castle_waves.append(_castle_wave(key[1], key[2], key[0], 60.0, size))
-            castle_index.append(keys[key])
-        castle_index_arr = np.array(castle_index)
-        castle_human = castle["log10_sensitivity"][keep]
-        res.data.update(
-            {
-                "modelfest_stimuli": len(mf_ids),
-                "castle_rows": len(keep),
-                "castle_stimuli": len(castle_waves),
-            }
-        )
+    hd = load_human_data(cfg)
+    res.data = hd.counts
     out.mkdir(parents=True, exist_ok=True)  # only once every input was found
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else out
     cache_dir.mkdir(parents=True, exist_ok=True)
+    _image_baselines(cfg, hd.live, cache_dir, res)
+    for bb_name in cfg.backbones:
+        _run_backbone(cfg, bb_name, hd, contrasts, cache_dir, res, progress, log)
+    res.timings["total_s"] = time.perf_counter() - t_start
+    write_outputs(res, cfg, out, contrasts, hd.extra(cfg.live_only))
+    return res
 
-    # image baselines on LIVE
+
+def _image_baselines(cfg: Claim1Config, live: Any, cache_dir: Path, res: Claim1Result) -> None:
+    """SSIM (two variants) and PSNR on LIVE: the image-metric rows."""
     from ..evaluate.iqa import evaluate_iqa
     from ..metrics import get_metric
 
@@ -488,203 +435,221 @@ def run_claim1(
         )
         res.timings[f"live_{name}_s"] = time.perf_counter() - t0
 
-    for bb_name in cfg.backbones:
-        layers = LPIPS_LAYERS[bb_name]
-        t0 = time.perf_counter()
-        rdir = Path(cfg.results_root) / f"{bb_name}-imagenet"
-        if not (rdir / "scores.json").exists():
-            log(
-                f"[claim1] no scores for {bb_name}: running `hvsprobe analyze {bb_name}` into {rdir}"
-            )
-            analyze(bb_name, out=rdir, progress=progress, log=log)
-        scores = ChannelScores.load(rdir)
-        res.timings[f"{bb_name}_analyze_s"] = time.perf_counter() - t0
-        bb = get_backbone(bb_name)
-        if scores.config.get("weights_sha256") != bb.weights_sha256:
-            raise ValueError(f"{rdir} was measured on other weights than the ImageNet {bb_name}")
-        lin = load_lpips_linear(bb_name) if bb_name in ("vgg16", "alexnet") else None
-        key_base = {
-            "backbone": bb_name,
-            "sha": bb.weights_sha256,
-            "layers": layers,
-            "v": __version__,
-        }
-        t0 = time.perf_counter()
-        d_live = cached_pair_distances(
-            cache_dir / f"cache-{bb_name}-iqa-pairs.npz",
-            config_hash(key_base),
-            bb,
-            layers,
-            live,
-            progress,
-            res.timings,
-        )
-        res.timings[f"{bb_name}_live_features_s"] = time.perf_counter() - t0
-        if not cfg.live_only:
-            t0 = time.perf_counter()
-            ckey = {**key_base, "contrasts": contrasts.tolist()}
-            d_mf = _cached(
-                cache_dir / f"cache-{bb_name}-modelfest.npz",
-                config_hash({**ckey, "ids": mf_ids}),
-                lambda bb=bb, layers=layers: curve_channel_distances(
-                    bb, layers, mf_waves, MODELFEST_MEAN, contrasts, progress, "ModelFest"
-                ),
-                res.timings,
-            )
-            res.timings[f"{bb_name}_modelfest_features_s"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            d_castle = _cached(
-                cache_dir / f"cache-{bb_name}-castle.npz",
-                config_hash({**ckey, "castle": sorted(map(str, keys)), "max": cfg.castle_max_size}),
-                lambda bb=bb, layers=layers: curve_channel_distances(
-                    bb, layers, castle_waves, 0.5, contrasts, progress, "castleCSF"
-                ),
-                res.timings,
-            )
-            res.timings[f"{bb_name}_castle_features_s"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        variants = weight_variants(scores, layers, cfg.fractions, cfg.n_random, cfg.seed, lin)
-        for name, (family, k, w) in variants.items():
-            row: dict[str, Any] = {
-                "backbone": bb_name,
-                "variant": name,
-                "family": family,
-                "k": k,
-                "n_channels": int(sum(int(np.count_nonzero(v)) for v in w.values())),
-            }
-            boot = 0 if family == "random" else cfg.n_boot
-            live_s = _live_stats(_combine_live(d_live, w), live_human, live_groups, boot, cfg.seed)
-            row.update({f"live_{k2}": v for k2, v in live_s.items()})
-            if not cfg.live_only:
-                row.update(
-                    {
-                        f"modelfest_{k2}": v
-                        for k2, v in _fit(contrasts, _combine_curves(d_mf, w), mf_human).items()
-                    }
-                )
-                curves = _combine_curves(d_castle, w)[castle_index_arr]
-                row.update(
-                    {f"castle_{k2}": v for k2, v in _fit(contrasts, curves, castle_human).items()}
-                )
-            res.rows.append(row)
-        res.timings[f"{bb_name}_evaluate_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        data = {
-            "LIVE SRCC": {
-                "column": "live_srcc",
-                "higher": True,
-                "kind": "srcc",
-                "values": {n: -_combine_live(d_live, w) for n, (_, _, w) in variants.items()},
-                "human": live_human,
-                "groups": live_groups,
-            }
+def _run_backbone(
+    cfg: Claim1Config,
+    bb_name: str,
+    hd: HumanData,
+    contrasts: np.ndarray,
+    cache_dir: Path,
+    res: Claim1Result,
+    progress: bool,
+    log: Callable[[str], Any],
+) -> None:
+    """Every variant of one backbone: rows, paired comparisons, score/weight agreement."""
+    layers = LPIPS_LAYERS[bb_name]
+    scores, bb, lin = _backbone_scores(cfg, bb_name, res, progress, log)
+    d = _backbone_distances(cfg, bb_name, bb, layers, hd, contrasts, cache_dir, res, progress)
+    t0 = time.perf_counter()
+    variants = weight_variants(scores, layers, cfg.fractions, cfg.n_random, cfg.seed, lin)
+    res.rows += [_variant_row(cfg, bb_name, v, d, hd, contrasts) for v in variants.items()]
+    res.timings[f"{bb_name}_evaluate_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res.comparisons += compare_variants(
+        bb_name,
+        variants,
+        res.rows,
+        _paired_data(cfg, variants, d, hd, contrasts),
+        cfg.fractions,
+        n_boot=cfg.n_boot,
+        seed=cfg.seed,
+        level=cfg.level,
+    )
+    res.timings[f"{bb_name}_paired_stats_s"] = time.perf_counter() - t0
+    if lin is not None:
+        res.agreement += _agreement(cfg, bb_name, scores, layers, lin)
+
+
+def _backbone_scores(
+    cfg: Claim1Config, bb_name: str, res: Claim1Result, progress: bool, log: Callable
+) -> tuple[Any, Any, dict[str, torch.Tensor] | None]:
+    """The backbone's channel scores (analysed first when missing), network, LPIPS weights."""
+    from ..analyze import analyze
+    from ..backbones import get_backbone, load_lpips_linear
+    from ..scores import ChannelScores
+
+    t0 = time.perf_counter()
+    rdir = Path(cfg.results_root) / f"{bb_name}-imagenet"
+    if not (rdir / "scores.json").exists():
+        log(f"[claim1] no scores for {bb_name}: running `hvsprobe analyze {bb_name}` into {rdir}")
+        analyze(bb_name, out=rdir, progress=progress, log=log)
+    scores = ChannelScores.load(rdir)
+    res.timings[f"{bb_name}_analyze_s"] = time.perf_counter() - t0
+    bb = get_backbone(bb_name)
+    if scores.config.get("weights_sha256") != bb.weights_sha256:
+        raise ValueError(f"{rdir} was measured on other weights than the ImageNet {bb_name}")
+    lin = load_lpips_linear(bb_name) if bb_name in ("vgg16", "alexnet") else None
+    return scores, bb, lin
+
+
+def _backbone_distances(
+    cfg: Claim1Config,
+    bb_name: str,
+    bb: Any,
+    layers: list[str],
+    hd: HumanData,
+    contrasts: np.ndarray,
+    cache_dir: Path,
+    res: Claim1Result,
+    progress: bool,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per-channel distances on LIVE, ModelFest and castleCSF (cached in ``cache_dir``)."""
+    from ..evaluate.psychophysics import MODELFEST_MEAN
+
+    key_base = {"backbone": bb_name, "sha": bb.weights_sha256, "layers": layers, "v": __version__}
+    d: dict[str, dict[str, np.ndarray]] = {}
+    t0 = time.perf_counter()
+    d["live"] = cached_pair_distances(
+        cache_dir / f"cache-{bb_name}-iqa-pairs.npz",
+        config_hash(key_base),
+        bb,
+        layers,
+        hd.live,
+        progress,
+        res.timings,
+    )
+    res.timings[f"{bb_name}_live_features_s"] = time.perf_counter() - t0
+    if cfg.live_only:
+        return d
+    t0 = time.perf_counter()
+    ckey = {**key_base, "contrasts": contrasts.tolist()}
+    d["modelfest"] = _cached(
+        cache_dir / f"cache-{bb_name}-modelfest.npz",
+        config_hash({**ckey, "ids": hd.mf_ids}),
+        lambda: curve_channel_distances(
+            bb, layers, hd.mf_waves, MODELFEST_MEAN, contrasts, progress, "ModelFest"
+        ),
+        res.timings,
+    )
+    res.timings[f"{bb_name}_modelfest_features_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    d["castle"] = _cached(
+        cache_dir / f"cache-{bb_name}-castle.npz",
+        config_hash(
+            {**ckey, "castle": sorted(map(str, hd.castle_keys)), "max": cfg.castle_max_size}
+        ),
+        lambda: curve_channel_distances(
+            bb, layers, hd.castle_waves, 0.5, contrasts, progress, "castleCSF"
+        ),
+        res.timings,
+    )
+    res.timings[f"{bb_name}_castle_features_s"] = time.perf_counter() - t0
+    return d
+
+
+def _variant_row(
+    cfg: Claim1Config,
+    bb_name: str,
+    variant: tuple[str, tuple[str, float, dict[str, np.ndarray]]],
+    d: dict[str, dict[str, np.ndarray]],
+    hd: HumanData,
+    contrasts: np.ndarray,
+) -> dict[str, Any]:
+    """One variant's row: LIVE statistics and, unless live-only, the fitted thresholds."""
+    name, (family, k, w) = variant
+    row: dict[str, Any] = {
+        "backbone": bb_name,
+        "variant": name,
+        "family": family,
+        "k": k,
+        "n_channels": int(sum(int(np.count_nonzero(v)) for v in w.values())),
+    }
+    boot = 0 if family == "random" else cfg.n_boot
+    live_s = _live_stats(_combine_live(d["live"], w), hd.live_human, hd.live_groups, boot, cfg.seed)
+    row.update({f"live_{k2}": v for k2, v in live_s.items()})
+    if not cfg.live_only:
+        mf = _fit(contrasts, _combine_curves(d["modelfest"], w), hd.mf_human)
+        row.update({f"modelfest_{k2}": v for k2, v in mf.items()})
+        curves = _combine_curves(d["castle"], w)[hd.castle_index]
+        row.update(
+            {f"castle_{k2}": v for k2, v in _fit(contrasts, curves, hd.castle_human).items()}
+        )
+    return row
+
+
+def _paired_data(
+    cfg: Claim1Config,
+    variants: dict[str, Any],
+    d: dict[str, dict[str, np.ndarray]],
+    hd: HumanData,
+    contrasts: np.ndarray,
+) -> dict[str, dict[str, Any]]:
+    """Per-row values of every variant for the paired comparisons, per data set."""
+    data = {
+        "LIVE SRCC": {
+            "column": "live_srcc",
+            "higher": True,
+            "kind": "srcc",
+            "values": {n: -_combine_live(d["live"], w) for n, (_, _, w) in variants.items()},
+            "human": hd.live_human,
+            "groups": hd.live_groups,
         }
-        if not cfg.live_only:
-            data["ModelFest RMSE"] = _curve_spec(
-                "modelfest_rmse", variants, d_mf, contrasts, mf_human, np.arange(len(mf_ids))
-            )
-            data["castleCSF RMSE"] = _curve_spec(
-                "castle_rmse", variants, d_castle, contrasts, castle_human, castle_index_arr
-            )
-        res.comparisons += compare_variants(
-            bb_name,
+    }
+    if not cfg.live_only:
+        data["ModelFest RMSE"] = _curve_spec(
+            "modelfest_rmse",
             variants,
-            res.rows,
-            data,
-            cfg.fractions,
-            n_boot=cfg.n_boot,
-            seed=cfg.seed,
-            level=cfg.level,
+            d["modelfest"],
+            contrasts,
+            hd.mf_human,
+            np.arange(len(hd.mf_ids)),
         )
-        res.timings[f"{bb_name}_paired_stats_s"] = time.perf_counter() - t0
-        if lin is not None:
-            for layer in layers:
-                t = scores.layer(layer)
-                for score in ("mu1", "mu2", "pe"):
-                    vals = np.where(t["dead"], np.nan, t[score])
-                    a = score_weight_agreement(
-                        vals,
-                        lin[layer].numpy(),
-                        layer=layer,
-                        score=score,
-                        n_perm=2000,
-                        seed=cfg.seed,
-                    )
-                    res.agreement.append(
-                        {
-                            "backbone": bb_name,
-                            "layer": layer,
-                            "score": score,
-                            "rho": a.rho,
-                            "p_value": a.p_value,
-                            "n_used": a.n_used,
-                            "n_dead": a.n_dead,
-                        }
-                    )
-    res.timings["total_s"] = time.perf_counter() - t_start
-    _write(
-        res,
-        cfg,
-        out,
-        contrasts,
-        None
-        if cfg.live_only
-        else {
-            "castle_rows": len(keep),
-            "castle_excluded": len(excluded),
-            "castle_stimuli": len(castle_waves),
-            "modelfest_ids": mf_ids,
-        },
-    )
-    return res
+        data["castleCSF RMSE"] = _curve_spec(
+            "castle_rmse", variants, d["castle"], contrasts, hd.castle_human, hd.castle_index
+        )
+    return data
 
 
-# ------------------------------------------------------------------------------------------
-# outputs
+def _agreement(
+    cfg: Claim1Config, bb_name: str, scores: Any, layers: list[str], lin: dict[str, torch.Tensor]
+) -> list[dict[str, Any]]:
+    """Spearman agreement of mu1, mu2 and PE with LPIPS's learned weights, per layer."""
+    from ..evaluate.agreement import score_weight_agreement
+
+    rows = []
+    for layer in layers:
+        t = scores.layer(layer)
+        for score in ("mu1", "mu2", "pe"):
+            vals = np.where(t["dead"], np.nan, t[score])
+            a = score_weight_agreement(
+                vals, lin[layer].numpy(), layer=layer, score=score, n_perm=2000, seed=cfg.seed
+            )
+            rows.append(
+                {
+                    "backbone": bb_name,
+                    "layer": layer,
+                    "score": score,
+                    "rho": a.rho,
+                    "p_value": a.p_value,
+                    "n_used": a.n_used,
+                    "n_dead": a.n_dead,
+                }
+            )
+    return rows
 
 
-def _write(res: Claim1Result, cfg: Claim1Config, out: Path, contrasts, extra) -> None:
-    from .claim1_report import render_markdown, with_history
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``python -m hvsprobe.experiments.claim1 [--out DIR] [--doc PAGE] ...``.
 
-    _write_csv(out / "claim1.csv", res.rows, ("backbone", "variant", "family", "k", "n_channels"))
-    _write_csv(
-        out / "claim1_comparisons.csv", res.comparisons, ("backbone", "dataset", "k", "other")
-    )
-    write_json_atomic(
-        out / "claim1.json",
-        {
-            "kind": "claim1",
-            "schema_version": SCHEMA_VERSION,
-            "hvsprobe_version": __version__,
-            "config": cfg.to_dict(),
-            "data": res.data,
-            "machine": res.machine,
-            "contrasts": contrasts.tolist(),
-            "extra": extra,
-            "timings": res.timings,
-            "rows": res.rows,
-            "comparisons": res.comparisons,
-            "agreement": res.agreement,
-        },
-    )
-    text = render_markdown(
-        res.rows, res.agreement, cfg, res.timings, extra, res.comparisons, res.data, res.machine
-    )
-    write_text_atomic(out / "claim1.md", text)
-    if cfg.doc:
-        doc = Path(cfg.doc)
-        old = doc.read_text(encoding="utf-8") if doc.is_file() else None
-        write_text_atomic(doc, with_history(text, old, time.strftime("%Y-%m-%d")))
+    The options are those of ``hvsprobe experiment claim1`` (one parser, in
+    :mod:`hvsprobe.cli`); the page outside ``--out`` is written only with ``--doc``.
+    """
+    import sys
+
+    from ..cli import main as cli_main
+
+    return cli_main(["experiment", "claim1", *(sys.argv[1:] if argv is None else argv)])
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]], first: tuple[str, ...]) -> None:
-    cols = sorted(
-        {k for r in rows for k in r},
-        key=lambda c: (c not in first, first.index(c) if c in first else 0, c),
-    )
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: (f"{v:.6g}" if isinstance(v, float) else v) for c, v in r.items()})
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as _dt
 import itertools
 import math
 import os
 import platform
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -30,10 +28,12 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
+from .._format import EN_DASH, format_number
 from .._io import write_json_atomic, write_text_atomic
 from ..scores import ChannelScores, ScoreConfig, compute_scores
 from ..selection import select_channels
 from ..tuning import Tuning
+from .provenance import run_meta
 
 __all__ = ["DEFAULT_CSFS", "csf_rank_study", "main", "study_markdown"]
 
@@ -42,7 +42,6 @@ SCHEMA_VERSION = 1
 #: CSFs compared by default.
 DEFAULT_CSFS: tuple[str, ...] = ("castle_fit", "barten", "mannos_sakrison")
 #: Default output page.
-DEFAULT_OUT = Path("docs/results/csf_study.md")
 
 
 def _base_config(folder: Path | None) -> ScoreConfig:
@@ -185,7 +184,7 @@ def csf_rank_study(
 
 
 def _f(x: float | None, nd: int = 3) -> str:
-    return "–" if x is None or not math.isfinite(x) else f"{x:.{nd}f}"
+    return format_number(x, nd, missing=EN_DASH)
 
 
 def _machine() -> str:
@@ -334,7 +333,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="folder holding psychophysics/castleCSF (default $HVSPROBE_DATA)",
     )
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"page to write (default {DEFAULT_OUT})"
+        "--out",
+        type=Path,
+        default=None,
+        help="page to write, e.g. docs/results/csf_study.md (required; its JSON goes beside it)",
     )
     args = parser.parse_args(argv)
     from ..human.heldout import csf_heldout_table
@@ -346,14 +348,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"csf_study: error: {exc}", file=sys.stderr)
         return 2
-    cmd = "python -m hvsprobe.experiments.csf_study " + shlex.join(
-        list(argv) if argv is not None else sys.argv[1:]
-    )
+    if args.out is None:
+        print(
+            "csf_study: error: --out PAGE is required (e.g. docs/results/csf_study.md)",
+            file=sys.stderr,
+        )
+        return 2
+    meta = run_meta("csf_study", argv, start)
     header = {
-        "command": cmd,
-        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": meta["command"],
+        "date": meta["date"],
         "machine": _machine(),
-        "seconds": f"{time.perf_counter() - start:.0f} s",
+        "seconds": f"{meta['wall_s']:.0f} s",
     }
     write_text_atomic(args.out, study_markdown(study, heldout, header))
     doc = {**study, "heldout_csf_error": list(heldout), "generated": header}

@@ -22,11 +22,7 @@ the top / bottom of the frequency grid.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import itertools
-import os
-import platform
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -39,6 +35,7 @@ from scipy.stats import spearmanr
 from .._io import read_json, write_json_atomic, write_text_atomic
 from ..scores import ChannelScores
 from ..selection import Selection
+from .provenance import run_meta
 
 __all__ = ["main", "ppd_comparison"]
 
@@ -192,13 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ppd_study: error: {exc}", file=sys.stderr)
         return 2
     res.update({"kind": KIND, "schema_version": SCHEMA_VERSION})
-    res["meta"] = {
-        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python -m hvsprobe.experiments.ppd_study " + shlex.join(argv or sys.argv[1:]),
-        "wall_s": time.perf_counter() - t0,
-        "machine": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-    }
+    res["meta"] = run_meta("ppd_study", argv, t0)
     write_json_atomic(args.out.with_suffix(".json"), res)
     write_text_atomic(args.out, _markdown(res))
     print(f"wrote {args.out}")

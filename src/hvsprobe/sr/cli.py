@@ -1,12 +1,13 @@
-"""Command line for super-resolution: ``hvsprobe sr train|eval`` and ``hvsprobe experiment claim2``.
+"""Command line for super-resolution: ``hvsprobe sr train|eval`` (claim 2's ``hvsprobe experiment
+claim2`` is :mod:`hvsprobe.experiments.claim2`).
 
 Wiring into the main parser::
 
     from hvsprobe.sr.cli import add_sr_commands, add_experiment_commands, run
-    add_sr_commands(sub)            # adds "sr" with "train" and "eval" (add_sr_subcommands
-                                    # on an existing "sr" parser)
-    add_experiment_commands(sub)    # adds "experiment" with "claim2" (or add_claim2_command
-                                    # on an existing "experiment" sub-parser group)
+    add_sr_commands(sub)            # adds "sr" with "train" and "eval"
+    add_experiment_commands(sub)    # adds "experiment" with "claim2" (or
+                                    # hvsprobe.experiments.claim2.add_claim2_command on an
+                                    # existing "experiment" sub-parser group)
     ...
     return run(args)                # for args.command in {"sr", "experiment"}
 
@@ -25,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "add_claim2_command",
     "add_experiment_commands",
     "add_sr_commands",
     "add_sr_subcommands",
@@ -161,77 +161,12 @@ def add_sr_commands(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def add_claim2_command(experiment_subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``claim2`` to the sub-parser group of an ``experiment`` command."""
-    from .experiment import BUDGETS
-
-    p = experiment_subparsers.add_parser(
-        "claim2",
-        help="selected-channel perceptual loss vs VGG/random in x4 SR (trains many models)",
-    )
-    p.add_argument(
-        "--budget", choices=sorted(BUDGETS), default="cpu-small", help="steps, seeds and sets"
-    )
-    p.add_argument(
-        "--preset",
-        choices=("small", "standard"),
-        default=None,
-        help="network size (default: the budget's)",
-    )
-    p.add_argument("--out", type=Path, default=Path("docs/results"), help="report folder")
-    p.add_argument(
-        "--work",
-        type=Path,
-        default=None,
-        help="runs and caches (default: hvsprobe-results/claim2-BUDGET)",
-    )
-    p.add_argument(
-        "--selection",
-        type=Path,
-        default=None,
-        help="selection JSON (default: hvsprobe-results/vgg16-imagenet/selection.json, "
-        "computed by `hvsprobe analyze` if missing)",
-    )
-    p.add_argument("--data-root", type=Path, default=None, help=_DATA_ROOT_HELP)
-    p.add_argument(
-        "--device", default=None, help="cpu or cuda (default: cuda if available, else cpu)"
-    )
-    p.add_argument(
-        "--precision", choices=("fp32", "bf16"), default="fp32", help="compute precision"
-    )
-    _add_claim2_overrides(p)
-    p.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
-    p.add_argument(
-        "--num-workers",
-        type=int,
-        default=None,
-        help="loader workers (default: 4 on CUDA, 0 on CPU)",
-    )
-    p.add_argument(
-        "--estimate-only", action="store_true", help="time the steps, print the estimate, stop"
-    )
-    p.set_defaults(sr_handler=_cmd_claim2)
-    return p
-
-
-def _add_claim2_overrides(p: argparse.ArgumentParser) -> None:
-    """Options that replace a value of the ``--budget`` (default: the budget's value)."""
-    budget = "(default: the budget's)"
-    p.add_argument("--sets", nargs="+", default=None, help=f"test image sets {budget}")
-    p.add_argument("--seeds", nargs="+", type=int, default=None, help=f"training seeds {budget}")
-    p.add_argument("--rhos", nargs="+", type=float, default=None, help=f"relative lambdas {budget}")
-    p.add_argument(
-        "--pretrain-steps", type=int, default=None, help=f"L1 pre-training steps {budget}"
-    )
-    p.add_argument("--finetune-steps", type=int, default=None, help=f"fine-tuning steps {budget}")
-    p.add_argument("--batch-size", type=int, default=None, help=f"batch size {budget}")
-    p.add_argument("--patch", type=int, default=None, help=f"HR patch size {budget}")
-
-
 def add_experiment_commands(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``experiment`` with ``claim2`` to an ``add_subparsers()`` object."""
     p = subparsers.add_parser("experiment", help="paper experiments")
     sub = p.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
+    from ..experiments.claim2 import add_claim2_command
+
     add_claim2_command(sub)
     return p
 
@@ -312,36 +247,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     )
     print((args.out / "eval_summary.md").read_text(encoding="utf-8"))
     print(f"{len(res.crops)} crop images in {args.out / 'crops'}")
-    return 0
-
-
-def _cmd_claim2(args: argparse.Namespace) -> int:
-    from .experiment import Claim2Config, run_claim2
-
-    cfg = Claim2Config(
-        budget=args.budget,
-        out=str(args.out),
-        work=str(args.work) if args.work else None,
-        selection=str(args.selection) if args.selection else None,
-        data_root=str(args.data_root) if args.data_root else None,
-        device=args.device,
-        precision=args.precision,
-        preset=args.preset,
-        sets=args.sets,
-        seeds=args.seeds,
-        rhos=args.rhos,
-        pretrain_steps=args.pretrain_steps,
-        finetune_steps=args.finetune_steps,
-        batch_size=args.batch_size,
-        patch=args.patch,
-        threads=args.threads,
-        num_workers=args.num_workers,
-    )
-    res = run_claim2(cfg, estimate_only=args.estimate_only)
-    if isinstance(res, dict):  # --estimate-only: run_claim2 has printed the estimate
-        return 0
-    print(res.report.read_text(encoding="utf-8").split("## Results")[0])
-    print(f"report {res.report}, table {res.csv}, plot {res.plot}")
     return 0
 
 

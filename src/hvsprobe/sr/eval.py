@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._format import format_number
 from .._io import atomic_path, read_json, sha256_file, write_json_atomic, write_text_atomic
 from .data import TEST_SETS, ImageBank, bicubic_upscale, load_test_set
 
@@ -176,7 +176,7 @@ def _as_upscaler(model: str | os.PathLike[str] | nn.Module, device: torch.device
     if isinstance(model, str) and model == BICUBIC:
         return lambda lr: bicubic_upscale(lr, 4, quantize=True)
     if isinstance(model, str | os.PathLike):
-        from .train import load_model
+        from .checkpoints import load_model
 
         model = load_model(model, device)
     net = model.to(device).eval()
@@ -357,13 +357,7 @@ def evaluate(
     EvalResult
     """
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    entries: dict[str, str | os.PathLike[str] | nn.Module] = {}
-    if bicubic:
-        entries[BICUBIC] = BICUBIC
-    for name, m in models.items():
-        if name == BICUBIC:
-            raise ValueError(f"{BICUBIC!r} is reserved for the baseline")
-        entries[name] = m
+    entries = _entries(models, bicubic)
     out_p = Path(out) if out is not None else None
     cache_p = Path(cache_dir) if cache_dir is not None else (out_p / "cache" if out_p else None)
     keys = {name: _model_key(m) for name, m in entries.items()}
@@ -388,61 +382,27 @@ def evaluate(
         sr_images: dict[str, list[torch.Tensor]] = {}
         for name, m in entries.items():
             cfile = cache_p / f"{keys[name]}-{set_label}.json" if cache_p else None
-            cached = read_json(cfile) if cfile is not None and cfile.exists() else None
-            if cached is not None and cached.get("config") == proto:
-                set_rows = [{**r, "model": name} for r in cached["rows"]]
-                need_images = n_crops > 0 and out_p is not None
-            else:
-                set_rows, need_images = [], True
-            if need_images:
-                if name not in upscalers:
-                    upscalers[name] = _as_upscaler(m, dev)
-                outs = []
-                for i, (hr8, lr8) in enumerate(zip(bank.hr, bank.lr, strict=True)):
-                    if cached is not None and i >= n_crops:
-                        break
-                    lr = lr8.float().unsqueeze(0) / 255.0
-                    sr = upscalers[name](lr)
-                    outs.append(sr[0])
-                    if cached is not None:
-                        continue
-                    hr = hr8.float().unsqueeze(0) / 255.0
-                    row: dict[str, Any] = {
-                        "model": name,
-                        "set": set_label,
-                        "image": bank.names[i],
-                        "psnr_y": float(psnr_y(sr, hr, border)[0]),
-                        "ssim_y": float(ssim_y(sr, hr, border)[0]),
-                    }
-                    if nets:
-                        row.update(_lpips(nets, shave(sr, border), shave(hr, border), dev))
-                    set_rows.append(row)
+            set_rows, outs = _model_on_set(
+                name,
+                m,
+                bank,
+                set_label,
+                nets,
+                proto,
+                cfile,
+                upscalers,
+                dev,
+                border,
+                n_crops=n_crops,
+                write_crops=out_p is not None,
+            )
+            if outs is not None:
                 sr_images[name] = outs
-                if cfile is not None and cached is None:
-                    write_json_atomic(
-                        cfile,
-                        {
-                            "kind": "sr_eval_cache",
-                            "config": proto,
-                            "rows": [
-                                {k: v for k, v in r.items() if k != "model"} for r in set_rows
-                            ],
-                        },
-                    )
             rows += set_rows
             if bar is not None:
                 bar.update(1)
         if out_p is not None and n_crops > 0:
-            for i in range(min(n_crops, len(bank))):
-                hr = bank.hr[i].float() / 255.0
-                box = _crop_box(bank.hr[i], crop_size)
-                panels = [(n, sr_images[n][i]) for n in entries if n in sr_images]
-                panels.append(("HR", hr))
-                crops.append(
-                    save_comparison(
-                        out_p / "crops" / f"{set_label}_{bank.names[i]}.png", panels, box
-                    )
-                )
+            crops += _write_crops(bank, set_label, entries, sr_images, n_crops, crop_size, out_p)
     if bar is not None:
         bar.close()
     summary = _summarise(rows)
@@ -452,10 +412,107 @@ def evaluate(
     return result
 
 
+def _entries(
+    models: Mapping[str, str | os.PathLike[str] | nn.Module], bicubic: bool
+) -> dict[str, str | os.PathLike[str] | nn.Module]:
+    """The models to evaluate, the bicubic baseline first."""
+    entries: dict[str, str | os.PathLike[str] | nn.Module] = {}
+    if bicubic:
+        entries[BICUBIC] = BICUBIC
+    for name, m in models.items():
+        if name == BICUBIC:
+            raise ValueError(f"{BICUBIC!r} is reserved for the baseline")
+        entries[name] = m
+    return entries
+
+
+def _model_on_set(
+    name: str,
+    m: str | os.PathLike[str] | nn.Module,
+    bank: ImageBank,
+    set_label: str,
+    nets: tuple[str, ...],
+    proto: dict[str, Any],
+    cfile: Path | None,
+    upscalers: dict[str, Upscaler],
+    dev: torch.device,
+    border: int,
+    *,
+    n_crops: int,
+    write_crops: bool,
+) -> tuple[list[dict[str, Any]], list[torch.Tensor] | None]:
+    """One model's per-image rows on one set (cached per protocol), and its first outputs.
+
+    The outputs (for the crops) are ``None`` when nothing had to be run.
+    """
+    cached = read_json(cfile) if cfile is not None and cfile.exists() else None
+    if cached is not None and cached.get("config") != proto:
+        cached = None  # made under other settings: recompute (and replace) it
+    if cached is not None:
+        set_rows = [{**r, "model": name} for r in cached["rows"]]
+        need_images = n_crops > 0 and write_crops
+    else:
+        set_rows, need_images = [], True
+    if not need_images:
+        return set_rows, None
+    if name not in upscalers:
+        upscalers[name] = _as_upscaler(m, dev)
+    outs = []
+    for i, (hr8, lr8) in enumerate(zip(bank.hr, bank.lr, strict=True)):
+        if cached is not None and i >= n_crops:
+            break
+        lr = lr8.float().unsqueeze(0) / 255.0
+        sr = upscalers[name](lr)
+        outs.append(sr[0])
+        if cached is not None:
+            continue
+        hr = hr8.float().unsqueeze(0) / 255.0
+        row: dict[str, Any] = {
+            "model": name,
+            "set": set_label,
+            "image": bank.names[i],
+            "psnr_y": float(psnr_y(sr, hr, border)[0]),
+            "ssim_y": float(ssim_y(sr, hr, border)[0]),
+        }
+        if nets:
+            row.update(_lpips(nets, shave(sr, border), shave(hr, border), dev))
+        set_rows.append(row)
+    if cfile is not None and cached is None:
+        write_json_atomic(
+            cfile,
+            {
+                "kind": "sr_eval_cache",
+                "config": proto,
+                "rows": [{k: v for k, v in r.items() if k != "model"} for r in set_rows],
+            },
+        )
+    return set_rows, outs
+
+
+def _write_crops(
+    bank: ImageBank,
+    set_label: str,
+    entries: Mapping[str, Any],
+    sr_images: dict[str, list[torch.Tensor]],
+    n_crops: int,
+    crop_size: int,
+    out: Path,
+) -> list[Path]:
+    """Side-by-side crop PNGs of the first ``n_crops`` images of a set."""
+    crops = []
+    for i in range(min(n_crops, len(bank))):
+        hr = bank.hr[i].float() / 255.0
+        box = _crop_box(bank.hr[i], crop_size)
+        panels = [(n, sr_images[n][i]) for n in entries if n in sr_images]
+        panels.append(("HR", hr))
+        crops.append(
+            save_comparison(out / "crops" / f"{set_label}_{bank.names[i]}.png", panels, box)
+        )
+    return crops
+
+
 def _fmt(v: Any, nd: int = 4) -> str:
-    if isinstance(v, float):
-        return "—" if math.isnan(v) else f"{v:.{nd}f}"
-    return str(v)
+    return format_number(v, nd, nonfinite="nan") if isinstance(v, float) else str(v)
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -15,19 +15,16 @@ results, because every batch is a pure function of its step number.
 
 Under ``torchrun`` (``WORLD_SIZE > 1``) the function joins the process group itself (``nccl``
 on CUDA, ``gloo`` on CPU), each rank takes its contiguous share of the same global batch,
-and rank 0 alone writes files. :func:`launch_local` starts the processes without torchrun.
+and rank 0 alone writes files. :func:`hvsprobe.sr.distributed.launch_local` starts the
+processes without torchrun; checkpoints are :mod:`hvsprobe.sr.checkpoints`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
-import hashlib
 import math
 import os
-import random
-import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -41,7 +38,18 @@ import torch.distributed as dist
 from torch import nn
 
 from .._io import atomic_path, read_json, sha256_file, write_json_atomic
+from .._precision import autocast
+from .checkpoints import (
+    CHECKPOINT_KIND,
+    CHECKPOINT_SCHEMA,
+    load_checkpoint,
+    params_digest,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from .data import DEFAULT_TRAIN_SETS, ImageBank, PatchDataset, make_loader
+from .distributed import Dist, resolve_device, setup_distributed
 from .losses import PERCEPTUAL_KINDS, SRLoss, build_perceptual
 from .model import EDSR, build_model
 
@@ -49,16 +57,12 @@ __all__ = [
     "PRECISIONS",
     "TrainConfig",
     "TrainResult",
-    "launch_local",
-    "load_checkpoint",
-    "load_model",
+    "read_summary",
     "train",
 ]
 
 PRECISIONS = ("fp32", "bf16")
 SCHEDULES = ("cosine", "constant")
-CHECKPOINT_KIND = "sr_checkpoint"
-CHECKPOINT_SCHEMA = 1
 LOG_COLUMNS = ("step", "loss", "l1", "perceptual", "lr", "images_per_s", "elapsed_s")
 
 #: Fields that may change between a run and its resumption (they do not affect the result).
@@ -215,119 +219,6 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------------------
-# distributed helpers
-
-
-@dataclass(frozen=True)
-class _Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-    owns_group: bool = False
-
-    @property
-    def active(self) -> bool:
-        return self.world > 1
-
-
-def _setup_distributed(device_kind: str) -> _Dist:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return _Dist()
-    owns = False
-    if not dist.is_initialized():
-        backend = "nccl" if device_kind == "cuda" else "gloo"
-        dist.init_process_group(backend=backend)
-        owns = True
-    return _Dist(
-        dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), owns
-    )
-
-
-def _resolve_device(requested: str | None, dd: _Dist) -> torch.device:
-    name = requested or ("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda was asked for, but CUDA is not available")
-        if dd.active:
-            torch.cuda.set_device(dd.local_rank)
-            return torch.device("cuda", dd.local_rank)
-    return torch.device(name)
-
-
-# --------------------------------------------------------------------------------------
-# checkpoints
-
-
-def _rng_state() -> dict[str, Any]:
-    np_state = np.random.get_state()  # noqa: NPY002 - the legacy global state is what we save
-    py_state = random.getstate()
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "numpy": {
-            "keys": torch.from_numpy(np.asarray(np_state[1], dtype=np.int64)),
-            "pos": int(np_state[2]),
-            "has_gauss": int(np_state[3]),
-            "cached_gaussian": float(np_state[4]),
-        },
-        "python": [py_state[0], list(py_state[1]), py_state[2]],
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    n = state["numpy"]
-    np.random.set_state(  # noqa: NPY002
-        (
-            "MT19937",
-            n["keys"].numpy().astype(np.uint32),
-            n["pos"],
-            n["has_gauss"],
-            n["cached_gaussian"],
-        )
-    )
-    py = state["python"]
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`train` (tensors and plain types only).
-
-    Raises
-    ------
-    ValueError
-        Not an hvsprobe SR checkpoint, or an unsupported schema version.
-    """
-    ckpt = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != CHECKPOINT_KIND:
-        raise ValueError(f"{path} is not an hvsprobe SR checkpoint")
-    if int(ckpt.get("schema_version", 0)) > CHECKPOINT_SCHEMA:
-        raise ValueError(f"{path}: checkpoint schema {ckpt.get('schema_version')} is too new")
-    return ckpt
-
-
-def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> EDSR:
-    """The network stored in a checkpoint, in eval mode."""
-    ckpt = load_checkpoint(path)
-    cfg = ckpt["model_config"]
-    from .model import ModelConfig
-
-    model = EDSR(ModelConfig(**cfg))
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval()
-
-
-def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-
-
-# --------------------------------------------------------------------------------------
 # the loop
 
 
@@ -339,20 +230,6 @@ def _lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
         return cfg.lr_min_ratio + (1.0 - cfg.lr_min_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
 
     return fn
-
-
-def _params_digest(model: nn.Module) -> str:
-    h = hashlib.sha256()
-    for name, p in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(p.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _rewrite_log(path: Path, upto_step: int) -> None:
@@ -408,7 +285,7 @@ def train(
     TrainResult
     """
     t_start = time.perf_counter()
-    dd = _setup_distributed(
+    dd = setup_distributed(
         "cuda"
         if (config.device or "").startswith("cuda")
         or (config.device is None and torch.cuda.is_available())
@@ -422,16 +299,30 @@ def train(
             dist.destroy_process_group()
 
 
+@dataclass
+class _Run:
+    """The objects one training run updates (built by :func:`_build_run`)."""
+
+    model: EDSR
+    ddp_model: nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    criterion: SRLoss
+    start: int
+    elapsed_before: float
+    init_sha: str | None
+
+
 def _train(
     cfg: TrainConfig,
-    dd: _Dist,
+    dd: Dist,
     resume: bool,
     bank: ImageBank | None,
     stop_at: int | None,
     say: Callable[[str], None],
     t_start: float,
 ) -> TrainResult:
-    device = _resolve_device(cfg.device, dd)
+    device = resolve_device(cfg.device, dd)
     if device.type == "cuda":
         # fixed patch shapes: let cuDNN pick the fastest kernels (results then match a rerun
         # to cuDNN's nondeterminism, not bit for bit; bit-exact resume is a CPU guarantee)
@@ -441,22 +332,59 @@ def _train(
     log_path = out / "log.csv"
     if cfg.batch_size % dd.world:
         raise ValueError(f"batch size {cfg.batch_size} is not divisible by {dd.world} processes")
+    ckpt = _checkpoint_to_resume(cfg, ckpt_path, resume)
+    run = _build_run(cfg, dd, device, ckpt, say)
+    end = cfg.steps if stop_at is None else min(cfg.steps, int(stop_at))
+    if dd.rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / "config.json", {"kind": "sr_train_config", **cfg.to_dict()})
+        if ckpt is not None:
+            _rewrite_log(log_path, run.start)
+    if run.start < end and bank is None:
+        say(f"decoding training images from {', '.join(cfg.train_sets)} …")
+        bank = ImageBank.from_folders(
+            cfg.train_sets,
+            data_root=cfg.data_root,
+            max_images=cfg.max_images,
+            min_size=cfg.patch,
+        )
+        say(f"{len(bank)} training images")
 
-    ckpt: dict[str, Any] | None = None
-    if ckpt_path.exists():
-        if not resume:
-            raise ValueError(
-                f"{ckpt_path} exists: pass --resume to continue it or choose another --out"
-            )
-        ckpt = load_checkpoint(ckpt_path)
-        old = TrainConfig.from_dict(ckpt["config"]).identity()
-        new = cfg.identity()
-        diff = {
-            k: (old.get(k), new.get(k)) for k in set(old) | set(new) if old.get(k) != new.get(k)
-        }
-        if diff:
-            raise ValueError(f"cannot resume {ckpt_path}: configuration differs in {diff}")
+    step = run.start
+    last: dict[str, float] = {"loss": float("nan"), "l1": float("nan"), "perceptual": float("nan")}
+    step_times: list[float] = []
+    t_loop = time.perf_counter()
+    if run.start < end:
+        assert bank is not None
+        step, last = _loop(cfg, dd, device, run, bank, end, out, t_loop, step_times, say)
+    return _finish(cfg, dd, device, run.model, out, step, last, step_times, t_start)
 
+
+def _checkpoint_to_resume(cfg: TrainConfig, ckpt_path: Path, resume: bool) -> dict[str, Any] | None:
+    """The checkpoint in ``OUT`` (refused without ``resume`` or for another configuration)."""
+    if not ckpt_path.exists():
+        return None
+    if not resume:
+        raise ValueError(
+            f"{ckpt_path} exists: pass --resume to continue it or choose another --out"
+        )
+    ckpt = load_checkpoint(ckpt_path)
+    old = TrainConfig.from_dict(ckpt["config"]).identity()
+    new = cfg.identity()
+    diff = {k: (old.get(k), new.get(k)) for k in set(old) | set(new) if old.get(k) != new.get(k)}
+    if diff:
+        raise ValueError(f"cannot resume {ckpt_path}: configuration differs in {diff}")
+    return ckpt
+
+
+def _build_run(
+    cfg: TrainConfig,
+    dd: Dist,
+    device: torch.device,
+    ckpt: dict[str, Any] | None,
+    say: Callable[[str], None],
+) -> _Run:
+    """Network, loss, optimiser and schedule: fresh, from ``init``, or restored from ``ckpt``."""
     model = build_model(cfg.preset, n_blocks=cfg.n_blocks, n_feats=cfg.n_feats, seed=cfg.model_seed)
     init_sha = None
     if cfg.init and ckpt is None:
@@ -479,137 +407,182 @@ def _train(
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
-        _set_rng_state(ckpt["rng"])
+        set_rng_state(ckpt["rng"])
         start = int(ckpt["step"])
         elapsed_before = float(ckpt.get("elapsed_s", 0.0))
         init_sha = ckpt.get("init_sha256")
-        say(f"resuming {out} at step {start} of {cfg.steps}")
+        say(f"resuming {Path(cfg.out)} at step {start} of {cfg.steps}")
     ddp_model: nn.Module = model
     if dd.active:
         ddp_model = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
+    return _Run(model, ddp_model, opt, sched, criterion, start, elapsed_before, init_sha)
 
-    end = cfg.steps if stop_at is None else min(cfg.steps, int(stop_at))
-    if dd.rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(out / "config.json", {"kind": "sr_train_config", **cfg.to_dict()})
-        if ckpt is not None:
-            _rewrite_log(log_path, start)
-    if start < end and bank is None:
-        say(f"decoding training images from {', '.join(cfg.train_sets)} …")
-        bank = ImageBank.from_folders(
-            cfg.train_sets,
-            data_root=cfg.data_root,
-            max_images=cfg.max_images,
-            min_size=cfg.patch,
-        )
-        say(f"{len(bank)} training images")
 
-    def checkpoint(step: int, elapsed: float) -> None:
-        if dd.rank != 0:
-            return
-        _save_checkpoint(
-            ckpt_path,
-            {
-                "kind": CHECKPOINT_KIND,
-                "schema_version": CHECKPOINT_SCHEMA,
-                "step": step,
-                "config": cfg.to_dict(),
-                "model_config": model.config.to_dict(),
-                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(),
-                "rng": _rng_state(),
-                "data": {"next_step": step, "samples_consumed": step * cfg.batch_size},
-                "init_sha256": init_sha,
-                "elapsed_s": elapsed,
-                "world_size": dd.world,
-            },
-        )
+def _write_checkpoint(
+    cfg: TrainConfig, dd: Dist, run: _Run, path: Path, step: int, elapsed: float
+) -> None:
+    """Everything needed to continue at ``step`` (rank 0 writes)."""
+    if dd.rank != 0:
+        return
+    save_checkpoint(
+        path,
+        {
+            "kind": CHECKPOINT_KIND,
+            "schema_version": CHECKPOINT_SCHEMA,
+            "step": step,
+            "config": cfg.to_dict(),
+            "model_config": run.model.config.to_dict(),
+            "model": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
+            "optimizer": run.opt.state_dict(),
+            "scheduler": run.sched.state_dict(),
+            "rng": rng_state(),
+            "data": {"next_step": step, "samples_consumed": step * cfg.batch_size},
+            "init_sha256": run.init_sha,
+            "elapsed_s": elapsed,
+            "world_size": dd.world,
+        },
+    )
 
-    step = start
+
+def _loop(
+    cfg: TrainConfig,
+    dd: Dist,
+    device: torch.device,
+    run: _Run,
+    bank: ImageBank,
+    end: int,
+    out: Path,
+    t_loop: float,
+    step_times: list[float],
+    say: Callable[[str], None],
+) -> tuple[int, dict[str, float]]:
+    """Steps ``run.start`` to ``end``: log rows, periodic and final checkpoints."""
+    ckpt_path, log_path = out / "checkpoint.pt", out / "log.csv"
+    loader = make_loader(
+        PatchDataset(bank, cfg.patch, cfg.seed),
+        cfg.batch_size,
+        run.start,
+        end,
+        rank=dd.rank,
+        world_size=dd.world,
+        num_workers=cfg.num_workers,
+        pin_memory=device.type == "cuda",
+    )
+    bar = _progress(cfg, dd, run.start, end)
+    log_fh = _open_log(log_path) if dd.rank == 0 else None
+    step = run.start
     last: dict[str, float] = {"loss": float("nan"), "l1": float("nan"), "perceptual": float("nan")}
-    step_times: list[float] = []
-    t_loop = time.perf_counter()
-    if start < end:
-        assert bank is not None
-        dataset = PatchDataset(bank, cfg.patch, cfg.seed)
-        loader = make_loader(
-            dataset,
-            cfg.batch_size,
-            start,
-            end,
-            rank=dd.rank,
-            world_size=dd.world,
-            num_workers=cfg.num_workers,
-            pin_memory=device.type == "cuda",
-        )
-        bar = _progress(cfg, dd, start, end)
-        log_fh = None
-        if dd.rank == 0:
-            new_file = not log_path.exists()
-            log_fh = open(log_path, "a", newline="", encoding="utf-8")  # noqa: SIM115
-            writer = csv.writer(log_fh)
-            if new_file:
-                writer.writerow(LOG_COLUMNS)
-        model.train()
-        try:
-            t_prev = time.perf_counter()
-            for lr_b, hr_b in _iterate(loader):
-                lr_b = lr_b.to(device, non_blocking=True)
-                hr_b = hr_b.to(device, non_blocking=True)
-                with _autocast(device, cfg.precision):
-                    sr = ddp_model(lr_b)
-                    loss, parts = criterion(sr, hr_b)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                step += 1
-                now = time.perf_counter()
-                step_times.append(now - t_prev)
-                t_prev = now
-                last = {"loss": float(loss.detach()), **parts}
-                if step % cfg.log_every == 0 or step == end:
-                    vals = torch.tensor([last["loss"], last["l1"], last["perceptual"]])
-                    if dd.active:
-                        dist.all_reduce(vals)
-                        vals /= dd.world
-                    last = dict(zip(("loss", "l1", "perceptual"), vals.tolist(), strict=True))
-                    recent = step_times[-cfg.log_every :]
-                    ips = cfg.batch_size * len(recent) / max(sum(recent), 1e-9)
-                    if log_fh is not None:
-                        writer.writerow(
-                            [
-                                step,
-                                f"{last['loss']:.6g}",
-                                f"{last['l1']:.6g}",
-                                f"{last['perceptual']:.6g}",
-                                f"{sched.get_last_lr()[0]:.6g}",
-                                f"{ips:.4g}",
-                                f"{elapsed_before + now - t_loop:.2f}",
-                            ]
-                        )
-                        log_fh.flush()
-                    if bar is not None:
-                        bar.set_postfix(loss=f"{last['loss']:.4f}", img_s=f"{ips:.1f}")
-                if bar is not None:
-                    bar.update(1)
-                if step % cfg.ckpt_every == 0 and step < end:
-                    checkpoint(step, elapsed_before + time.perf_counter() - t_loop)
-        except KeyboardInterrupt:
-            checkpoint(step, elapsed_before + time.perf_counter() - t_loop)
-            say(f"interrupted: checkpoint at step {step} in {ckpt_path}; rerun with --resume")
-            raise
-        finally:
+    run.model.train()
+    try:
+        t_prev = time.perf_counter()
+        for lr_b, hr_b in _iterate(loader):
+            loss, parts = _optimiser_step(cfg, device, run, lr_b, hr_b)
+            step += 1
+            now = time.perf_counter()
+            step_times.append(now - t_prev)
+            t_prev = now
+            last = {"loss": float(loss.detach()), **parts}
+            if step % cfg.log_every == 0 or step == end:
+                elapsed = run.elapsed_before + now - t_loop
+                last = _log_step(cfg, dd, run, step, last, step_times, elapsed, log_fh, bar)
             if bar is not None:
-                bar.close()
-            if log_fh is not None:
-                log_fh.close()
-        checkpoint(step, elapsed_before + time.perf_counter() - t_loop)
+                bar.update(1)
+            if step % cfg.ckpt_every == 0 and step < end:
+                elapsed = run.elapsed_before + time.perf_counter() - t_loop
+                _write_checkpoint(cfg, dd, run, ckpt_path, step, elapsed)
+    except KeyboardInterrupt:
+        elapsed = run.elapsed_before + time.perf_counter() - t_loop
+        _write_checkpoint(cfg, dd, run, ckpt_path, step, elapsed)
+        say(f"interrupted: checkpoint at step {step} in {ckpt_path}; rerun with --resume")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        if log_fh is not None:
+            log_fh.close()
+    _write_checkpoint(
+        cfg, dd, run, ckpt_path, step, run.elapsed_before + time.perf_counter() - t_loop
+    )
+    return step, last
 
-    digest = _params_digest(model)
+
+def _open_log(path: Path) -> Any:
+    """``log.csv`` opened for appending (with its header when new)."""
+    new_file = not path.exists()
+    fh = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+    if new_file:
+        csv.writer(fh).writerow(LOG_COLUMNS)
+    return fh
+
+
+def _optimiser_step(
+    cfg: TrainConfig, device: torch.device, run: _Run, lr_b: torch.Tensor, hr_b: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """One forward/backward/update; returns the loss tensor and its parts."""
+    lr_b = lr_b.to(device, non_blocking=True)
+    hr_b = hr_b.to(device, non_blocking=True)
+    with autocast(cfg.precision, device):
+        sr = run.ddp_model(lr_b)
+        loss, parts = run.criterion(sr, hr_b)
+    run.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    run.opt.step()
+    run.sched.step()
+    return loss, parts
+
+
+def _log_step(
+    cfg: TrainConfig,
+    dd: Dist,
+    run: _Run,
+    step: int,
+    last: dict[str, float],
+    step_times: list[float],
+    elapsed: float,
+    log_fh: Any,
+    bar: Any,
+) -> dict[str, float]:
+    """Average the loss parts over ranks, append a ``log.csv`` row, update the bar."""
+    vals = torch.tensor([last["loss"], last["l1"], last["perceptual"]])
+    if dd.active:
+        dist.all_reduce(vals)
+        vals /= dd.world
+    last = dict(zip(("loss", "l1", "perceptual"), vals.tolist(), strict=True))
+    recent = step_times[-cfg.log_every :]
+    ips = cfg.batch_size * len(recent) / max(sum(recent), 1e-9)
+    if log_fh is not None:
+        csv.writer(log_fh).writerow(
+            [
+                step,
+                f"{last['loss']:.6g}",
+                f"{last['l1']:.6g}",
+                f"{last['perceptual']:.6g}",
+                f"{run.sched.get_last_lr()[0]:.6g}",
+                f"{ips:.4g}",
+                f"{elapsed:.2f}",
+            ]
+        )
+        log_fh.flush()
+    if bar is not None:
+        bar.set_postfix(loss=f"{last['loss']:.4f}", img_s=f"{ips:.1f}")
+    return last
+
+
+def _finish(
+    cfg: TrainConfig,
+    dd: Dist,
+    device: torch.device,
+    model: EDSR,
+    out: Path,
+    step: int,
+    last: dict[str, float],
+    step_times: list[float],
+    t_start: float,
+) -> TrainResult:
+    """Check the ranks agree, write ``summary.json`` when finished, build the result."""
+    digest = params_digest(model)
     in_sync = True
     if dd.active:
         gathered: list[str | None] = [None] * dd.world
@@ -656,7 +629,7 @@ def _iterate(loader: Any) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     yield from loader
 
 
-def _progress(cfg: TrainConfig, dd: _Dist, start: int, end: int) -> Any:
+def _progress(cfg: TrainConfig, dd: Dist, start: int, end: int) -> Any:
     if not cfg.progress or dd.rank != 0:
         return None
     from tqdm.auto import tqdm
@@ -668,84 +641,3 @@ def read_summary(out: str | os.PathLike[str]) -> dict[str, Any] | None:
     """``OUT/summary.json`` of a finished run, or ``None``."""
     p = Path(out) / "summary.json"
     return read_json(p) if p.exists() else None
-
-
-# --------------------------------------------------------------------------------------
-# multi-process on one machine without torchrun
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _spawn_entry(
-    rank: int,
-    world: int,
-    port: int,
-    config: TrainConfig,
-    bank: ImageBank | None,
-    threads: int,
-    stop_at: int | None,
-    resume: bool,
-) -> None:
-    os.environ.update(
-        {
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-            "RANK": str(rank),
-            "WORLD_SIZE": str(world),
-            "LOCAL_RANK": str(rank),
-            "LOCAL_WORLD_SIZE": str(world),
-        }
-    )
-    torch.set_num_threads(threads)
-    train(config, resume=resume, bank=bank, stop_at=stop_at)
-
-
-def launch_local(
-    config: TrainConfig,
-    nproc: int,
-    *,
-    bank: ImageBank | None = None,
-    threads_per_process: int = 1,
-    stop_at: int | None = None,
-    resume: bool = False,
-    start_method: str = "spawn",
-) -> dict[str, Any] | None:
-    """Run :func:`train` in ``nproc`` local processes (DDP), like ``torchrun --nproc_per_node``.
-
-    Parameters
-    ----------
-    config : TrainConfig
-    nproc : int
-    bank : ImageBank, optional
-        Sent to every process (else each decodes the training sets).
-    threads_per_process : int
-        ``torch.set_num_threads`` in each process.
-    stop_at : int, optional
-        As in :func:`train`.
-    resume : bool
-        As in :func:`train`.
-    start_method : {'spawn', 'fork', 'forkserver'}
-        How the processes start. ``spawn`` (default) is the safe choice; ``fork`` skips
-        re-importing torch in every child (seconds on a busy machine) and is safe here
-        because each child runs with ``threads_per_process`` intra-op threads set before any
-        work (with 1, PyTorch never enters an OpenMP parallel region).
-
-    Returns
-    -------
-    dict or None
-        Rank 0's ``summary.json`` when the run finished.
-    """
-    import torch.multiprocessing as mp
-
-    mp.start_processes(
-        _spawn_entry,
-        args=(nproc, _free_port(), config, bank, threads_per_process, stop_at, resume),
-        nprocs=nproc,
-        join=True,
-        start_method=start_method,
-    )
-    return read_summary(config.out)
