@@ -375,6 +375,7 @@ class Claim1Result:
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def run_claim1(
@@ -470,6 +471,31 @@ def _run_backbone(
         res.agreement += _agreement(cfg, bb_name, scores, layers, lin)
 
 
+def scores_provenance(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """What a page must say about the scores behind the selections: folder, CSF, response.
+
+    Examples
+    --------
+    >>> cfg = {"score": {"mu1": "csf_logslope", "csf": "barten"},
+    ...        "probe": {"grid": {"ppd": 60.0}, "response": {"method": "torus"}}}
+    >>> p = scores_provenance(Path("r"), cfg)
+    >>> p["csf"], p["ppd"], p["response"]
+    ('barten', 60.0, 'torus')
+    """
+    score = config.get("score", {})
+    probe = config.get("probe", {})
+    response = probe.get("response")
+    return {
+        "results": str(folder),
+        "mu1": score.get("mu1"),
+        "mu2": score.get("mu2"),
+        "pe": score.get("pe"),
+        "csf": score.get("csf"),
+        "ppd": probe.get("grid", {}).get("ppd"),
+        "response": response.get("method") if isinstance(response, dict) else response,
+    }
+
+
 def _backbone_scores(
     cfg: Claim1Config, bb_name: str, res: Claim1Result, progress: bool, log: Callable
 ) -> tuple[Any, Any, dict[str, torch.Tensor] | None]:
@@ -485,6 +511,7 @@ def _backbone_scores(
         analyze(bb_name, out=rdir, progress=progress, log=log)
     scores = ChannelScores.load(rdir)
     res.timings[f"{bb_name}_analyze_s"] = time.perf_counter() - t0
+    res.scores[bb_name] = scores_provenance(rdir, scores.config)
     bb = get_backbone(bb_name)
     if scores.config.get("weights_sha256") != bb.weights_sha256:
         raise ValueError(f"{rdir} was measured on other weights than the ImageNet {bb_name}")

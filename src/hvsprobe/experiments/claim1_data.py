@@ -68,13 +68,9 @@ def load_human_data(cfg: Claim1Config) -> HumanData:
 
 def _load_psychophysics(hd: HumanData, cfg: Claim1Config) -> None:
     """ModelFest waveforms and thresholds; castleCSF's kept rows, their distinct stimuli."""
-    from ..evaluate.psychophysics import (
-        SUPPORTED_MODELFEST_IDS,
-        _castle_plan,
-        _castle_wave,
-        _waveform_cached,
-        load_modelfest,
-    )
+    from ..evaluate.psychophysics import SUPPORTED_MODELFEST_IDS, load_modelfest
+    from ..evaluate.psychophysics.castle_csf import _castle_plan, _castle_wave
+    from ..evaluate.psychophysics.modelfest import _waveform_cached
     from ..human import load_castle_achromatic
 
     mf = load_modelfest(cfg.data_root)
