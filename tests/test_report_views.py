@@ -207,6 +207,27 @@ def folders(tmp_path_factory: pytest.TempPathFactory, folder: Path) -> list[Path
     return [folder, other]
 
 
+def test_ranking_measure_is_the_raw_product(folders: list[Path], tmp_path: Path) -> None:
+    # the layer-normalised PE would give every layer a best channel of 1: the ranking ignores
+    # it and follows mu1 * mu2, which is comparable across layers and networks
+    import shutil
+
+    copies = [tmp_path / f"r{i}" for i in range(len(folders))]
+    for src, dst in zip(folders, copies, strict=True):
+        shutil.copytree(src, dst)
+    before = ranking([load_network(f) for f in copies], n_boot=50)
+    s = ChannelScores.load(copies[0])
+    s.columns["pe"] = s.columns["pe"] * 0.01
+    s.save(copies[0])
+    assert ranking([load_network(f) for f in copies], n_boot=50) == before
+    for r in before:
+        net = load_network(copies[[load_network(f).label for f in copies].index(r["network"])])
+        t = net.scores.layer(r["layer"])
+        keep = ~np.asarray(t["dead"], bool) & np.asarray(t["selectable"], bool)
+        expected = np.nanmedian((t["mu1"] * t["mu2"])[keep])
+        assert r["median"] == pytest.approx(expected)
+
+
 def test_comparison_page(folders: list[Path], tmp_path: Path) -> None:
     page = build_comparison(folders, tmp_path / "cmp", n_boot=200)
     text = page.read_text(encoding="utf-8")
@@ -214,13 +235,13 @@ def test_comparison_page(folders: list[Path], tmp_path: Path) -> None:
     for name in ("compare_frequency.png", "compare_scores.png", "compare_shares.png"):
         assert f'src="figures/{name}"' in text and (page.parent / "figures" / name).is_file()
     assert "toy0 (random:0)" in text and "toy1 (random:1)" in text
-    assert "median PE over the layer" in text and "bootstrap" in text
+    assert "median of μ1·μ2" in text and "bootstrap" in text
     rows = ranking([load_network(f) for f in folders], n_boot=200)
     assert len(rows) == 5  # 2 + 3 layers
-    meds = [r["median_pe"] for r in rows]
+    meds = [r["median"] for r in rows]
     assert meds == sorted(meds, reverse=True)
     for r in rows:
-        assert r["ci_low"] <= r["median_pe"] <= r["ci_high"]
+        assert r["ci_low"] <= r["median"] <= r["ci_high"]
     assert {r["depth"] for r in rows} == {0.0, 0.5, 1.0}
     # the same inputs give the same page
     again = build_comparison(folders, tmp_path / "cmp2", n_boot=200)

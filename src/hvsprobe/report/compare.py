@@ -35,7 +35,12 @@ from .tuning_figures import tuning_curve_data
 __all__ = ["Network", "bootstrap_median", "build_comparison", "load_network", "ranking"]
 
 #: The measure of the ranking table, in words.
-MEASURE = "median PE over the layer's selectable channels (live, not weak, not border dominated)"
+MEASURE = (
+    "median of μ1·μ2 (the raw product, PE variant `product`) over the layer's selectable "
+    "channels (live, not weak, not border dominated). Not the default PE, which is divided by "
+    "each layer's maxima and so gives every layer a best channel of 1: μ1 is gain-normalised "
+    "and μ2 lies in [0, 1], so their product is comparable across layers and networks"
+)
 _SHARES = (
     ("orientation_selective", "orientation selective"),
     ("weak", "weak"),
@@ -112,35 +117,38 @@ def _selectable(t: dict[str, np.ndarray]) -> np.ndarray:
 def ranking(
     networks: Sequence[Network], *, n_boot: int = 1000, seed: int = 0
 ) -> list[dict[str, Any]]:
-    """Every (network, layer) with the median PE of its selectable channels and a 95 % interval.
+    """Every (network, layer) with the median μ1·μ2 of its selectable channels and a 95 % interval.
 
-    Sorted by median PE, highest first (NaN last). The bootstrap uses ``seed`` for every
+    The raw product (PE variant ``product``) is used, not the layer-normalised default PE,
+    whose per-layer maxima would make every layer's best channel equal to 1 and the layers
+    incomparable (docs/method.md, section 6). Sorted by that median, highest first (NaN last). The bootstrap uses ``seed`` for every
     layer, so the table is reproducible.
 
     Examples
     --------
     >>> rows = ranking([load_network("res/vgg16"), load_network("res/alexnet")])  # doctest: +SKIP
-    >>> rows[0]["network"], rows[0]["layer"], rows[0]["ci_low"] <= rows[0]["median_pe"]  # doctest: +SKIP
+    >>> rows[0]["network"], rows[0]["layer"], rows[0]["ci_low"] <= rows[0]["median"]  # doctest: +SKIP
     ('vgg16 (imagenet)', 'relu3_1', True)
     """
     rows = []
     for net in networks:
         for name, depth in net.depths.items():
             t = net.scores.layer(name)
-            pe = np.asarray(t["pe"], dtype=np.float64)[_selectable(t)]
-            med, lo, hi = bootstrap_median(pe, n_boot=n_boot, seed=seed)
+            product = np.asarray(t["mu1"], dtype=np.float64) * np.asarray(t["mu2"], np.float64)
+            values = product[_selectable(t)]
+            med, lo, hi = bootstrap_median(values, n_boot=n_boot, seed=seed)
             rows.append(
                 {
                     "network": net.label,
                     "layer": name,
                     "depth": depth,
-                    "n": int(np.isfinite(pe).sum()),
-                    "median_pe": med,
+                    "n": int(np.isfinite(values).sum()),
+                    "median": med,
                     "ci_low": lo,
                     "ci_high": hi,
                 }
             )
-    rows.sort(key=lambda r: (not math.isfinite(r["median_pe"]), -np.nan_to_num(r["median_pe"])))
+    rows.sort(key=lambda r: (not math.isfinite(r["median"]), -np.nan_to_num(r["median"])))
     return rows
 
 
@@ -295,7 +303,7 @@ def _ranking_table(rows: list[dict[str, Any]]) -> Any:
             r["layer"],
             f"{r['depth']:.2f}",
             r["n"],
-            "—" if not math.isfinite(r["median_pe"]) else f"{r['median_pe']:.3f}",
+            "—" if not math.isfinite(r["median"]) else f"{r['median']:.3f}",
             "—" if not math.isfinite(r["ci_low"]) else f"{r['ci_low']:.3f} – {r['ci_high']:.3f}",
         ]
         for k, r in enumerate(rows)
@@ -306,7 +314,7 @@ def _ranking_table(rows: list[dict[str, Any]]) -> Any:
         "layer",
         "relative depth",
         "channels",
-        "median PE",
+        "median μ1·μ2",
         "95 % interval",
     ]
     return table(header, body, numeric=[True, False, False, True, True, True, True])
