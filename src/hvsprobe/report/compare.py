@@ -199,16 +199,32 @@ def frequency_figure(networks: Sequence[Network], path: Path, csf: figs.CSFCurve
         if csf is not None:
             ax.plot(f_dense, csf[0](f_dense), color="#555555", lw=2.0, ls="--", label=csf[2])
         freqs = np.asarray(net.tuning.grid.frequencies, dtype=np.float64)
+        names = list(net.depths)
         for name, depth in net.depths.items():
             curve = _population_curve(net, name)
+            # only the shallowest and deepest layer are named; the colour bar gives the rest
+            label = name if name in (names[0], names[-1]) else None
             if curve is not None:
-                ax.plot(freqs, curve, "o-", ms=2.5, lw=1.4, color=_depth_colour(depth), label=name)
+                ax.plot(freqs, curve, "o-", ms=2.5, lw=1.4, color=_depth_colour(depth), label=label)
         ax.set_ylim(-0.05, 1.08)
         ax.set_title(net.label)
         ax.set_xlabel("spatial frequency (cycles/degree)")
         ax.set_ylabel("median response / channel peak")
-        ax.legend(loc="lower left", fontsize=6.5, framealpha=0.8)
+        ax.legend(loc="upper left", fontsize=6.5, framealpha=0.8)
+    _depth_colourbar(fig, axes[: len(networks)])
     return figs.save_figure(fig, path)
+
+
+def _depth_colourbar(fig: Any, axes: Sequence[Any]) -> None:
+    """A colour bar of relative depth, in the colours of :func:`_depth_colour`."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, Normalize
+
+    cmap = ListedColormap([_depth_colour(d) for d in np.linspace(0.0, 1.0, 256)])
+    bar = fig.colorbar(
+        ScalarMappable(Normalize(0.0, 1.0), cmap), ax=list(axes), shrink=0.6, pad=0.02
+    )
+    bar.set_label("relative depth (0 = first probed layer, 1 = last)")
 
 
 def scores_figure(networks: Sequence[Network], path: Path) -> Path:
