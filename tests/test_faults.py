@@ -159,8 +159,13 @@ def _signal_at_batch(monkeypatch, signum: int, at: int) -> list[int]:
 @pytest.mark.parametrize("signum, status, name", [(signal.SIGINT, 130, "Ctrl-C (SIGINT)"),
                                                   (signal.SIGTERM, 143, "SIGTERM")])  # fmt: skip
 def test_a_signal_saves_a_checkpoint_and_a_rerun_resumes(
-    signum, status, name, reference, tmp_path, monkeypatch, capsys
+    signum, status, name, reference, tmp_path, monkeypatch, capsys, request
 ):
+    if signum == signal.SIGINT and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # tests started in the background by a shell (`cmd &`) inherit an ignored SIGINT,
+        # which Python keeps: give this process the handler an interactive one has
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
     out = tmp_path / "res"
     args = list(ARGS)
     args[args.index("--checkpoint-every") + 1] = "3600"  # no timed checkpoint: only the signal's
