@@ -1,6 +1,6 @@
 """The report in a real browser: headless Chromium loads the page and the channel browser.
 
-Checks, from ``file://`` with no network: every image of the report decodes, every internal
+Checks, from ``file://`` with no network, on the report and on the comparison page: every image decodes, every internal
 link (anchor or file) resolves, the page does not overflow a 1280-px-wide window, and the
 channel browser's script draws the channel named in the URL without a console error.
 Skipped, with the reason, where no Chromium is installed (``apt-get install chromium``; the
@@ -115,5 +115,29 @@ def test_channel_browser_in_chromium(report: Path, tmp_path: Path) -> None:
     run = _chromium(page.as_uri() + "#c4", tmp_path / "profile", "--dump-dom")
     assert 'id="detail-title">conv1, channel 4<' in run.stdout, run.stderr[-2000:]
     assert '<tr id="c4" class="current">' in run.stdout
+    console = [line for line in run.stderr.splitlines() if "CONSOLE" in line]
+    assert console == [], console
+
+
+def test_comparison_page_in_chromium(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from hvsprobe.report.compare import build_comparison
+
+    folders = [
+        _folder(tmp_path_factory.mktemp("cmp-a"), 0),
+        _folder(tmp_path_factory.mktemp("cmp-b"), 1, layers=("a", "b", "c")),
+    ]
+    build_report(folders[0], folders[0])  # one folder with its report: the page links to it
+    page = build_comparison(folders, tmp_path_factory.mktemp("cmp-out") / "cmp", n_boot=100)
+    assert "report.html" in page.read_text(encoding="utf-8")
+    harness = page.parent / "check.html"
+    harness.write_text(HARNESS.replace('src="report.html"', 'src="compare.html"'), "utf-8")
+    profile = tmp_path_factory.mktemp("cmp-profile")
+    run = _chromium(harness.as_uri(), profile, "--dump-dom")
+    m = re.search(r'<pre id="result">(.*?)</pre>', run.stdout, re.S)
+    assert m is not None and m.group(1) != "pending", run.stderr[-2000:]
+    res = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert res["images"] >= 3 and res["broken"] == []
+    assert res["links"] >= 1 and res["missing"] == [] and res["anchors"] == []
+    assert res["width"] <= 1280, f"the page is {res['width']} px wide in a 1280-px window"
     console = [line for line in run.stderr.splitlines() if "CONSOLE" in line]
     assert console == [], console
