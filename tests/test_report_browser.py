@@ -95,13 +95,18 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_report(folder, tmp_path_factory.mktemp("browser-out"))
 
 
-def test_report_in_chromium(report: Path, tmp_path: Path) -> None:
-    harness = report.parent / "check.html"
-    harness.write_text(HARNESS, encoding="utf-8")
-    run = _chromium(harness.as_uri(), tmp_path / "profile", "--dump-dom")
+def _check_in_harness(page: Path, profile: Path) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    """Load ``page`` in the harness beside it; the harness's findings and Chromium's run."""
+    harness = page.parent / "check.html"
+    harness.write_text(HARNESS.replace('src="report.html"', f'src="{page.name}"'), "utf-8")
+    run = _chromium(harness.as_uri(), profile, "--dump-dom")
     m = re.search(r'<pre id="result">(.*?)</pre>', run.stdout, re.S)
     assert m is not None and m.group(1) != "pending", run.stderr[-2000:]
-    res = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    return json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&")), run
+
+
+def test_report_in_chromium(report: Path, tmp_path: Path) -> None:
+    res, _ = _check_in_harness(report, tmp_path / "profile")
     assert res["images"] >= 7 and res["broken"] == []
     assert res["links"] >= 10 and res["missing"] == [] and res["anchors"] == []
     assert res["width"] <= 1280, f"the page is {res['width']} px wide in a 1280-px window"
@@ -129,13 +134,7 @@ def test_comparison_page_in_chromium(tmp_path_factory: pytest.TempPathFactory) -
     build_report(folders[0], folders[0])  # one folder with its report: the page links to it
     page = build_comparison(folders, tmp_path_factory.mktemp("cmp-out") / "cmp", n_boot=100)
     assert "report.html" in page.read_text(encoding="utf-8")
-    harness = page.parent / "check.html"
-    harness.write_text(HARNESS.replace('src="report.html"', 'src="compare.html"'), "utf-8")
-    profile = tmp_path_factory.mktemp("cmp-profile")
-    run = _chromium(harness.as_uri(), profile, "--dump-dom")
-    m = re.search(r'<pre id="result">(.*?)</pre>', run.stdout, re.S)
-    assert m is not None and m.group(1) != "pending", run.stderr[-2000:]
-    res = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    res, run = _check_in_harness(page, tmp_path_factory.mktemp("cmp-profile"))
     assert res["images"] >= 3 and res["broken"] == []
     assert res["links"] >= 1 and res["missing"] == [] and res["anchors"] == []
     assert res["width"] <= 1280, f"the page is {res['width']} px wide in a 1280-px window"
