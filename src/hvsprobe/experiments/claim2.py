@@ -147,6 +147,8 @@ def _estimate(
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add claim 2's options to ``p`` (``--out`` is required: the report folder)."""
+    from ..sr.cli import DATA_ROOT_HELP, THREADS_HELP  # the same options as `hvsprobe sr`
+
     budget = "(default: the budget's)"
     p.add_argument(
         "--budget", choices=sorted(BUDGETS), default="cpu-small", help="steps, seeds and sets"
@@ -173,12 +175,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="selection JSON (default: hvsprobe-results/vgg16-imagenet/selection.json, "
         "computed by `hvsprobe analyze` if missing)",
     )
-    p.add_argument(
-        "--data-root",
-        type=Path,
-        default=None,
-        help="folder holding sr/ (default: $HVSPROBE_DATA, else the folder `hvsprobe data` registered)",
-    )
+    p.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
     p.add_argument(
         "--device", default=None, help="cpu or cuda (default: cuda if available, else cpu)"
     )
@@ -194,12 +191,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--finetune-steps", type=int, default=None, help=f"fine-tuning steps {budget}")
     p.add_argument("--batch-size", type=int, default=None, help=f"batch size {budget}")
     p.add_argument("--patch", type=int, default=None, help=f"HR patch size {budget}")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="CPU threads, torch.set_num_threads (default: torch's choice)",
-    )
+    p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     p.add_argument(
         "--num-workers",
         type=int,

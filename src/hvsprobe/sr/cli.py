@@ -94,19 +94,19 @@ def _add_train_run_options(p: argparse.ArgumentParser, train_sets: Sequence[str]
     p.add_argument(
         "--device", default=None, help="cpu or cuda (default: cuda if available, else cpu)"
     )
-    p.add_argument("--data-root", type=Path, default=None, help=_DATA_ROOT_HELP)
+    p.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
     p.add_argument("--train-sets", nargs="+", default=list(train_sets), help="training image sets")
     p.add_argument("--ckpt-every", type=int, default=500, help="steps between checkpoints")
     p.add_argument("--log-every", type=int, default=10, help="steps between log lines")
     p.add_argument("--num-workers", type=int, default=0, help="data loader workers")
-    p.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-_DATA_ROOT_HELP = (
+DATA_ROOT_HELP = (
     "folder holding sr/ (default: $HVSPROBE_DATA, else the folder `hvsprobe data` registered)"
 )
-_THREADS_HELP = "CPU threads, torch.set_num_threads (default: torch's choice)"
+THREADS_HELP = "CPU threads, torch.set_num_threads (default: torch's choice)"
 
 
 def _add_eval(sub: Any) -> None:
@@ -131,8 +131,8 @@ def _add_eval(sub: Any) -> None:
     p.add_argument(
         "--device", default=None, help="cpu or cuda (default: cuda if available, else cpu)"
     )
-    p.add_argument("--data-root", type=Path, default=None, help=_DATA_ROOT_HELP)
-    p.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    p.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
+    p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(sr_handler=_cmd_eval)
 
