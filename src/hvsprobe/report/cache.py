@@ -53,6 +53,24 @@ def file_digest(paths: Iterable[str | os.PathLike[str]]) -> str:
     return h.hexdigest()
 
 
+def _split(batch: list[Any], workers: int) -> list[list[Any]]:
+    """``batch`` in up to ``workers - 1`` consecutive parts of near-equal length (>= 1 part).
+
+    >>> _split(list(range(5)), 4)
+    [[0, 1], [2, 3], [4]]
+    >>> _split(list(range(5)), 2)
+    [[0, 1, 2, 3, 4]]
+    """
+    parts = max(1, min(len(batch), int(workers) - 1))
+    size = -(-len(batch) // parts)
+    return [batch[i : i + size] for i in range(0, len(batch), size)]
+
+
+def _draw_batch(fig_dir: Path, batch: list[tuple[str, str, Callable[[Path], Path]]]) -> list[Path]:
+    """Draw the figures of one job in order; their paths."""
+    return [draw(fig_dir / name) for name, _, draw in batch]
+
+
 class FigureCache:
     """Draw a figure only when its inputs changed since the PNG on disk was drawn.
 
@@ -72,7 +90,7 @@ class FigureCache:
         self.meta: dict[str, Any] = {}
         self.drawn: list[str] = []
         self.reused: list[str] = []
-        self._pending: list[tuple[str, str, Callable[[Path], Path]]] = []
+        self._pending: list[tuple[str, str, Callable[[Path], Path], str | None]] = []
         path = self.fig_dir / _RECORD
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -110,33 +128,52 @@ class FigureCache:
             return self.fig_dir / name
         return self._drew(name, key, draw(self.fig_dir / name))
 
-    def defer(self, name: str, args: Any, draw: Callable[[Path], Path]) -> Path:
-        """As :meth:`figure`, but a figure to draw waits for :meth:`draw_pending`."""
+    def defer(
+        self, name: str, args: Any, draw: Callable[[Path], Path], *, group: str | None = None
+    ) -> Path:
+        """As :meth:`figure`, but a figure to draw waits for :meth:`draw_pending`.
+
+        Figures deferred with the same ``group`` are drawn one after another by the same
+        process (figures that share costly drawing state, such as a blitted background).
+        """
         key = self._key(name, args)
         if self._current(name, key):
             self.reused.append(name)
         else:
-            self._pending.append((name, key, draw))
+            self._pending.append((name, key, draw, group))
         return self.fig_dir / name
 
     @property
     def pending(self) -> list[str]:
         """Names of the deferred figures not drawn yet."""
-        return [name for name, _, _ in self._pending]
+        return [p[0] for p in self._pending]
 
     def draw_pending(self, workers: int = 1) -> Callable[[], None]:
         """Start drawing the deferred figures; return the call that waits for them.
 
         With ``workers`` > 1 (and the ``fork`` start method) they are drawn by that many
         forked processes, which inherit the matplotlib settings in force now, while the
-        caller goes on; else they are drawn here, now. The returned call records them.
+        caller goes on; else they are drawn here, now. A group of figures is one job (with
+        more than 2 workers, up to ``workers - 1`` jobs, since the other figures need a
+        process too), and groups go first (they are the longest jobs). The returned call
+        records them.
         """
-        jobs, self._pending = self._pending, []
-        wait = run_jobs([partial(draw, self.fig_dir / name) for name, _, draw in jobs], workers)
+        pending, self._pending = self._pending, []
+        batches: dict[str | None, list[tuple[str, str, Callable[[Path], Path]]]] = {}
+        singles = []
+        for name, key, draw, group in pending:
+            if group is None:
+                singles.append([(name, key, draw)])
+            else:
+                batches.setdefault(group, []).append((name, key, draw))
+        jobs = [part for batch in batches.values() for part in _split(batch, workers)]
+        jobs += singles
+        wait = run_jobs([partial(_draw_batch, self.fig_dir, batch) for batch in jobs], workers)
 
         def finish() -> None:
-            for (name, key, _), out in zip(jobs, wait(), strict=True):
-                self._drew(name, key, out)
+            for batch, outs in zip(jobs, wait(), strict=True):
+                for (name, key, _), out in zip(batch, outs, strict=True):
+                    self._drew(name, key, out)
 
         return finish
 

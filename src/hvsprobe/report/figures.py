@@ -42,6 +42,7 @@ __all__ = [
     "layer_shares",
     "mu1_mu2_scatter",
     "report_style",
+    "save_canvas",
     "save_figure",
     "score_distributions",
     "selection_counts",
@@ -88,15 +89,44 @@ def _figure(width: float, height: float, *, constrained: bool = True) -> Figure:
     return fig
 
 
+#: zlib level of the PNGs: level 3 writes these flat-colour figures in about half the
+#: time of the default (6) at the same size, within 2 %.
+_PNG_LEVEL = 3
+
+
+def _write_png(fig: Figure, path: Path) -> Path:
+    """Write the pixels on ``fig``'s canvas as PNG, atomically, without metadata.
+
+    An opaque figure (every report figure: white background) is written as RGB, a quarter
+    fewer bytes to compress than RGBA for the same picture.
+    """
+    from PIL import Image
+
+    pixels = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
+    if bool((pixels[..., 3] == 255).all()):
+        image = Image.fromarray(np.ascontiguousarray(pixels[..., :3]), mode="RGB")
+    else:
+        image = Image.fromarray(np.ascontiguousarray(pixels), mode="RGBA")
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="png", compress_level=_PNG_LEVEL, dpi=(DPI, DPI))
+    return path
+
+
 def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` as PNG to ``path`` atomically, without metadata, and clear it."""
-    path = Path(path)
+    """Draw ``fig`` and write it as PNG to ``path`` atomically, without metadata; clear it."""
     try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+        fig.canvas.draw()
+        return _write_png(fig, Path(path))
     finally:
         fig.clear()
-    return path
+
+
+def save_canvas(fig: Figure, path: str | Path) -> Path:
+    """Write what is on ``fig``'s canvas now, as :func:`save_figure` would, without a redraw.
+
+    For figures drawn piecewise (blitting): the canvas must have been drawn at least once.
+    """
+    return _write_png(fig, Path(path))
 
 
 def _layer_axes(

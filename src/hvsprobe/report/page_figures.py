@@ -19,7 +19,7 @@ from . import figures as figs
 from .cache import FigureCache, file_digest
 from .channels import channel_page_name
 from .inputs import csf_for
-from .tuning_figures import tuning_curves
+from .tuning_figures import TuningFigure
 
 __all__ = ["FigureContext", "PageFigure", "PageFigures", "draw_page_figures", "input_digest"]
 
@@ -88,28 +88,33 @@ def _layer_figs(
     contrast_index = int(ctx.score_cfg.get("contrast_index", -1))
     frequency_curve = str(ctx.score_cfg.get("frequency_curve", "preferred"))
     out = []
+    drawers: list[TuningFigure] = []  # one per process, made on first use (needs the CSF)
+
+    def drawer() -> TuningFigure:
+        if not drawers:
+            drawers.append(
+                TuningFigure(
+                    ctx.tuning.grid,
+                    n=ctx.n_curves,
+                    csf=ctx.csf,
+                    frequency_curve=frequency_curve,
+                    contrast_index=contrast_index,
+                )
+            )
+        return drawers[0]
+
     for i, name in enumerate(ctx.scores.layers):
         file = f"tuning_{i:02d}_{channel_page_name(i, name)[3:-5]}.png"
 
         def draw(p: Path, name: str = name) -> Path:
-            return tuning_curves(
-                name,
-                ctx.tuning.responses[name],
-                ctx.tuning.grid,
-                ctx.scores.layer(name),
-                p,
-                n=ctx.n_curves,
-                csf=ctx.csf,
-                frequency_curve=frequency_curve,
-                contrast_index=contrast_index,
-            )
+            return drawer().draw(name, ctx.tuning.responses[name], ctx.scores.layer(name), p)
 
         args = (name, ctx.n_curves, frequency_curve, contrast_index)  # CSF: in the salt
         out.append(
             PageFigure(
                 f"tuning-{i}",
                 name,
-                cache.defer(file, args, draw),
+                cache.defer(file, args, draw, group="tuning"),
                 f"Layer {name}: frequency and orientation tuning of the {ctx.n_curves} "
                 f"highest-PE (top row) and {ctx.n_curves} lowest-PE (bottom row) selectable "
                 "channels; each curve divided by its largest absolute value (the legend gives "
