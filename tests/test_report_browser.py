@@ -15,9 +15,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hvsprobe.report import build_report
+from hvsprobe.tuning import Tuning
 from test_report_views import _folder  # noqa: I001  (tests/ is on sys.path under pytest)
 
 CHROMIUM = next(
@@ -90,9 +92,13 @@ def _chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProce
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = _folder(tmp_path_factory.mktemp("browser-res"), 0)
-    return build_report(folder, tmp_path_factory.mktemp("browser-out"))
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _folder(tmp_path_factory.mktemp("browser-res"), 0)
+
+
+@pytest.fixture(scope="module")
+def report(results: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_report(results, tmp_path_factory.mktemp("browser-out"))
 
 
 def _check_in_harness(page: Path, profile: Path) -> tuple[dict, subprocess.CompletedProcess[str]]:
@@ -115,11 +121,21 @@ def test_report_in_chromium(report: Path, tmp_path: Path) -> None:
     assert shot.is_file() and shot.stat().st_size > 10_000
 
 
-def test_channel_browser_in_chromium(report: Path, tmp_path: Path) -> None:
+def test_channel_browser_in_chromium(report: Path, results: Path, tmp_path: Path) -> None:
     page = report.parent / "channels" / "00_conv1.html"
     run = _chromium(page.as_uri() + "#c4", tmp_path / "profile", "--dump-dom")
     assert 'id="detail-title">conv1, channel 4<' in run.stdout, run.stderr[-2000:]
     assert '<tr id="c4" class="current">' in run.stdout
+    # the script's decoding of the packed responses gives the recorded peak back
+    m = re.search(
+        r'id="detail-peak">largest \|response\| in the map: (\S+) at (\S+) cpd', run.stdout
+    )
+    assert m is not None, run.stdout[-3000:]
+    tuning = Tuning.load(results)
+    r = tuning.responses["conv1"][4].mean(axis=2)[..., -1]
+    f, _ = np.unravel_index(int(np.argmax(np.abs(r))), r.shape)
+    assert float(m.group(1)) == pytest.approx(float(r.flat[np.argmax(np.abs(r))]), rel=5e-3)
+    assert float(m.group(2)) == pytest.approx(float(tuning.grid.frequencies[f]), rel=1e-5)
     console = [line for line in run.stderr.splitlines() if "CONSOLE" in line]
     assert console == [], console
 

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from hvsprobe.report import build_report
-from hvsprobe.report.channels import channel_ranks
+from hvsprobe.report.channels import channel_ranks, unpack_ints
 from hvsprobe.report.compare import bootstrap_median, build_comparison, load_network, ranking
 from hvsprobe.report.html import fmt_share
+from hvsprobe.report.tuning_figures import tuning_curve_data
 from hvsprobe.scores import ChannelScores, compute_scores
 from hvsprobe.stimuli import StimulusGrid
 from hvsprobe.tuning import Tuning
@@ -111,14 +112,18 @@ def test_every_channel_is_in_the_browser(built: Path, folder: Path) -> None:
         data = _json_block(html, "layer-data")
         assert len(data["channels"]) == len(t["channel"])
         ch = data["channels"][2]
-        assert len(ch["m"]) == n_f * n_o and len(ch["fc"]) == n_f and len(ch["oc"]) == n_o
+        m, fc, oc = (unpack_ints(ch[k]) for k in ("m", "fc", "oc"))
+        assert len(m) == n_f * n_o and len(fc) == n_f and len(oc) == n_o
         # absolute responses, not rescaled: integers times s / levels give back every value of
         # the map to 1e-4 of the channel's largest absolute response
         r = tuning.responses[name][2].mean(axis=2)[..., -1]
-        decoded = np.array(ch["m"], dtype=float).reshape(n_f, n_o) * ch["s"] / data["levels"]
+        decoded = m.reshape(n_f, n_o) * ch["s"] / data["levels"]
         peak = float(np.abs(r).max())
         assert ch["s"] == pytest.approx(peak, rel=1e-5)
         np.testing.assert_allclose(decoded, r, rtol=0, atol=1e-4 * peak)
+        f_curve, o_curve = (c[2] for c in tuning_curve_data(tuning.responses[name]))
+        np.testing.assert_allclose(fc * ch["s"] / data["levels"], f_curve, atol=1e-4 * peak)
+        np.testing.assert_allclose(oc * ch["s"] / data["levels"], o_curve, atol=1e-4 * peak)
         assert len(data["layer"]["freq"]["median"]) == n_f and len(data["layer"]["freq"]["p90"])
         assert "weak" in html and "dead" in html  # flags shown per channel
         # the summary's top channels link to their rows

@@ -84,7 +84,9 @@ def format_number(
         )
     if x is None:
         return missing
-    if isinstance(x, numbers.Real) and not math.isfinite(x) and nonfinite != "text":
+    # float/int first: the ABC check alone costs more than the formatting
+    real = isinstance(x, float | int) or isinstance(x, numbers.Real)
+    if real and not math.isfinite(x) and nonfinite != "text":
         if nonfinite == "missing" or math.isnan(x):
             return missing
         if nonfinite == "symbol":

@@ -14,6 +14,7 @@ a page works from ``file://``.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -30,7 +31,14 @@ from ..tuning import Tuning
 from .html import fmt_value, render
 from .tuning_figures import tuning_curve_data
 
-__all__ = ["FLAG_LABELS", "channel_page_name", "channel_ranks", "write_channel_pages"]
+__all__ = [
+    "FLAG_LABELS",
+    "channel_page_name",
+    "channel_ranks",
+    "pack_ints",
+    "unpack_ints",
+    "write_channel_pages",
+]
 
 #: Per-channel flags shown in the browser, with their labels.
 FLAG_LABELS = (
@@ -95,15 +103,33 @@ def _num(x: float, digits: int = 4) -> float | None:
 
 #: Responses are embedded as integers in [-LEVELS, LEVELS] times the channel's ``s / LEVELS``.
 LEVELS = 9999
+#: The packed integer that stands for a missing (NaN) value.
+MISSING = -32768
 
 
-def _ints(values: np.ndarray) -> list[Any]:
-    """``values`` (already scaled to [-LEVELS, LEVELS]) as JSON integers, NaN as null."""
+def pack_ints(values: np.ndarray) -> list[str]:
+    """Each row of ``values`` (scaled to [-LEVELS, LEVELS]) as base64 of little-endian int16.
+
+    NaN becomes :data:`MISSING`. A row of integers this way takes about a third of the page
+    bytes of a JSON list and is written about ten times faster.
+
+    Examples
+    --------
+    >>> rows = pack_ints(np.array([[1.2, -9999.0, np.nan]]))
+    >>> unpack_ints(rows[0]).tolist()
+    [1.0, -9999.0, nan]
+    """
+    values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
-    q = np.rint(np.where(finite, values, 0.0)).astype(np.int64)
-    if finite.all():
-        return q.tolist()
-    return np.where(finite, q, None).tolist()
+    q = np.where(finite, np.rint(np.where(finite, values, 0.0)), MISSING).astype("<i2")
+    return [base64.b64encode(row.tobytes()).decode("ascii") for row in q]
+
+
+def unpack_ints(text: str) -> np.ndarray:
+    """The integers of one :func:`pack_ints` row, as floats with NaN for missing values."""
+    q = np.frombuffer(base64.b64decode(text), dtype="<i2").astype(np.float64)
+    q[q == MISSING] = np.nan
+    return q
 
 
 def _channel_scales(r: np.ndarray) -> np.ndarray:
@@ -121,8 +147,9 @@ def _layer_data(
     """A layer's browser data: per channel its map and curves, compactly; layer percentiles.
 
     A channel's values are integers ``q`` (``m``: the frequency x orientation map, row by
-    row; ``fc``, ``oc``: its curves) with the response ``q * s / LEVELS``: four significant
-    digits of the channel's own peak, whatever the channel's strength.
+    row; ``fc``, ``oc``: its curves; each packed by :func:`pack_ints`) with the response
+    ``q * s / LEVELS``: four significant digits of the channel's own peak, whatever the
+    channel's strength.
     """
     r = np.asarray(responses, dtype=np.float64).mean(axis=3)[..., contrast_index]  # C x F x O
     fc, oc = tuning_curve_data(
@@ -138,8 +165,8 @@ def _layer_data(
             pct[key] = {"median": [], "p90": []}
     scale = _channel_scales(r)
     k = (LEVELS / scale)[:, None]
-    maps = _ints(r.reshape(r.shape[0], -1) * k)
-    fcs, ocs = _ints(fc * k), _ints(oc * k)
+    maps = pack_ints(r.reshape(r.shape[0], -1) * k)
+    fcs, ocs = pack_ints(fc * k), pack_ints(oc * k)
     channels = [
         {"c": int(c), "s": float(scale[i]), "m": maps[i], "fc": fcs[i], "oc": ocs[i]}
         for i, c in enumerate(t["channel"])

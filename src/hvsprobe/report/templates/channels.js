@@ -75,11 +75,24 @@
     });
   }
 
+  // integers packed as little-endian int16 in base64; -32768 marks a missing value
+  function unpack(b64) {
+    var s = atob(b64), out = new Array(s.length >> 1);
+    for (var i = 0; i < out.length; i++) {
+      var v = s.charCodeAt(2 * i) | (s.charCodeAt(2 * i + 1) << 8);
+      if (v >= 32768) { v -= 65536; }
+      out[i] = v === -32768 ? null : v;
+    }
+    return out;
+  }
+
   // a channel's responses: integers q in the page, q * s / levels in the plots
   function decode(ch) {
     if (ch.map) { return; }
     var k = ch.s / D.levels, no = D.orients.length;
-    var dec = function (a) { return a.map(function (v) { return v === null ? null : v * k; }); };
+    var dec = function (b64) {
+      return unpack(b64).map(function (v) { return v === null ? null : v * k; });
+    };
     var flat = dec(ch.m);
     ch.map = [];
     for (var f = 0; f < D.freqs.length; f++) { ch.map.push(flat.slice(f * no, (f + 1) * no)); }
@@ -103,6 +116,14 @@
     var cells = document.querySelectorAll("#detail-scores td");
     CELLS[i].forEach(function (v, k) { if (cells[k]) { cells[k].textContent = v; } });
     drawMap(document.getElementById("map"), ch.map);
+    var best = null;
+    ch.map.forEach(function (row, f) {
+      row.forEach(function (v, o) {
+        if (v !== null && (best === null || Math.abs(v) > Math.abs(best.v))) { best = {v: v, f: f, o: o}; }
+      });
+    });
+    document.getElementById("detail-peak").textContent = best === null ? "no finite response in the map" :
+      "largest |response| in the map: " + fmt(best.v) + " at " + D.freqs[best.f] + " cpd, " + D.orients[best.o] + "°";
     var median = "#8f98a3", channel = "#1f5fa8";
     drawCurves(document.getElementById("freq"), D.freqs, [
       {y: D.layer.freq.median, color: median, label: "layer median"},
