@@ -14,10 +14,9 @@ from hvsprobe.report import build_report
 from hvsprobe.report.channels import channel_ranks, unpack_ints
 from hvsprobe.report.compare import bootstrap_median, build_comparison, load_network, ranking
 from hvsprobe.report.html import fmt_share
-from hvsprobe.report.tuning_figures import tuning_curve_data
 from hvsprobe.scores import ChannelScores, compute_scores
 from hvsprobe.stimuli import StimulusGrid
-from hvsprobe.tuning import Tuning
+from hvsprobe.tuning import Tuning, tuning_curve_data
 
 
 def _folder(directory: Path, seed: int, layers: tuple[str, ...] = ("conv1", "conv2")) -> Path:

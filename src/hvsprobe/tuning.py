@@ -20,7 +20,7 @@ from ._io import atomic_path, check_schema, read_json, sha256_file, write_json_a
 from .checkpoint import ProbeRunStats
 from .stimuli import StimulusGrid
 
-__all__ = ["AXES", "SCHEMA_VERSION", "Tuning"]
+__all__ = ["AXES", "SCHEMA_VERSION", "Tuning", "tuning_curve_data"]
 
 SCHEMA_VERSION = 1
 AXES = ("channel", "frequency", "orientation", "phase", "contrast")
@@ -147,3 +147,46 @@ class Tuning:
         """``'torus'``, ``'interior'`` or ``'whole_map'`` (older files: ``'whole_map'``)."""
         resp = self.config.get("response")
         return resp.get("method", "whole_map") if isinstance(resp, dict) else "whole_map"
+
+
+def tuning_curve_data(
+    responses: np.ndarray,
+    *,
+    frequency_curve: str = "preferred",
+    contrast_index: int = -1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frequency and orientation curves of every channel, as the scores define them.
+
+    Parameters
+    ----------
+    responses : ndarray, shape (C, F, O, P, K)
+        One layer's recorded responses.
+    frequency_curve : {'preferred', 'mean', 'max'}
+        ``r(f, theta*)``, the orientation mean or the orientation max.
+    contrast_index : int
+        Contrast to use.
+
+    Returns
+    -------
+    freq_curves : ndarray, shape (C, F)
+    orient_curves : ndarray, shape (C, O)
+        ``r(f*, theta)`` at each channel's best frequency.
+
+    Examples
+    --------
+    >>> r = np.zeros((1, 3, 2, 1, 1)); r[0, 1, 0] = 2.0; r[0, 2, 1] = 1.0
+    >>> fc, oc = tuning_curve_data(r)
+    >>> fc.tolist(), oc.tolist()
+    ([[0.0, 2.0, 0.0]], [[2.0, 0.0]])
+    """
+    r = np.asarray(responses, dtype=np.float64).mean(axis=3)[..., contrast_index]
+    c, f, o = r.shape
+    kf, ko = np.unravel_index(r.reshape(c, -1).argmax(axis=1), (f, o))
+    rows = np.arange(c)
+    if frequency_curve == "mean":
+        fc = r.mean(axis=2)
+    elif frequency_curve == "max":
+        fc = r.max(axis=2)
+    else:
+        fc = r[rows, :, ko]
+    return fc, r[rows, kf, :]

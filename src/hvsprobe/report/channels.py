@@ -27,9 +27,8 @@ from markupsafe import Markup
 
 from .._io import write_text_atomic
 from ..scores import ChannelScores
-from ..tuning import Tuning
+from ..tuning import Tuning, tuning_curve_data
 from .html import fmt_value, render
-from .tuning_figures import tuning_curve_data
 
 __all__ = [
     "FLAG_LABELS",

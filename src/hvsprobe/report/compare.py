@@ -26,11 +26,10 @@ import numpy as np
 
 from .._io import write_text_atomic
 from ..scores import ChannelScores
-from ..tuning import Tuning
+from ..tuning import Tuning, tuning_curve_data
 from . import figures as figs
 from .html import fmt_share, rel_href, render, table
 from .inputs import check_consistent, check_inputs, csf_for, response_method_text
-from .tuning_figures import tuning_curve_data
 
 __all__ = ["Network", "bootstrap_median", "build_comparison", "load_network", "ranking"]
 

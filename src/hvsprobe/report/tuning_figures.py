@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..stimuli import StimulusGrid
+from ..tuning import tuning_curve_data
 from .figures import (
     _CSF_COLOR,
     _OTHER,
@@ -27,47 +28,7 @@ from .figures import (
     save_canvas,
 )
 
-__all__ = ["TuningFigure", "tuning_curve_data", "tuning_curves"]
-
-
-# ----------------------------------------------------------------------------------------
-# tuning curves
-
-
-def tuning_curve_data(
-    responses: np.ndarray,
-    *,
-    frequency_curve: str = "preferred",
-    contrast_index: int = -1,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Frequency and orientation curves of every channel, as the scores define them.
-
-    Parameters
-    ----------
-    responses : ndarray, shape (C, F, O, P, K)
-        One layer's recorded responses.
-    frequency_curve : {'preferred', 'mean', 'max'}
-        ``r(f, theta*)``, the orientation mean or the orientation max.
-    contrast_index : int
-        Contrast to use.
-
-    Returns
-    -------
-    freq_curves : ndarray, shape (C, F)
-    orient_curves : ndarray, shape (C, O)
-        ``r(f*, theta)`` at each channel's best frequency.
-    """
-    r = np.asarray(responses, dtype=np.float64).mean(axis=3)[..., contrast_index]
-    c, f, o = r.shape
-    kf, ko = np.unravel_index(r.reshape(c, -1).argmax(axis=1), (f, o))
-    rows = np.arange(c)
-    if frequency_curve == "mean":
-        fc = r.mean(axis=2)
-    elif frequency_curve == "max":
-        fc = r.max(axis=2)
-    else:
-        fc = r[rows, :, ko]
-    return fc, r[rows, kf, :]
+__all__ = ["TuningFigure", "tuning_curves"]
 
 
 #: How the frequency curve is taken, in words for the panel titles.
