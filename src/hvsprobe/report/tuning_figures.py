@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 
 from ..stimuli import StimulusGrid
@@ -80,6 +81,25 @@ def _draw_csf(ax: Axes, csf: CSFCurve, freqs: np.ndarray) -> None:
     )
 
 
+#: Top of the CSF's legend and of the channels' legend, right of each orientation panel
+#: (axes fraction): the CSF's is drawn once with the shared background.
+_CSF_LEGEND_Y = 1.0
+_CHANNEL_LEGEND_Y = 0.78
+
+
+def _legend(ax: Axes, handles: list[Any], labels: list[str], top: float) -> Legend:
+    """A frameless legend right of ``ax``, its top at ``top`` (axes fraction)."""
+    return Legend(
+        ax,
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(1.02, top),
+        fontsize=8,
+        frameon=False,
+    )
+
+
 def _y_floor(lows: list[float]) -> float:
     """Lower y limit of a row: a small margin below 0, or below the lowest curve point."""
     return round(min(-0.05, min(lows + [0.0]) - 0.05), 6)
@@ -135,7 +155,7 @@ class TuningFigure:
         fig = _figure(12.5, 6.6, constrained=False)  # fixed geometry: no layout pass per layer
         axes = fig.subplots(2, 2, gridspec_kw={"width_ratios": [1.3, 1.0]})
         fig.subplots_adjust(
-            left=0.075, right=0.805, bottom=0.085, top=0.895, wspace=0.16, hspace=0.34
+            left=0.075, right=0.77, bottom=0.085, top=0.895, wspace=0.16, hspace=0.34
         )
         fc_name = _FC_NAMES.get(self.frequency_curve, self.frequency_curve)
         for row, label in enumerate(("highest PE", "lowest PE")):
@@ -143,6 +163,8 @@ class TuningFigure:
             _log_frequency_axis(ax_f, float(self.freqs[0]), float(self.freqs[-1]))
             if self.csf is not None:
                 _draw_csf(ax_f, self.csf, self.freqs)
+                handles, labels = ax_f.get_legend_handles_labels()
+                ax_o.add_artist(_legend(ax_o, handles, labels, _CSF_LEGEND_Y))
             ax_f.set_ylabel(f"{label}\nresponse / max |response|")
             ax_f.set_title(f"frequency tuning ({fc_name})")
             ax_o.set_title("orientation tuning (at best frequency)")
@@ -198,18 +220,10 @@ class TuningFigure:
                         color=_OTHER,
                     )
                 )
-        handles, labels = ax_f.get_legend_handles_labels()
-        if handles:
-            made.append(
-                ax_o.legend(
-                    handles,
-                    labels,
-                    loc="center left",
-                    bbox_to_anchor=(1.02, 0.5),
-                    fontsize=8,
-                    frameon=False,
-                )
-            )
+        if rows:
+            handles = [a for a in made if isinstance(a, Line2D)][::2]  # the frequency curves
+            legend = _legend(ax_o, handles, [lab for lab, _, _ in rows], _CHANNEL_LEGEND_Y)
+            made.append(ax_o.add_artist(legend))
         return made
 
     def draw(
@@ -230,7 +244,7 @@ class TuningFigure:
             for i in group:
                 lab = f"ch {int(channels[i])}  PE {pe[i]:.2f}"
                 if math.isfinite(rel[i]):
-                    lab += f"\npeak {rel[i]:.3g}× layer median"
+                    lab += f"  peak {rel[i]:.3g}× median"
                 rows.append((lab, _normed(fc[i]), _normed(oc[i])))
             groups.append(rows)
         ylims = tuple(
