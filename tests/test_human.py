@@ -189,6 +189,39 @@ def test_normalized_peak_is_one() -> None:
         assert np.all(w <= 1.0 + 1e-9) and np.all(w > 0)
 
 
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [(n, {}) for n in ALL_NAMES]
+    + [("barten", {"luminance": 1.0}), ("castle_fit", {"luminance": 1.0, "area_deg2": 13.9})],
+)
+def test_peak_frequency_agrees_with_scipy(name: str, params: dict) -> None:
+    """The golden-section refinement (no scipy) finds scipy's bounded optimum."""
+    from scipy.optimize import minimize_scalar
+
+    model = get_csf(name, **params)
+    grid = np.geomspace(0.05, 60.0, 241)
+    i = int(np.argmax(model(grid)))
+    res = minimize_scalar(
+        lambda t: -float(np.log(model(math.exp(t)))),
+        bounds=(math.log(grid[i - 1]), math.log(grid[i + 1])),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
+    assert model.peak_frequency() == pytest.approx(math.exp(res.x), rel=1e-7)
+    assert model.peak_sensitivity() == pytest.approx(float(model(math.exp(res.x))), rel=1e-13)
+
+
+def test_golden_section_maximiser() -> None:
+    from hvsprobe.human.models import _golden_max
+
+    assert _golden_max(lambda t: -((t - 0.3) ** 2), 0.0, 1.0, xatol=1e-10) == pytest.approx(
+        0.3, abs=1e-8
+    )
+    # a maximum at an end of the interval is found at that end
+    assert _golden_max(lambda t: t, -2.0, 5.0, xatol=1e-10) == pytest.approx(5.0, abs=1e-9)
+    assert _golden_max(math.cos, -1.0, 2.0, xatol=1e-12) == pytest.approx(0.0, abs=1e-7)
+
+
 def test_peak_frequency_range_checks() -> None:
     model = get_csf("barten")
     with pytest.raises(ValueError):

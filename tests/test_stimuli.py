@@ -445,6 +445,59 @@ def test_render_index_forms_and_errors():
         grid.render([0.5])
 
 
+@pytest.mark.parametrize("kind", ["grating", "gabor", "concentric"])
+@pytest.mark.parametrize("size", [(24, 20), (9, 31), (16, 16)])
+def test_render_array_equals_the_torch_renderer(kind, size):
+    """The numpy renderer (no torch) gives the torch renderer's float64 luminance."""
+    extra = {"gabor_sigma_deg": 0.15} if kind == "gabor" else {}
+    orients = (0.0,) if kind == "concentric" else (0.0, 30.0, 90.0, 100.0, 135.0, 271.5)
+    grid = small_grid(
+        kind=kind,
+        size=size,
+        frequencies=(0.7, 4.0, 11.3, 19.9),  # up to near Nyquist (20 cpd at 40 px/deg)
+        orientations=orients,
+        phases=(0.0, 90.0, 180.0, 333.0),
+        contrasts=(0.0, 0.25, 1.0),
+        **extra,
+    )
+    ref = grid.render(slice(None), dtype=F64)
+    got = grid.render_array(slice(None))
+    assert isinstance(got, np.ndarray) and got.dtype == np.float64
+    assert got.shape == (len(grid), *size)
+    torch.testing.assert_close(ref[:, 1], ref[:, 0], atol=0, rtol=0)  # grey: one channel says all
+    np.testing.assert_allclose(got, ref[:, 0].numpy(), rtol=0, atol=1e-12)
+    assert got.min() >= 0.0 and got.max() <= 1.0
+    assert np.ptp(got) > 0.5  # real patterns, not a flat field
+
+
+def test_render_array_index_forms_and_errors():
+    grid = small_grid(mean=0.3, contrasts=(0.5, 1.0))
+    all_imgs = grid.render_array(slice(None))
+    np.testing.assert_array_equal(grid.render_array(5), all_imgs[5:6])
+    np.testing.assert_array_equal(grid.render_array(-1), all_imgs[-1:])
+    np.testing.assert_array_equal(grid.render_array(np.array([2, 3])), all_imgs[2:4])
+    np.testing.assert_array_equal(grid.render_array(torch.tensor([7])), all_imgs[7:8])
+    assert grid.render_array([]).shape == (0, 24, 20)
+    with pytest.raises(IndexError, match="24"):
+        grid.render_array([24])
+    with pytest.raises(TypeError):
+        grid.render_array([0.5])
+
+
+def test_default_dtype_is_float32_and_bad_dtypes_are_refused():
+    grid = small_grid()
+    assert grid.render(0).dtype == torch.float32
+    assert next(grid.batches(2))[1].dtype == torch.float32
+    assert grating(8, 3.0).dtype == torch.float32
+    assert gabor(8, 3.0, sigma_deg=0.1).dtype == torch.float32
+    assert concentric_grating(8, 3.0).dtype == torch.float32
+    for bad in (None, "float32", np.float32, torch.int32):
+        with pytest.raises(TypeError, match="floating-point torch.dtype"):
+            grid.render(0, dtype=bad)
+        with pytest.raises(TypeError, match="floating-point torch.dtype"):
+            grating(8, 3.0, dtype=bad)
+
+
 def test_batches_cover_all_indices_in_order():
     grid = small_grid()
     seen, chunks = [], []

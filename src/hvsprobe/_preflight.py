@@ -10,10 +10,12 @@ import math
 import os
 import tempfile
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "MAX_STIMULI",
@@ -50,6 +52,8 @@ def check_device(device: str | torch.device | None, option: str = "--device") ->
     """
     if device is None:
         return
+    import torch
+
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):

@@ -7,9 +7,12 @@ with a message that says what was expected and what arrived.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypeGuard
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 #: The input ranges the metrics accept (``input_range=``).
 INPUT_RANGES = ((0.0, 1.0), (-1.0, 1.0))
@@ -76,6 +79,21 @@ def range_hint(lo: float, hi: float, low: float, high: float) -> str:
     return ""
 
 
+def is_tensor(x: object) -> TypeGuard[torch.Tensor]:
+    """Whether ``x`` is a :class:`torch.Tensor`, without importing torch.
+
+    Nothing can be a tensor before torch is imported, so this module (and with it the
+    report, the scores and the stimulus grid) loads without torch.
+
+    Examples
+    --------
+    >>> is_tensor([1.0, 2.0])
+    False
+    """
+    module = sys.modules.get("torch")
+    return module is not None and isinstance(x, module.Tensor)
+
+
 def check_value_range(
     x: torch.Tensor, name: str, low: float = 0.0, high: float = 1.0, *, hint: str | None = None
 ) -> None:
@@ -83,6 +101,8 @@ def check_value_range(
 
     ``hint`` replaces the automatic :func:`range_hint` when given.
     """
+    import torch
+
     with torch.no_grad():
         if not bool(torch.isfinite(x).all()):
             raise ValueError(f"{name} contains NaN or infinite values")
@@ -132,11 +152,12 @@ def check_images(
 
     Examples
     --------
+    >>> import torch
     >>> check_images(torch.zeros(1, 3, 4, 4)).shape
     torch.Size([1, 3, 4, 4])
     """
     low, high = value_range
-    if not isinstance(x, torch.Tensor):
+    if not is_tensor(x):
         raise TypeError(
             f"{name} must be a torch.Tensor of shape N x 3 x H x W, got {type(x).__name__}"
         )

@@ -225,7 +225,8 @@ def stimulus_examples(
     oi = _spread(n_o, n_orientations, periodic=True)
     ci = contrast_index % n_c
     idx = [int(np.ravel_multi_index((f, o, 0, ci), grid.shape)) for f in fi for o in oi]
-    images = grid.render(idx).numpy()[:, 0].astype(np.float64)
+    # numpy, not torch (the report imports no torch); rounded to the float32 the network saw
+    images = grid.render_array(idx).astype(np.float32).astype(np.float64)
     h, w = grid.size
     gap = max(2, w // 16)
     mont = np.ones((len(fi) * (h + gap) - gap, len(oi) * (w + gap) - gap))

@@ -8,11 +8,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import torch
+
+from .._validation import is_tensor
+
+if TYPE_CHECKING:
+    import torch
 
 _CONTRAST_TOL = 1e-9
+
+
+class _Float32:
+    """Stands for ``torch.float32`` as a default argument, so that defining the renderers
+    (and importing :mod:`hvsprobe.stimuli`) needs no torch; :func:`_check_dtype` resolves it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "torch.float32"
+
+
+#: The default ``dtype=`` of the renderers: ``torch.float32`` once passed through
+#: :func:`_check_dtype`.
+FLOAT32 = cast("torch.dtype", _Float32())
 
 
 def _check_finite(value: object, name: str) -> float:
@@ -98,6 +118,12 @@ def _check_size(size: object, name: str = "size", min_size: int = 1) -> tuple[in
 
 
 def _check_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Return ``dtype`` (``torch.float32`` for the default :data:`FLOAT32`) if it is a
+    floating-point torch dtype, else raise ``TypeError``."""
+    import torch
+
+    if dtype is FLOAT32:
+        return torch.float32
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
     return dtype
@@ -107,7 +133,7 @@ def _as_float_tuple(values: object, name: str) -> tuple[float, ...]:
     """Normalise a number or a 1-D sequence/array of numbers to a non-empty tuple of floats."""
     if isinstance(values, str | bytes):
         raise TypeError(f"{name} must be a sequence of numbers, got {values!r}")
-    if isinstance(values, torch.Tensor):
+    if is_tensor(values):
         values = values.detach().cpu().numpy()
     arr = np.asarray(values, dtype=object)
     if arr.ndim == 0:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from .._validation import check_choice, check_positive
+from .._validation import check_choice, check_positive, is_tensor
 from ._checks import (
+    FLOAT32,
     _as_float_tuple,
     _check_contrast,
     _check_dtype,
@@ -18,7 +18,10 @@ from ._checks import (
     _check_mean,
     _check_size,
 )
-from .patterns import KINDS, _render
+from .patterns import KINDS, _render, _render_array
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["GRID_DOC_KIND", "GRID_SCHEMA_VERSION", "StimulusGrid"]
 
@@ -284,7 +287,7 @@ class StimulusGrid:
         n = len(self)
         if isinstance(indices, slice):
             return np.arange(n, dtype=np.int64)[indices]
-        if isinstance(indices, torch.Tensor):
+        if is_tensor(indices):
             indices = indices.detach().cpu().numpy()
         arr = np.asarray(indices)
         if arr.dtype == np.bool_:
@@ -309,7 +312,7 @@ class StimulusGrid:
         indices: int | Sequence[int] | np.ndarray | torch.Tensor | slice,
         *,
         device: torch.device | str | None = None,
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype = FLOAT32,
     ) -> torch.Tensor:
         """Render the stimuli with the given flat indices.
 
@@ -332,11 +335,59 @@ class StimulusGrid:
         IndexError
             If an index is out of range.
         """
-        _check_dtype(dtype)
-        idx = self._flat_indices(indices)
-        p = self._params(idx)
+        dtype = _check_dtype(dtype)
+        return _render(*self._render_args(indices), device, dtype)
+
+    def render_array(
+        self, indices: int | Sequence[int] | np.ndarray | torch.Tensor | slice
+    ) -> np.ndarray:
+        """Render stimuli as a numpy array, without torch: one channel, float64.
+
+        The luminance of :meth:`render` (which repeats it in three channels), computed by
+        the same formula in numpy; it agrees with ``render(indices, dtype=torch.float64)``
+        to about 1e-15. For plots and other consumers that do not need torch.
+
+        Parameters
+        ----------
+        indices : int, sequence of int, numpy.ndarray, torch.Tensor or slice
+            Flat indices in ``[-len(self), len(self))``; an int renders one stimulus.
+
+        Returns
+        -------
+        numpy.ndarray
+            N x H x W float64 with values in [0, 1] (N = 1 for an int index).
+
+        Raises
+        ------
+        IndexError
+            If an index is out of range.
+
+        Examples
+        --------
+        >>> grid = StimulusGrid.default(size=(8, 12), n_frequencies=2, n_orientations=2)
+        >>> a = grid.render_array([0, 3])
+        >>> a.shape, a.dtype
+        ((2, 8, 12), dtype('float64'))
+        """
+        return _render_array(*self._render_args(indices))
+
+    def _render_args(
+        self, indices: object
+    ) -> tuple[
+        tuple[int, int],
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        float,
+        str,
+        float | None,
+        float | None,
+    ]:
+        """The arguments of the renderers (device and dtype aside) for ``indices``."""
+        p = self._params(self._flat_indices(indices))
         sigma = None if self.gabor_sigma_deg is None else self.gabor_sigma_deg * self.ppd
-        return _render(
+        return (
             self.size,
             p["frequency_cpp"],
             p["orientation_deg"],
@@ -346,8 +397,6 @@ class StimulusGrid:
             self.kind,
             sigma,
             sigma,
-            device,
-            dtype,
         )
 
     def batches(
@@ -355,7 +404,7 @@ class StimulusGrid:
         batch_size: int,
         *,
         device: torch.device | str | None = None,
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype = FLOAT32,
     ) -> Iterator[tuple[np.ndarray, torch.Tensor]]:
         """Iterate over the whole grid in order, ``batch_size`` stimuli at a time.
 

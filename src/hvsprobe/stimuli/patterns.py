@@ -6,13 +6,13 @@ See :mod:`hvsprobe.stimuli` for the conventions (luminance, coordinates, phase, 
 from __future__ import annotations
 
 import math
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import torch
 
 from .._validation import check_positive
 from ._checks import (
+    FLOAT32,
     _check_contrast,
     _check_dtype,
     _check_finite,
@@ -22,10 +22,45 @@ from ._checks import (
 )
 from .geometry import cos_sin_deg
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = ["KINDS", "concentric_grating", "gabor", "grating"]
 
 #: Stimulus kinds understood by :class:`~hvsprobe.stimuli.StimulusGrid`.
 KINDS: tuple[str, ...] = ("grating", "gabor", "concentric")
+
+
+def _columns(
+    f_cpp: np.ndarray, orientation_deg: np.ndarray, phase_deg: np.ndarray, contrast: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per-stimulus factors of the formula as float64 arrays of shape ``(N, 1, 1)``.
+
+    Shared by :func:`_render` (torch) and :func:`_render_array` (numpy): ``2 pi f_cpp``, the
+    cosine and sine of the orientation, the phase in radians and the contrast.
+    """
+
+    def col(values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64).reshape(-1, 1, 1)
+
+    cos_t, sin_t = cos_sin_deg(orientation_deg)
+    return {
+        "two_pi_f": col(2.0 * math.pi * np.asarray(f_cpp, dtype=np.float64)),
+        "cos": col(cos_t),
+        "sin": col(sin_t),
+        "phase": col(np.deg2rad(np.asarray(phase_deg, dtype=np.float64))),
+        "contrast": col(contrast),
+    }
+
+
+def _coordinates(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates ``x`` (1 x 1 x W, to the right) and ``y`` (1 x H x 1, up), in float64.
+
+    The values are integers or half-integers, so they are exact whatever computes them.
+    """
+    x = (np.arange(w, dtype=np.float64) - (w - 1) / 2.0).reshape(1, 1, w)
+    y = ((h - 1) / 2.0 - np.arange(h, dtype=np.float64)).reshape(1, h, 1)
+    return x, y
 
 
 def _render(
@@ -44,39 +79,79 @@ def _render(
     """Render ``N`` stimuli (parameters given as 1-D arrays of length ``N``) as N x 3 x H x W.
 
     Parameters are assumed to be validated.  Everything is broadcast over the batch: no Python
-    loop over stimuli or pixels.
+    loop over stimuli or pixels.  :func:`_render_array` is the same formula in numpy.
     """
+    import torch
+
     h, w = size
     out_device = torch.device(device) if device is not None else torch.device("cpu")
     # float64 is not available on every backend (e.g. Apple MPS): compute there on the CPU.
     work = out_device if out_device.type != "mps" else torch.device("cpu")
-    f64 = torch.float64
-
-    def col(values: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(values, dtype=np.float64), device=work).view(-1, 1, 1)
-
-    n = int(np.asarray(f_cpp).shape[0])
-    cos_t, sin_t = cos_sin_deg(orientation_deg)
-    x = (torch.arange(w, dtype=f64, device=work) - (w - 1) / 2.0).view(1, 1, w)
-    y = ((h - 1) / 2.0 - torch.arange(h, dtype=f64, device=work)).view(1, h, 1)
-    two_pi_f = col(2.0 * math.pi * np.asarray(f_cpp, dtype=np.float64))
+    c = {
+        k: torch.as_tensor(v, device=work)
+        for k, v in _columns(f_cpp, orientation_deg, phase_deg, contrast).items()
+    }
+    n = int(c["two_pi_f"].shape[0])
+    x, y = (torch.as_tensor(a, device=work) for a in _coordinates(h, w))
     envelope = None
     if kind == "concentric":
-        arg = torch.sqrt(x * x + y * y) * two_pi_f  # r, the distance from the centre
+        arg = torch.sqrt(x * x + y * y) * c["two_pi_f"]  # r, the distance from the centre
     else:
-        arg = x * col(cos_t) + y * col(sin_t)  # u, the coordinate along the wave vector
+        arg = x * c["cos"] + y * c["sin"]  # u, the coordinate along the wave vector
         if kind == "gabor":
             assert sigma_px is not None and sigma_y_px is not None
-            v = y * col(cos_t) - x * col(sin_t)  # across the wave vector (along the bars)
+            v = y * c["cos"] - x * c["sin"]  # across the wave vector (along the bars)
             envelope = (arg / sigma_px).square_().add_(v.div_(sigma_y_px).square_())
             envelope = envelope.mul_(-0.5).exp_()
-        arg = arg.mul_(two_pi_f)
+        arg = arg.mul_(c["two_pi_f"])
     # in-place from here on: one N x H x W float64 buffer (two for Gabor patches)
-    lum = arg.add_(col(np.deg2rad(np.asarray(phase_deg, dtype=np.float64)))).cos_()
+    lum = arg.add_(c["phase"]).cos_()
     if envelope is not None:
         lum = lum.mul_(envelope)
-    lum = lum.mul_(col(contrast)).add_(1.0).mul_(mean).clamp_(0.0, 1.0).to(dtype=dtype)
+    lum = lum.mul_(c["contrast"]).add_(1.0).mul_(mean).clamp_(0.0, 1.0).to(dtype=dtype)
     return lum.unsqueeze(1).expand(n, 3, h, w).contiguous().to(out_device)
+
+
+def _render_array(
+    size: tuple[int, int],
+    f_cpp: np.ndarray,
+    orientation_deg: np.ndarray,
+    phase_deg: np.ndarray,
+    contrast: np.ndarray,
+    mean: float,
+    kind: str,
+    sigma_px: float | None,
+    sigma_y_px: float | None,
+) -> np.ndarray:
+    """:func:`_render` in numpy, without torch: ``N`` stimuli as one float64 N x H x W array.
+
+    The same operations in the same order; only the cosine and exponential come from
+    numpy rather than torch, so the values agree with :func:`_render` in float64 to a few
+    units in the last place.
+    """
+    c = _columns(f_cpp, orientation_deg, phase_deg, contrast)
+    x, y = _coordinates(*size)
+    envelope = None
+    arg: np.ndarray
+    if kind == "concentric":
+        arg = np.sqrt(x * x + y * y) * c["two_pi_f"]
+    else:
+        arg = x * c["cos"] + y * c["sin"]
+        if kind == "gabor":
+            assert sigma_px is not None and sigma_y_px is not None
+            v = y * c["cos"] - x * c["sin"]
+            envelope = np.square(arg / sigma_px) + np.square(v / sigma_y_px)
+            envelope = np.exp(envelope * -0.5, out=envelope)
+        arg *= c["two_pi_f"]
+    arg += c["phase"]
+    lum: np.ndarray = np.cos(arg, out=arg)
+    if envelope is not None:
+        lum *= envelope
+    lum *= c["contrast"]
+    lum += 1.0
+    lum *= mean
+    np.clip(lum, 0.0, 1.0, out=lum)
+    return lum
 
 
 def _single(
@@ -100,7 +175,7 @@ def _single(
     ph = _check_finite(phase, "phase")
     m = _check_mean(mean)
     c = _check_contrast(contrast, m)
-    _check_dtype(dtype)
+    dtype = _check_dtype(dtype)
     sx = sy = None
     if kind == "gabor":
         sx = check_positive(cast(float, sigma_deg), "sigma_deg") * p
@@ -134,7 +209,7 @@ def grating(
     mean: float = 0.5,
     *,
     ppd: float = 60.0,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype = FLOAT32,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Full-field sinusoidal grating (see the module docstring for the conventions).
@@ -198,7 +273,7 @@ def concentric_grating(
     mean: float = 0.5,
     *,
     ppd: float = 60.0,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype = FLOAT32,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Concentric (radial) grating ``mean * (1 + contrast * cos(2 pi f_cpp r + phase))``.
@@ -251,7 +326,7 @@ def gabor(
     sigma_deg: float,
     ppd: float = 60.0,
     sigma_y_deg: float | None = None,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype = FLOAT32,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Gabor patch: a grating under a Gaussian envelope centred on the image centre.
