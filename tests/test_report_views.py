@@ -186,6 +186,21 @@ def test_run_jobs_raises_a_workers_error() -> None:
         wait()
 
 
+def test_workers_stay_quiet_under_a_commands_sigterm_handler(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # `hvsprobe analyze --report` turns SIGTERM into an exception; the forked workers must
+    # not inherit that (the pool's shutdown would print a traceback from each of them)
+    from hvsprobe.errors import sigterm_raises
+    from hvsprobe.report.parallel import run_jobs
+
+    with sigterm_raises():
+        wait = run_jobs([lambda: 1, lambda: 2, lambda: 3], workers=2)
+        assert wait() == [1, 2, 3]
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Interrupted" not in err, err
+
+
 def test_changed_scores_redraw_figures(folder: Path, tmp_path: Path) -> None:
     import shutil
 

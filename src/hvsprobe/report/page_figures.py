@@ -243,7 +243,7 @@ def _stimuli_fig(ctx: FigureContext, cache: FigureCache) -> PageFigure:
     return PageFigure(
         "stimuli",
         "Example stimuli",
-        cache.figure(
+        cache.defer(
             "stimuli.png",
             contrast_index,
             lambda p: figs.stimulus_examples(ctx.tuning.grid, p, contrast_index=contrast_index),
@@ -260,9 +260,9 @@ def draw_page_figures(
 ) -> tuple[PageFigures, Callable[[], None]]:
     """Start drawing (or reuse) every figure of the page, in the report's matplotlib style.
 
-    The stimulus figure is drawn here (it renders gratings with torch, kept out of forked
-    workers); the others by ``workers`` processes (:mod:`hvsprobe.report.parallel`) while the
-    caller goes on. Returns the figures and the call that waits until they are on disk.
+    The figures to draw go to ``workers`` processes (:mod:`hvsprobe.report.parallel`; the
+    per-layer tuning figures as one group, sharing their background) while the caller goes
+    on. Returns the figures and the call that waits until they are on disk.
     """
     with figs.report_style():
         stimuli = _stimuli_fig(ctx, cache)

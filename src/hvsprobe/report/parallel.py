@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,6 +37,17 @@ def default_workers() -> int:
 
 def _run(index: int) -> Any:
     return _JOBS[index]()
+
+
+def _worker_signals() -> None:
+    """A worker leaves Ctrl-C to its parent and dies quietly on SIGTERM.
+
+    Forked workers inherit the parent's handlers, such as a command's SIGTERM-to-exception
+    handler (:func:`hvsprobe.errors.sigterm_raises`), which would print a traceback from
+    every worker when the pool is shut down.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_jobs(jobs: Sequence[Callable[[], Any]], workers: int) -> Callable[[], list[Any]]:
@@ -61,7 +73,7 @@ def run_jobs(jobs: Sequence[Callable[[], Any]], workers: int) -> Callable[[], li
         return lambda: results
     _JOBS = jobs
     try:
-        pool = multiprocessing.get_context("fork").Pool(workers)
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
     finally:
         _JOBS = ()
     pending = pool.map_async(_run, range(len(jobs)), chunksize=1)
@@ -69,9 +81,12 @@ def run_jobs(jobs: Sequence[Callable[[], Any]], workers: int) -> Callable[[], li
 
     def wait() -> list[Any]:
         try:
-            return pending.get()
-        finally:
-            pool.terminate()
+            results = pending.get()
+        except BaseException:
+            pool.terminate()  # a job failed or the wait was interrupted: stop the others
             pool.join()
+            raise
+        pool.join()  # closed above: the workers exit once the queue is empty
+        return results
 
     return wait
