@@ -14,8 +14,9 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from matplotlib.transforms import IdentityTransform
 
 from ..stimuli import StimulusGrid
 from ..tuning import tuning_curve_data
@@ -69,35 +70,50 @@ def _ranked_groups(
 def _draw_csf(ax: Axes, csf: CSFCurve, freqs: np.ndarray) -> None:
     """The normalised human CSF, dashed over a light fill, on a frequency axis."""
     f_dense = np.geomspace(freqs[0], freqs[-1], 200)
-    norm, _peak, csf_label = csf
+    norm = csf[0]
     ax.fill_between(f_dense, 0, norm(f_dense), color=_CSF_COLOR, alpha=0.12, lw=0)
-    ax.plot(
-        f_dense,
-        norm(f_dense),
-        color=_CSF_COLOR,
-        lw=2.0,
-        ls="--",
-        label=f"{csf_label},\nnormalised to peak 1",
-    )
+    ax.plot(f_dense, norm(f_dense), color=_CSF_COLOR, lw=2.0, ls="--")
 
 
-#: Top of the CSF's legend and of the channels' legend, right of each orientation panel
-#: (axes fraction): the CSF's is drawn once with the shared background.
-_CSF_LEGEND_Y = 1.0
-_CHANNEL_LEGEND_Y = 0.78
+#: The key right of each orientation panel: font size (points) and, in units of it, the
+#: handle length, the gap to the label, the line height and the space between entries.
+_KEY_SIZE, _KEY_HANDLE, _KEY_PAD, _KEY_LINE, _KEY_GAP = 8.0, 2.0, 0.8, 1.25, 0.55
 
 
-def _legend(ax: Axes, handles: list[Any], labels: list[str], top: float) -> Legend:
-    """A frameless legend right of ``ax``, its top at ``top`` (axes fraction)."""
-    return Legend(
-        ax,
-        handles,
-        labels,
-        loc="upper left",
-        bbox_to_anchor=(1.02, top),
-        fontsize=8,
-        frameon=False,
-    )
+def _key(
+    ax: Axes, entries: list[tuple[str, dict[str, Any]]], start: float = 0.0
+) -> tuple[list[Artist], float]:
+    """A legend-like key right of ``ax``: for each entry a line sample and its label.
+
+    Drawn as plain figure artists in pixel coordinates (the figure's geometry is fixed),
+    which costs a fraction of a :class:`matplotlib.legend.Legend` (its box layout is most
+    of the drawing time of a layer). ``entries`` are (label, Line2D style) pairs, from the
+    top of the axes down, after ``start`` pixels. Returns the artists, added to the figure,
+    and the pixels used.
+    """
+    fig = ax.get_figure(root=True)
+    assert isinstance(fig, Figure)
+    em = _KEY_SIZE * fig.dpi / 72.0
+    x0, top = ax.transAxes.transform((1.03, 1.0))
+    y = top - start
+    made: list[Artist] = []
+    for label, style in entries:
+        height = (label.count("\n") + 1) * _KEY_LINE * em
+        mid = y - height / 2.0
+        handle = [x0, x0 + _KEY_HANDLE * em / 2.0, x0 + _KEY_HANDLE * em]
+        line = Line2D(handle, [mid] * 3, transform=IdentityTransform(), markevery=[1], **style)
+        text = Text(
+            x0 + (_KEY_HANDLE + _KEY_PAD) * em,
+            mid,
+            label,
+            transform=IdentityTransform(),
+            fontsize=_KEY_SIZE,
+            va="center",
+            ha="left",
+        )
+        made += [fig.add_artist(line), fig.add_artist(text)]
+        y -= height + _KEY_GAP * em
+    return made, top - y
 
 
 def _y_floor(lows: list[float]) -> float:
@@ -109,10 +125,10 @@ class TuningFigure:
     """Draws the per-layer tuning-curve figures of one report, sharing what they share.
 
     Every layer's figure has the same axes, ticks, labels, titles and CSF curve; only the
-    curves, the legends and the title differ. So the common part is drawn once (per pair of
+    curves, their keys and the title differ. So the common part is drawn once (per pair of
     y ranges) and kept as a bitmap (matplotlib's blitting: ``copy_from_bbox`` /
     ``restore_region``); each layer restores it and draws only its own artists on top,
-    in the order a full draw uses (curves, then the axis lines over them, then legends and
+    in the order a full draw uses (curves, then the axis lines over them, then keys and
     title). This is what makes 13 layers cost about one full figure.
 
     Parameters
@@ -149,6 +165,7 @@ class TuningFigure:
         self._axes: list[list[Axes]] = []
         self._ylims: tuple[float, float] | None = None
         self._background: Any = None
+        self._key_top = 0.0  # pixels below the axes' top where the channels' key starts
 
     def _build(self) -> None:
         """The figure with everything every layer shares (limits come with the background)."""
@@ -161,10 +178,12 @@ class TuningFigure:
         for row, label in enumerate(("highest PE", "lowest PE")):
             ax_f, ax_o = axes[row]
             _log_frequency_axis(ax_f, float(self.freqs[0]), float(self.freqs[-1]))
+            self._key_top = 0.0
             if self.csf is not None:
                 _draw_csf(ax_f, self.csf, self.freqs)
-                handles, labels = ax_f.get_legend_handles_labels()
-                ax_o.add_artist(_legend(ax_o, handles, labels, _CSF_LEGEND_Y))
+                style = {"color": _CSF_COLOR, "lw": 2.0, "ls": "--", "marker": ""}
+                _, used = _key(ax_o, [(f"{self.csf[2]},\nnormalised to peak 1", style)])
+                self._key_top = used + _KEY_GAP * _KEY_SIZE * fig.dpi / 72.0
             ax_f.set_ylabel(f"{label}\nresponse / max |response|")
             ax_f.set_title(f"frequency tuning ({fc_name})")
             ax_o.set_title("orientation tuning (at best frequency)")
@@ -199,7 +218,7 @@ class TuningFigure:
     def _row_artists(
         self, ax_f: Axes, ax_o: Axes, rows: list[tuple[str, np.ndarray, np.ndarray]]
     ) -> list[Artist]:
-        """Curves of one row (and its legend, or the no-channel note), not yet drawn."""
+        """Curves of one row (and their key, or the no-channel note), not yet drawn."""
         made: list[Artist] = []
         for k, (lab, f_curve, o_curve) in enumerate(rows):
             color = _TOP_COLORS[k % len(_TOP_COLORS)]
@@ -221,9 +240,19 @@ class TuningFigure:
                     )
                 )
         if rows:
-            handles = [a for a in made if isinstance(a, Line2D)][::2]  # the frequency curves
-            legend = _legend(ax_o, handles, [lab for lab, _, _ in rows], _CHANNEL_LEGEND_Y)
-            made.append(ax_o.add_artist(legend))
+            entries = [
+                (
+                    lab,
+                    {
+                        "color": _TOP_COLORS[k % len(_TOP_COLORS)],
+                        "lw": 1.5,
+                        "ms": 3.5,
+                        "marker": "o",
+                    },
+                )
+                for k, (lab, _, _) in enumerate(rows)
+            ]
+            made += _key(ax_o, entries, self._key_top)[0]
         return made
 
     def draw(
@@ -278,10 +307,10 @@ def _draw_over(fig: Figure, axes: list[list[Axes]], made: list[Artist]) -> None:
     """Draw a layer's artists over the background, in a full draw's z-order.
 
     Within an axes a full draw goes by zorder: curves (2), the axis lines (2.5, left out of
-    the background), texts (3), the legend (5); the figure's title comes after the axes.
+    the background), texts (3); figure-level artists (the keys, the title) come after.
     """
-    lines = [a for a in made if isinstance(a, Line2D)]
-    rest = [a for a in made if not isinstance(a, Line2D)]
+    lines = [a for a in made if isinstance(a, Line2D) and a.axes is not None]
+    rest = [a for a in made if a not in lines]
     for artist in lines:
         fig.draw_artist(artist)
     for row in axes:
