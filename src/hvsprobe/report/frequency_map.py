@@ -286,14 +286,19 @@ def best_frequency_map(
 
 
 def _row_labels(ax1: Axes, ax2: Axes, layers: Sequence[str], texts: Sequence[str]) -> None:
-    """Layer names left of the first map, the per-layer counts right of the second."""
-    rows = np.arange(len(layers))
-    ax1.set_yticks(rows, labels=layers)
-    ax1.tick_params(axis="y", length=0)
-    ax2.set_yticks(rows, labels=texts, fontproperties=_MONO)
-    ax2.yaxis.tick_right()
-    ax2.tick_params(axis="y", length=0, pad=6)
-    head = transforms.offset_copy(ax2.transAxes, x=6 * DPI / 72, y=3 * DPI / 72, units="dots")
+    """Layer names left of the first map, the per-layer counts right of the second.
+
+    Plain texts rather than tick labels: a tick costs about twice a text to make and draw.
+    """
+    ax1.set_yticks([])
+    ax2.set_yticks([])
+    pt = DPI / 72
+    left = transforms.offset_copy(ax1.get_yaxis_transform(), x=-4 * pt, units="dots")
+    right = transforms.offset_copy(ax2.get_yaxis_transform(), x=6 * pt, units="dots")
+    for i, (name, text) in enumerate(zip(layers, texts, strict=True)):
+        ax1.text(0, i, name, transform=left, ha="right", va="center_baseline", fontsize=8.5)
+        ax2.text(1, i, text, transform=right, ha="left", va="center_baseline", fontproperties=_MONO)
+    head = transforms.offset_copy(ax2.transAxes, x=6 * pt, y=3 * pt, units="dots")
     ax2.text(1.0, 1.0, _HEADER, transform=head, ha="left", va="bottom", fontproperties=_MONO)
 
 
