@@ -33,6 +33,7 @@ from typing import Any
 from hvsprobe.report import figures as new
 from hvsprobe.report.frequency_map import best_frequency_map
 from hvsprobe.report.inputs import csf_for
+from hvsprobe.report.scatter import mu1_mu2_scatter
 from hvsprobe.scores import ChannelScores
 from hvsprobe.tuning import Tuning
 
@@ -75,15 +76,18 @@ def _calls(results: Path, old: ModuleType) -> dict[str, dict[str, Callable[[Path
             "old": lambda p: old.best_frequency_histograms(scores, grid, p, csf_peak=peak),
             "new": lambda p: best_frequency_map(scores, grid, p, csf_peak=peak),
         },
+        "scatter": {
+            "old": partial(old.mu1_mu2_scatter, scores, selected=sel),
+            "new": partial(mu1_mu2_scatter, scores, selected=sel),
+        },
         **{
             name: {
-                side: partial(getattr(mod, fn), scores, **kw)
+                side: partial(getattr(mod, fn), scores)
                 for side, mod in (("old", old), ("new", new))
             }
-            for name, fn, kw in (
-                ("scatter", "mu1_mu2_scatter", {"selected": sel}),
-                ("distributions", "score_distributions", {}),
-                ("shares", "layer_shares", {}),
+            for name, fn in (
+                ("distributions", "score_distributions"),
+                ("shares", "layer_shares"),
             )
         },
     }

@@ -19,6 +19,7 @@ from hvsprobe.report.frequency_map import (
     frequency_bin_edges,
     frequency_rows,
 )
+from hvsprobe.report.scatter import _scatter_title, mu1_mu2_scatter
 from hvsprobe.scores import COLUMNS, FLAG_COLUMNS, ChannelScores
 from hvsprobe.stimuli import StimulusGrid
 
@@ -146,8 +147,8 @@ def test_score_figures_draw_awkward_inputs(
     sel = {scores.layers[0]: [0, 1, 2]}
     draw = {
         "bf": lambda p: best_frequency_map(scores, grid, p, csf_peak=4.0),
-        "scatter": lambda p: figs.mu1_mu2_scatter(scores, p, selected=sel),
-        "log": lambda p: figs.mu1_mu2_scatter(scores, p, log_mu1=True),
+        "scatter": lambda p: mu1_mu2_scatter(scores, p, selected=sel),
+        "log": lambda p: mu1_mu2_scatter(scores, p, log_mu1=True),
         "dist": lambda p: figs.score_distributions(scores, p),
         "shares": lambda p: figs.layer_shares(scores, p),
     }
@@ -172,7 +173,7 @@ def test_heat_map_height_grows_with_layers_and_bytes_repeat(tmp_path: Path) -> N
 
 
 def test_scatter_titles_fit_their_panel() -> None:
-    short = figs._scatter_title("conv1", 64, 20, 16, width_in=3.0)
+    short = _scatter_title("conv1", 64, 20, 16, width_in=3.0)
     assert short == "conv1: 64 live, 20 flagged, 16 selected"
-    long = figs._scatter_title("features.denseblock4.denselayer16", 64, 20, None, width_in=3.0)
+    long = _scatter_title("features.denseblock4.denselayer16", 64, 20, None, width_in=3.0)
     assert long == "features.denseblock4.denselayer16\n64 live, 20 flagged"

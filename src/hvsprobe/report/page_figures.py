@@ -20,6 +20,7 @@ from .cache import FigureCache, file_digest
 from .channels import channel_page_name
 from .frequency_map import best_frequency_map
 from .inputs import csf_for
+from .scatter import mu1_mu2_scatter
 from .tuning_figures import tuning_curves
 
 __all__ = ["FigureContext", "PageFigure", "PageFigures", "draw_page_figures", "input_digest"]
@@ -45,6 +46,7 @@ def input_digest(results: Path, selections: list[Path]) -> str:
         here / "figures.py",
         here / "tuning_figures.py",
         here / "frequency_map.py",
+        here / "scatter.py",
         *sorted((here.parent / "human").glob("*.py")),
     ]
     files = [results / n for n in ("tuning.json", "tuning.npz", "scores.json", "scores.csv")]
@@ -179,7 +181,7 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
             cache.defer(
                 "mu1_mu2_scatter.png",
                 (sel_map is not None, log_mu1),
-                lambda p: figs.mu1_mu2_scatter(
+                lambda p: mu1_mu2_scatter(
                     scores,
                     p,
                     selected=sel_map,
