@@ -2,13 +2,14 @@
 
 Every function draws one PNG and returns its path. Figures are built as
 :class:`matplotlib.figure.Figure` objects on a :class:`FigureCanvasAgg`, so pyplot's global
-figure registry and the interactive backend are never touched; each figure is cleared once
-saved. The style is reset to matplotlib's defaults inside :func:`report_style` (a user's
-``matplotlibrc`` does not change the output), mathtext is off (a ``$`` in a layer name is
-drawn as a ``$``), and the PNG carries no software or date metadata, so the same inputs
-give the same bytes.
+figure registry and the interactive backend are never touched. The style is reset to
+matplotlib's defaults inside :func:`report_style` (a user's ``matplotlibrc`` does not change
+the output), mathtext is off (a ``$`` in a layer name is drawn as a ``$``), and the PNG
+carries no software or date metadata, so the same inputs give the same bytes.
 
-Tuning-curve figures: :mod:`hvsprobe.report.tuning_figures`. See ``docs/report.md`` for what each figure shows and how to read it.
+Tuning-curve figures: :mod:`hvsprobe.report.tuning_figures`; the best-frequency heat map:
+:mod:`hvsprobe.report.frequency_map`; the μ1-μ2 scatter: :mod:`hvsprobe.report.scatter`. See ``docs/report.md`` for what each figure shows and
+how to read it.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from pathlib import Path
 import matplotlib
 import matplotlib.style
 import numpy as np
+from matplotlib import cbook, mlab, transforms
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import (
     FixedLocator,
     FuncFormatter,
-    MaxNLocator,
     NullFormatter,
     NullLocator,
 )
@@ -39,15 +42,14 @@ from .png import png_bytes
 
 __all__ = [
     "DPI",
-    "best_frequency_histograms",
     "layer_shares",
-    "mu1_mu2_scatter",
     "report_style",
     "save_canvas",
     "save_figure",
     "score_distributions",
     "selection_counts",
     "stimulus_examples",
+    "text_inches",
 ]
 
 #: Resolution of every PNG (dots per inch).
@@ -106,12 +108,14 @@ def _write_png(fig: Figure, path: Path) -> Path:
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Draw ``fig`` and write it as PNG to ``path`` atomically, without metadata; clear it."""
-    try:
-        fig.canvas.draw()
-        return _write_png(fig, Path(path))
-    finally:
-        fig.clear()
+    """Draw ``fig`` and write it as PNG to ``path`` atomically, without metadata.
+
+    The figure is not cleared afterwards: clearing rebuilds every axis's ticks (about 0.1 s
+    for a many-panel figure) only for the figure to be dropped; the caller's reference going
+    away frees it.
+    """
+    fig.canvas.draw()
+    return _write_png(fig, Path(path))
 
 
 def save_canvas(fig: Figure, path: str | Path) -> Path:
@@ -123,29 +127,38 @@ def save_canvas(fig: Figure, path: str | Path) -> Path:
 
 
 def _layer_axes(
-    n: int, *, ncols: int = 4, w: float = 3.3, h: float = 2.8
+    n: int,
+    *,
+    ncols: int = 4,
+    w: float = 3.3,
+    h: float = 2.8,
+    top: float = 0.55,
+    bottom: float = 0.55,
+    wspace: float = 0.34,
+    grid: bool = True,
 ) -> tuple[Figure, list[Axes]]:
-    """A figure with one panel per layer (unused panels hidden).
+    """A figure with one panel per layer, ``ncols`` to a row (``grid``: matplotlib's grid).
 
-    Fixed margins in inches rather than constrained layout: the same look for these simple
-    panels at half the drawing time.
+    Fixed margins in inches (``top``, ``bottom``) rather than constrained layout: the same
+    look for these simple panels at half the drawing time. Only the ``n`` panels are made
+    (an axes costs about as much as ten texts to make and draw).
     """
     ncols = max(1, min(ncols, n))
     nrows = max(1, math.ceil(n / ncols))
     width, height = max(w * ncols, 6.0), h * nrows + 0.4
     fig = _figure(width, height, constrained=False)
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
-    fig.subplots_adjust(
+    gs = fig.add_gridspec(
+        nrows,
+        ncols,
         left=0.7 / width,
         right=1 - 0.3 / width,
-        bottom=0.55 / height,
-        top=1 - 0.55 / height,
-        wspace=0.34,
+        bottom=bottom / height,
+        top=1 - top / height,
+        wspace=wspace,
         hspace=0.75,
     )
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return fig, axes[:n]
+    with matplotlib.rc_context({"axes.grid": grid}):
+        return fig, [fig.add_subplot(gs[i // ncols, i % ncols]) for i in range(n)]
 
 
 def _empty(ax: Axes, text: str = "no live channels") -> None:
@@ -175,7 +188,7 @@ def _log_frequency_axis(ax: Axes, f_lo: float, f_hi: float) -> None:
 
 def _layer_tick_labels(ax: Axes, layers: Sequence[str]) -> None:
     ax.set_xticks(np.arange(len(layers)))
-    rotate = len(layers) > 6 or max((len(s) for s in layers), default=0) > 10
+    rotate = _rotate_layer_labels(layers)
     ax.set_xticklabels(layers, rotation=35 if rotate else 0, ha="right" if rotate else "center")
     ax.set_xlim(-0.6, len(layers) - 0.4)
 
@@ -283,37 +296,19 @@ def score_distributions(scores: ChannelScores, path: str | Path, *, log_mu1: boo
         ("mu2", "μ2 (orientation)"),
         ("pe", "PE (combined)"),
     ]
-    fig = _figure(max(7.0, 0.75 * len(layers) + 3.0), 7.6)
-    axes = fig.subplots(3, 1, sharex=True)
+    width = max(7.0, 0.75 * len(layers) + 3.0)
+    fig, axes = _fixed_axes(width, 3 * 2.2, n_rows=3, layers=layers, top=0.4, hspace=0.25)
+    tables = [scores.layer(name) for name in layers]
     for ax, (col, label) in zip(axes, rows, strict=True):
-        pos, data = [], []
-        for i, name in enumerate(layers):
-            v = _live(scores.layer(name), col)
+        data = {}
+        for i, t in enumerate(tables):
+            v = _live(t, col)
             if log_mu1 and col == "mu1":
                 v = np.log10(v[v > 0])
             if v.size:
-                pos.append(i)
-                data.append(v)
-        spread = [(p, d) for p, d in zip(pos, data, strict=True) if np.ptp(d) > 0 and d.size > 1]
-        if spread:
-            parts = ax.violinplot(
-                [d for _, d in spread],
-                positions=[p for p, _ in spread],
-                widths=0.8,
-                showextrema=False,
-            )
-            for body in parts["bodies"]:
-                body.set_facecolor("#7fa7d6")
-                body.set_edgecolor("#1f5fa8")
-                body.set_alpha(0.7)
-        for p, d in zip(pos, data, strict=True):
-            if np.ptp(d) == 0 or d.size == 1:
-                ax.plot([p], [d[0]], "o", color="#1f5fa8", ms=4)
-            q1, med, q3 = np.percentile(d, [25, 50, 75])
-            ax.vlines(p, q1, q3, color="#1d232b", lw=3)
-            ax.plot([p], [med], "o", color="white", mec="#1d232b", ms=5, zorder=3)
-        missing = [i for i in range(len(layers)) if i not in pos]
-        for i in missing:
+                data[i] = v
+        _violins(ax, data)
+        for i in (i for i in range(len(layers)) if i not in data):
             ax.text(
                 i,
                 0.5,
@@ -327,9 +322,80 @@ def score_distributions(scores: ChannelScores, path: str | Path, *, log_mu1: boo
         ax.set_ylabel(label)
         if col in ("mu2", "pe"):
             ax.set_ylim(-0.03, 1.03)
+        ax.set_xlim(-0.6, len(layers) - 0.4)
+        ax.set_xticks(np.arange(len(layers)))
+        if ax is not axes[-1]:
+            ax.tick_params(axis="x", labelbottom=False)
     _layer_tick_labels(axes[-1], layers)
-    axes[0].set_title("distribution over live channels (bar: quartiles, dot: median)")
+    axes[0].set_title("distribution over live channels (bar: quartiles, dot: median)", y=1.0)
     return save_figure(fig, path)
+
+
+def _violins(ax: Axes, data: Mapping[int, np.ndarray]) -> None:
+    """Violins at the layer positions of ``data`` (single values as dots), quartile bars and
+    median dots, each kind drawn by one call."""
+    spread = {p: d for p, d in data.items() if np.ptp(d) > 0 and d.size > 1}
+    if spread:  # matplotlib's violin shapes, drawn as one collection instead of one per layer
+        stats = cbook.violin_stats(list(spread.values()), _gaussian_kde, points=100)
+        bodies = []
+        for p, st in zip(spread, stats, strict=True):
+            half = 0.4 * st["vals"] / st["vals"].max()
+            xs = np.concatenate([p - half, (p + half)[::-1]])
+            bodies.append(np.column_stack([xs, np.concatenate([st["coords"], st["coords"][::-1]])]))
+        ax.add_collection(
+            PolyCollection(bodies, facecolors="#7fa7d6", edgecolors="#1f5fa8", alpha=0.7)
+        )
+        ax.autoscale_view()
+    single = [(p, float(d[0])) for p, d in data.items() if p not in spread]
+    if single:
+        ax.plot(*zip(*single, strict=True), "o", color="#1f5fa8", ms=4)
+    if data:
+        q = np.array([np.percentile(d, [25, 50, 75]) for d in data.values()])
+        ax.vlines(list(data), q[:, 0], q[:, 2], color="#1d232b", lw=3)
+        ax.plot(list(data), q[:, 1], "o", color="white", mec="#1d232b", ms=5, zorder=3)
+
+
+def _gaussian_kde(x: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Gaussian kernel density of ``x`` at ``coords``, Scott's bandwidth (as ``violinplot``)."""
+    return np.asarray(mlab.GaussianKDE(x, None).evaluate(coords))
+
+
+def _rotate_layer_labels(layers: Sequence[str]) -> bool:
+    return len(layers) > 6 or max((len(s) for s in layers), default=0) > 10
+
+
+def _fixed_axes(
+    width: float,
+    axes_height: float,
+    *,
+    n_rows: int,
+    layers: Sequence[str],
+    top: float,
+    hspace: float = 0.2,
+) -> tuple[Figure, list[Axes]]:
+    """``n_rows`` stacked axes over layer positions, with margins in inches made to fit the
+    layer labels below (instead of constrained layout, which draws the figure twice)."""
+    size = float(matplotlib.rcParams["xtick.labelsize"])
+    line = size * 1.4 / 72  # one line of tick label, inches
+    if _rotate_layer_labels(layers):
+        angle = math.radians(35)
+        depth = text_inches(layers, FontProperties(size=size)) * math.sin(angle)
+        depth += line * math.cos(angle)
+    else:
+        depth = line
+    bottom = depth + 0.25
+    height = top + axes_height + bottom
+    fig = _figure(width, height, constrained=False)
+    gs = fig.add_gridspec(
+        n_rows,
+        1,
+        left=0.85 / width,
+        right=1 - 0.25 / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        hspace=hspace,
+    )
+    return fig, [fig.add_subplot(gs[i, 0]) for i in range(n_rows)]
 
 
 #: Flags drawn per layer by :func:`layer_shares`: column, label, colour, denominator.
@@ -374,23 +440,29 @@ def layer_shares(scores: ChannelScores, path: str | Path) -> Path:
                 values[i, j] = 100.0 * flag[live].mean()
     x = np.arange(len(layers))
     width = 0.84 / k
-    fig = _figure(max(7.5, 1.25 * len(layers) + 3.0), 4.0)
-    ax = fig.subplots()
+    fig, (ax,) = _fixed_axes(
+        max(7.5, 1.25 * len(layers) + 3.0), 2.9, n_rows=1, layers=layers, top=0.55
+    )
+    above = transforms.offset_copy(ax.transData, y=DPI / 72, units="dots")  # bar_label's padding
     for i, (_col, label, color, denom) in enumerate(SHARE_FLAGS):
         unit = "% of all channels" if denom == "all" else "% of live"
-        bars = ax.bar(
-            x - 0.42 + width * (i + 0.5),
-            np.nan_to_num(values[i]),
-            width=width * 0.95,
-            color=color,
-            label=f"{label} ({unit})",
-        )
-        ax.bar_label(bars, labels=[_pct_label(v) for v in values[i]], fontsize=6, padding=1)
+        heights = np.nan_to_num(values[i])
+        xs = x - 0.42 + width * (i + 0.5)
+        ax.bar(xs, heights, width=width * 0.95, color=color, label=f"{label} ({unit})")
+        for xi, h, v in zip(xs, heights, values[i], strict=True):
+            if not math.isnan(v):  # plain texts: bar_label's annotations cost twice as much
+                ax.text(xi, h, _pct_label(v), transform=above, ha="center", va="bottom", fontsize=6)
     ax.set_ylim(0, 110)
     ax.set_ylabel("% of channels")
     ax.grid(axis="x", visible=False)
     _layer_tick_labels(ax, layers)
-    fig.legend(loc="outside upper center", ncols=3, frameon=False, fontsize=7.5)
+    fig.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - 0.03 / fig.get_figheight()),
+        ncols=3,
+        frameon=False,
+        fontsize=7.5,
+    )
     return save_figure(fig, path)
 
 
@@ -413,140 +485,20 @@ def flagged_mask(t: Mapping[str, np.ndarray]) -> np.ndarray:
     return out & ~dead
 
 
-def mu1_mu2_scatter(
-    scores: ChannelScores,
-    path: str | Path,
-    *,
-    selected: Mapping[str, Sequence[int]] | None = None,
-    selection_label: str = "selected",
-    log_mu1: bool = False,
-) -> Path:
-    """One panel per layer: mu1 against mu2 for live channels, selected channels highlighted."""
-    layers = scores.layers
-    fig, axes = _layer_axes(len(layers))
-    legend_done = False
-    for ax, name in zip(axes, layers, strict=True):
-        t = scores.layer(name)
-        live = ~np.asarray(t["dead"], dtype=bool)
-        ok = live & np.isfinite(t["mu1"]) & np.isfinite(t["mu2"])
-        if log_mu1:
-            ok &= np.asarray(t["mu1"]) > 0
-        if not ok.any():
-            _empty(ax)
-            ax.set_title(name)
-            continue
-        chosen = np.zeros(ok.shape, dtype=bool)
-        if selected is not None and name in selected:
-            pos = {int(c): i for i, c in enumerate(t["channel"])}
-            for c in selected[name]:
-                if int(c) in pos:
-                    chosen[pos[int(c)]] = True
-        flagged = flagged_mask(t)
-        rest = ok & ~chosen & ~flagged
-        pick = ok & chosen
-        marked = ok & ~chosen & flagged
-        ax.scatter(
-            t["mu1"][rest],
-            t["mu2"][rest],
-            s=9,
-            color=_OTHER,
-            alpha=0.6,
-            lw=0,
-            label="other live channels" if selected is not None else "live channels",
-        )
-        if marked.any():
-            ax.scatter(
-                t["mu1"][marked],
-                t["mu2"][marked],
-                s=14,
-                marker="x",
-                color=_FLAGGED,
-                lw=0.9,
-                label="flagged: weak, border or grid edge",
-            )
-        if pick.any():
-            ax.scatter(
-                t["mu1"][pick], t["mu2"][pick], s=14, color=_SELECTED, lw=0, label=selection_label
-            )
-        if log_mu1:
-            ax.set_xscale("log")
-        ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel("μ1 (frequency)")
-        ax.set_ylabel("μ2 (orientation)")
-        n_sel = f", {int(pick.sum())} selected" if selected is not None else ""
-        ax.set_title(
-            f"{name}\n{int(ok.sum())} live, {int(marked.sum())} flagged{n_sel}", fontsize=9
-        )
-        if not legend_done:
-            ax.legend(loc="lower right", fontsize=7, markerscale=1.5, framealpha=0.8)
-            legend_done = True
-    return save_figure(fig, path)
+def text_inches(texts: Sequence[str], prop: FontProperties) -> float:
+    """Width in inches of the widest of ``texts`` drawn in ``prop`` (measured, not drawn).
 
-
-def best_frequency_histograms(
-    scores: ChannelScores,
-    grid: StimulusGrid,
-    path: str | Path,
-    *,
-    csf_peak: float | None = None,
-    csf_label: str = "CSF peak",
-) -> Path:
-    """Histogram of the channels' best frequencies per layer on a log axis.
-
-    One bin per sampled frequency (edges at the geometric midpoints), because the best
-    frequency is only refined within a sample's neighbourhood. ``csf_peak`` draws the
-    human CSF's peak frequency as a vertical line.
+    Examples
+    --------
+    >>> text_inches(["ab", "abcd"], FontProperties(size=10)) > text_inches(["ab"], FontProperties(size=10))
+    True
     """
-    freqs = np.asarray(grid.frequencies, dtype=np.float64)
-    if freqs.size > 1:
-        mids = np.sqrt(freqs[1:] * freqs[:-1])
-        edges = np.concatenate([[freqs[0] ** 2 / mids[0]], mids, [freqs[-1] ** 2 / mids[-1]]])
-    else:
-        edges = np.array([freqs[0] / 1.2, freqs[0] * 1.2])
-    layers = scores.layers
-    fig, axes = _layer_axes(len(layers), h=2.6)
-    for k, (ax, name) in enumerate(zip(axes, layers, strict=True)):
-        t = scores.layer(name)
-        v = _live(t, "best_frequency_cpd")
-        _log_frequency_axis(ax, float(edges[0]), float(edges[-1]))
-        if not v.size:
-            ax.set_title(name)
-            _no_live_channels(ax)
-            continue
-        bf = np.asarray(t["best_frequency_cpd"], dtype=np.float64)
-        live = ~np.asarray(t["dead"], dtype=bool) & np.isfinite(bf)
-        bad = np.zeros(bf.shape, dtype=bool)
-        for col in ("weak", "border_dominated"):
-            if col in t:
-                bad |= np.asarray(t[col], dtype=bool)
-        groups = [np.clip(bf[live & ~bad], edges[0], edges[-1])]
-        groups.append(np.clip(bf[live & bad], edges[0], edges[-1]))
-        ax.hist(
-            groups,
-            bins=edges,
-            stacked=True,
-            color=["#7fa7d6", "#f2b8a9"],
-            ec="#1f5fa8",
-            lw=0.6,
-            label=["selectable", "weak or border dominated"],
-        )
-        at_edge = 0
-        for col in ("peak_at_top", "peak_at_bottom"):
-            if col in t:
-                at_edge += int((np.asarray(t[col], dtype=bool) & live).sum())
-        med = float(np.median(v))
-        ax.axvline(med, color="#1d232b", lw=1.2, ls=":", label=f"median {med:.3g} cpd")
-        if csf_peak is not None and math.isfinite(csf_peak):
-            ax.axvline(
-                csf_peak, color="#c23b22", lw=1.6, ls="--", label=f"{csf_label} {csf_peak:.3g} cpd"
-            )
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"{name} (n = {v.size}, {at_edge} at grid edge)")
-        ax.set_xlabel("best frequency (cycles/degree)")
-        if k % 4 == 0:
-            ax.set_ylabel("channels")
-        ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
-    return save_figure(fig, path)
+    renderer = RendererAgg(1, 1, DPI)
+    width = max(
+        (renderer.get_text_width_height_descent(s, prop, ismath=False)[0] for s in texts),
+        default=0.0,
+    )
+    return float(width) / DPI
 
 
 # ----------------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ from ..tuning import Tuning
 from . import figures as figs
 from .cache import FigureCache, file_digest
 from .channels import channel_page_name
+from .frequency_map import best_frequency_map
 from .inputs import csf_for
+from .scatter import mu1_mu2_scatter
 from .tuning_figures import TuningFigure
 
 __all__ = ["FigureContext", "PageFigure", "PageFigures", "draw_page_figures", "input_digest"]
@@ -43,6 +45,9 @@ def input_digest(results: Path, selections: list[Path]) -> str:
     code = [
         here / "figures.py",
         here / "tuning_figures.py",
+        here / "frequency_map.py",
+        here / "scatter.py",
+        here / "png.py",
         *sorted((here.parent / "human").glob("*.py")),
     ]
     files = [results / n for n in ("tuning.json", "tuning.npz", "scores.json", "scores.csv")]
@@ -156,8 +161,8 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
             "Best frequencies",
             cache.defer(
                 "best_frequency.png",
-                1,
-                lambda p: figs.best_frequency_histograms(
+                2,
+                lambda p: best_frequency_map(
                     scores,
                     ctx.tuning.grid,
                     p,
@@ -165,11 +170,16 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
                     csf_label="CSF peak",
                 ),
             ),
-            "Each live channel's best frequency, one bin per sampled frequency, log axis; "
-            "pink: weak or border-dominated channels, stacked on the selectable ones. The "
-            "outermost bins hold the channels whose peak lies at or beyond the grid edge "
-            "(counted in each title). Red dashed: peak of the human CSF used by μ1; dotted: "
-            "the layer's median.",
+            "One row per layer (network order, top to bottom), one column per sampled "
+            "frequency (log axis). Colour: share of the layer's live channels whose best "
+            "frequency falls in the column (square-root scale; white: none); left the "
+            "selectable channels, right the weak or border-dominated ones, so the two maps "
+            "of a row add up to 100 %. The outlined outer columns hold the channels peaking "
+            "at the grid's lowest or highest frequency, whose true peak may lie beyond it. "
+            "Circles: the layer's median best frequency (all live channels); red dashed: "
+            "peak of the human CSF used by μ1. On the right, per layer: live channels, "
+            "those peaking at a grid edge, the weak or border-dominated share and the "
+            "median in cycles/degree.",
         ),
         "scatter": PageFigure(
             "scatter",
@@ -177,7 +187,7 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
             cache.defer(
                 "mu1_mu2_scatter.png",
                 (sel_map is not None, log_mu1),
-                lambda p: figs.mu1_mu2_scatter(
+                lambda p: mu1_mu2_scatter(
                     scores,
                     p,
                     selected=sel_map,
@@ -185,14 +195,16 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
                     log_mu1=log_mu1,
                 ),
             ),
-            "Each mark is a live channel; red crosses: flagged channels (weak, border "
-            "dominated, or peak at a grid edge)."
+            "One panel per layer, all on the same μ2 axis (0 to 1, labelled on the left); "
+            "each mark is a live channel; red crosses: flagged channels (weak, border "
+            "dominated, or peak at a grid edge). Each title counts the layer's live channels, "
+            "its crosses (flagged)"
             + (
-                " Orange: the channels kept by selection.json, drawn orange even when flagged (the "
-                "default selection leaves out weak and border-dominated channels but keeps those "
-                "peaking at a grid edge)."
+                " and the channels kept by selection.json. Orange: the kept channels, drawn orange "
+                "even when flagged (the default selection leaves out weak and border-dominated "
+                "channels but keeps those peaking at a grid edge)."
                 if default_sel is not None
-                else " No selection.json in the folder, so no selection is highlighted."
+                else ". No selection.json in the folder, so no selection is highlighted."
             ),
         ),
     }
