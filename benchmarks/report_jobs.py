@@ -1,0 +1,131 @@
+"""CPU seconds of each figure job of a report build, for two builders side by side.
+
+    python benchmarks/report_jobs.py RESULTS [--before-ref db652a7] [--rounds 3]
+
+Each round builds the report of ``RESULTS`` into an empty folder with the builder of git ref
+``--before-ref`` (its ``src/`` extracted with ``git archive``) and with this checkout's, each
+in a fresh process, order alternating between rounds. The build runs serially
+(``workers=1``) with the figure jobs timed one by one (CPU seconds of the process); a job is
+named by the figure files it wrote (the per-layer tuning figures are one job in the newer
+builder). Also printed: the import time, and the rest of the build (reading the folder,
+channel pages, page). Medians over rounds; the load average before and after.
+Default ``--before-ref``: the main branch before this round's report speed-ups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from io import BytesIO
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BEFORE = "db652a7"
+
+#: Run in the child: time the imports, every figure job, and the whole build.
+CHILD = r"""
+import json, sys, time
+c0 = time.process_time()
+import hvsprobe.report.cache as cache
+from hvsprobe.report import build_report
+imports = time.process_time() - c0
+out, jobs = sys.argv[2], []
+
+def serial(batch, workers):
+    results = []
+    for job in batch:
+        figs = __import__("pathlib").Path(out) / "figures"
+        before = {p.name: p.stat().st_mtime_ns for p in figs.glob("*.png")}
+        c = time.process_time()
+        results.append(job())
+        cpu = time.process_time() - c
+        made = sorted(p.name for p in figs.glob("*.png") if before.get(p.name) != p.stat().st_mtime_ns)
+        jobs.append((made, cpu))
+    return lambda: results
+
+cache.run_jobs = serial
+c1 = time.process_time()
+build_report(sys.argv[1], out, workers=1)
+total = time.process_time() - c1
+print(json.dumps({"imports": imports, "build": total, "jobs": jobs}))
+"""
+
+
+def _extract(ref: str, into: Path) -> Path:
+    data = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", ref, "src"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
+def _run(src: Path, results: Path, out: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    run = subprocess.run(
+        [sys.executable, "-c", CHILD, str(results), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise SystemExit(f"build with {src} failed:\n{run.stderr[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def _label(names: list[str]) -> str:
+    tuning = [n for n in names if n.startswith("tuning_")]
+    rest = [n for n in names if not n.startswith("tuning_")]
+    return " + ".join([*rest, *([f"{len(tuning)} tuning figures"] if tuning else [])]) or "?"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("results", type=Path, help="a results folder written by `hvsprobe analyze`")
+    p.add_argument("--before-ref", default=BEFORE, help="git ref of the earlier builder")
+    p.add_argument("--rounds", type=int, default=3, help="repetitions (medians are printed)")
+    args = p.parse_args()
+    if not (args.results / "scores.csv").is_file():
+        print(f"{args.results} is not a results folder (no scores.csv)", file=sys.stderr)
+        return 2
+    if args.rounds < 1:
+        print(f"--rounds must be >= 1, got {args.rounds}", file=sys.stderr)
+        return 2
+    load0 = os.getloadavg()[0]
+    runs: dict[str, list[dict]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        srcs = {"before": _extract(args.before_ref, Path(tmp) / "b"), "after": REPO / "src"}
+        for k in range(args.rounds):
+            for kind in ("before", "after") if k % 2 == 0 else ("after", "before"):
+                runs[kind].append(_run(srcs[kind], args.results, Path(tmp) / f"{kind}{k}"))
+    print(f"{args.results}: CPU seconds, medians of {args.rounds} rounds, serial builds")
+    print(f"load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after")
+    for kind, label in (("before", f"before ({args.before_ref})"), ("after", "this checkout")):
+        rs = runs[kind]
+        jobs: dict[str, list[float]] = {}
+        for r in rs:
+            for names, cpu in r["jobs"]:
+                jobs.setdefault(_label(names), []).append(cpu)
+        figures = statistics.median(sum(c for _, c in r["jobs"]) for r in rs)
+        imports = statistics.median(r["imports"] for r in rs)
+        build = statistics.median(r["build"] for r in rs)
+        print(f"\n{label}")
+        print(f"  {'imports':44s} {imports:6.2f}")
+        for name, cpus in jobs.items():
+            print(f"  {name[:44]:44s} {statistics.median(cpus):6.2f}")
+        print(f"  {'all figure jobs':44s} {figures:6.2f}")
+        print(f"  {'rest of the build (read, pages, page)':44s} {build - figures:6.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
