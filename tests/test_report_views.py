@@ -186,6 +186,19 @@ def test_run_jobs_raises_a_workers_error() -> None:
         wait()
 
 
+def test_collector_state_is_restored(folder: Path, tmp_path: Path) -> None:
+    # the build freezes the objects that existed before it (gc.freeze) and thaws them after,
+    # also when it fails
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    build_report(folder, tmp_path / "ok", workers=1)
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(FileNotFoundError):
+        build_report(tmp_path / "missing", tmp_path / "bad")
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
 def test_workers_stay_quiet_under_a_commands_sigterm_handler(
     capfd: pytest.CaptureFixture[str],
 ) -> None:

