@@ -312,3 +312,22 @@ def test_cli_report_several_folders(
     # one folder: the report, as before
     assert main(["report", str(folders[0]), "--out", str(tmp_path / "one")]) == 0
     assert (tmp_path / "one" / "report.html").is_file()
+
+
+def test_channel_table_texts_match_fmt_value() -> None:
+    from hvsprobe.report.channels import _SCORE_COLUMNS, _rows
+    from hvsprobe.report.html import fmt_value
+
+    t = {
+        "channel": np.array([3, 7, 9, 11]),
+        "dead": np.array([False, False, True, False]),
+        "weak": np.array([True, False, False, False]),
+        "mu1": np.array([0.123456, np.nan, np.inf, -np.inf]),
+        "pe": np.array([1e-5, 2.5, 1234.5, -0.5]),
+    }
+    rows = _rows(t, np.array([2, 1, 0, 0]))
+    for i, row in enumerate(rows):
+        want = [fmt_value(float(t[c][i]), 3) if c in t else "—" for c, _ in _SCORE_COLUMNS]
+        assert row["cells"] == want
+    assert rows[0]["flags"] == ["weak"] and rows[2]["flags"] == ["dead"]
+    assert [r["rank"] for r in rows] == [2, 1, "—", "—"]

@@ -173,13 +173,30 @@ def _layer_data(
     return {"channels": channels, "layer": pct, "levels": LEVELS}
 
 
+def _column_texts(t: dict[str, np.ndarray], col: str) -> list[str]:
+    """One score column as table texts, as :func:`fmt_value` with 3 digits writes them."""
+    if col not in t:
+        return ["—"] * len(t["channel"])
+    values = np.asarray(t[col], dtype=np.float64).tolist()
+    return [f"{v:.3g}" if math.isfinite(v) else fmt_value(v, 3) for v in values]
+
+
 def _rows(t: dict[str, np.ndarray], ranks: np.ndarray) -> list[dict[str, Any]]:
+    columns = [_column_texts(t, col) for col, _ in _SCORE_COLUMNS]
+    flag_columns = [
+        (np.asarray(t[col], dtype=bool), label) for col, label in FLAG_LABELS if col in t
+    ]
     rows = []
-    for i, c in enumerate(t["channel"]):
-        flags = [label for col, label in FLAG_LABELS if col in t and bool(t[col][i])]
-        cells = [fmt_value(float(t[col][i]), 3) if col in t else "—" for col, _ in _SCORE_COLUMNS]
+    for i, c in enumerate(np.asarray(t["channel"]).tolist()):
+        flags = [label for on, label in flag_columns if on[i]]
         rows.append(
-            {"c": int(c), "rank": int(ranks[i]) or "—", "flags": flags, "cells": cells, "i": i}
+            {
+                "c": int(c),
+                "rank": int(ranks[i]) or "—",
+                "flags": flags,
+                "cells": [column[i] for column in columns],
+                "i": i,
+            }
         )
     return rows
 
