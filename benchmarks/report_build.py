@@ -10,8 +10,8 @@ empty output folder (cold: every figure drawn) and this checkout's builder again
 folder (warm: unchanged figures reused, the pages rewritten). Rounds alternate the order
 (before first, then after first), so a change of machine load during the run falls on both
 sides. Prints, per kind, the median wall seconds and the median CPU seconds (user + system of
-the build's processes, workers included), and the before / cold and before / warm ratios of
-both side by side. Output goes to a temporary folder; the results folder is only read.
+the build's processes, workers included), the before / cold and before / warm ratios of
+both side by side, and each round's own wall ratio (the spread). Output goes to a temporary folder; the results folder is only read.
 """
 
 from __future__ import annotations
@@ -121,6 +121,10 @@ def main() -> int:
             f"{'ratio before / ' + k:40s} {wall['before'] / wall[k]:7.2f}x "
             f"{cpu['before'] / cpu[k]:7.2f}x"
         )
+    for k in ("cold", "warm"):  # the spread: each round's own ratio (before and after side by side)
+        per = sorted(r["before"][0] / r[k][0] for r in rounds)
+        print(f"{'  rounds, wall ratio ' + k:40s} " + " ".join(f"{x:.2f}x" for x in per))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     return 0
 
 
