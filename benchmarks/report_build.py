@@ -11,7 +11,8 @@ folder (warm: unchanged figures reused, the pages rewritten). Rounds alternate t
 (before first, then after first), so a change of machine load during the run falls on both
 sides. Prints, per kind, the median wall seconds and the median CPU seconds (user + system of
 the build's processes, workers included), the before / cold and before / warm ratios of
-both side by side, and each round's own wall ratio (the spread). Output goes to a temporary folder; the results folder is only read.
+both side by side, and each round's own wall ratio (the spread). Output goes to a temporary
+folder; the results folder is only read.
 """
 
 from __future__ import annotations
