@@ -1,5 +1,7 @@
 """``hvsprobe report`` loads neither torch nor scipy: importing, building and the CLI.
 
+And the process that writes the pages loads no matplotlib: the forked workers draw.
+
 Each check runs in a fresh interpreter (this one has torch loaded already) on the package
 under test, and lists the torch and scipy modules it ended with.
 """
@@ -20,17 +22,20 @@ from test_report_views import _folder  # noqa: I001  (tests/ is on sys.path unde
 _SRC = Path(hvsprobe.__file__).resolve().parents[1]
 _HEAVY = (
     "import sys; "
-    "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'scipy')); "
+    "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {packages!r}); "
     "print('HEAVY', heavy)"
 )
 
 
-def _heavy_after(code: str, *args: str) -> list[str]:
-    """Run ``code`` in a fresh interpreter; the torch and scipy modules loaded by its end."""
+def _heavy_after(
+    code: str, *args: str, packages: tuple[str, ...] = ("torch", "scipy")
+) -> list[str]:
+    """Run ``code`` in a fresh interpreter; the modules of ``packages`` loaded by its end."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_SRC), env.get("PYTHONPATH")]))
+    check = _HEAVY.format(packages=packages)
     res = subprocess.run(
-        [sys.executable, "-c", f"{code}\n{_HEAVY}", *args],
+        [sys.executable, "-c", f"{code}\n{check}", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -80,3 +85,20 @@ def test_the_report_command_loads_no_torch_or_scipy(results: Path, tmp_path: Pat
     out = tmp_path / "cli"
     assert _heavy_after(code, str(results), str(out)) == []
     assert (out / "report.html").is_file()
+
+
+@pytest.mark.skipif(
+    "fork" not in __import__("multiprocessing").get_all_start_methods(),
+    reason="figures are drawn in the calling process where fork does not exist",
+)
+def test_the_page_writing_process_loads_no_matplotlib(results: Path, tmp_path: Path) -> None:
+    """The figures are drawn by forked workers, which import matplotlib themselves."""
+    assert _heavy_after("import hvsprobe.report", packages=("matplotlib",)) == []
+    code = (
+        "import sys; from hvsprobe.report import build_report; "
+        "build_report(sys.argv[1], sys.argv[2], workers=2); "  # cold: figures drawn
+        "build_report(sys.argv[1], sys.argv[2], workers=2)"  # warm: figures reused
+    )
+    out = tmp_path / "parallel"
+    assert _heavy_after(code, str(results), str(out), packages=("matplotlib",)) == []
+    assert len(list((out / "figures").glob("*.png"))) >= 7

@@ -10,12 +10,13 @@ from PIL import Image
 
 from hvsprobe.report import figures as figs
 from hvsprobe.report import tuning_figures as tf
+from hvsprobe.report.inputs import CSFCurve
 from hvsprobe.scores import ChannelScores, compute_scores
 from hvsprobe.stimuli import StimulusGrid
 from hvsprobe.tuning import Tuning
 
 
-def _csf() -> figs.CSFCurve:
+def _csf() -> CSFCurve:
     return (lambda f: np.exp(-((np.log2(f) - 2.0) ** 2) / 4.0), 4.0, "test CSF")
 
 

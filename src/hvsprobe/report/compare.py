@@ -29,7 +29,7 @@ from ..scores import ChannelScores
 from ..tuning import Tuning, tuning_curve_data
 from . import figures as figs
 from .html import fmt_share, rel_href, render, table
-from .inputs import check_consistent, check_inputs, csf_for, response_method_text
+from .inputs import CSFCurve, check_consistent, check_inputs, csf_for, response_method_text
 
 __all__ = ["Network", "bootstrap_median", "build_comparison", "load_network", "ranking"]
 
@@ -187,7 +187,7 @@ def _depth_colour(depth: float) -> Any:
     return matplotlib.colormaps["viridis"](0.05 + 0.85 * depth)
 
 
-def frequency_figure(networks: Sequence[Network], path: Path, csf: figs.CSFCurve | None) -> Path:
+def frequency_figure(networks: Sequence[Network], path: Path, csf: CSFCurve | None) -> Path:
     """One panel per network: population frequency tuning per layer over the human CSF."""
     fig, axes = figs._layer_axes(len(networks), ncols=3, w=4.2, h=3.2)
     f_lo = min(float(n.tuning.grid.frequencies[0]) for n in networks)

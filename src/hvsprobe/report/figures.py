@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -74,9 +74,6 @@ _FLAGGED = "#c23b22"
 _CSF_COLOR = "#555555"
 _TOP_COLORS = ("#1f5fa8", "#2a9d4b", "#c23b22", "#8a4fbf")
 _FREQ_TICKS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
-
-#: A CSF for the plots: ``normalized(f)`` (peak 1), its peak frequency and a label.
-CSFCurve = tuple[Callable[[np.ndarray], np.ndarray], float, str]
 
 
 @contextlib.contextmanager

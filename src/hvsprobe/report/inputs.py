@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,6 @@ from .._io import read_json
 from ..scores import ChannelScores
 from ..selection import Selection
 from ..tuning import Tuning
-from . import figures as figs
 
 #: Files every report needs, and the command that writes them.
 REQUIRED = ("tuning.json", "tuning.npz", "scores.json", "scores.csv")
@@ -24,6 +24,10 @@ RESPONSE_METHODS = {
     "whole_map": "spatial mean over the whole feature map, border included (the paper's "
     "definition)",
 }
+
+
+#: A CSF for the plots: ``normalized(f)`` (peak 1), its peak frequency and a label.
+CSFCurve = tuple[Callable[[np.ndarray], np.ndarray], float, str]
 
 
 def response_method_text(tuning: Tuning) -> str:
@@ -99,7 +103,7 @@ def load_selections(results: Path, notes: list[str]) -> list[tuple[str, Selectio
     return loaded
 
 
-def csf_for(score_cfg: dict[str, Any], notes: list[str]) -> figs.CSFCurve | None:
+def csf_for(score_cfg: dict[str, Any], notes: list[str]) -> CSFCurve | None:
     """The CSF that weighted mu1 (normalised), its peak frequency and a label."""
     from ..human import get_csf
 

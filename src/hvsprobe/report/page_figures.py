@@ -6,22 +6,23 @@ inputs did not change since the last build is reused. :func:`draw_page_figures` 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__ as _version
 from ..scores import ChannelScores
 from ..selection import Selection
 from ..tuning import Tuning
-from . import figures as figs
 from .cache import FigureCache, file_digest
 from .channels import channel_page_name
-from .frequency_map import best_frequency_map
-from .inputs import csf_for
-from .scatter import mu1_mu2_scatter
-from .tuning_figures import TuningFigure
+from .inputs import CSFCurve, csf_for
+
+if TYPE_CHECKING:
+    from .tuning_figures import TuningFigure
 
 __all__ = ["FigureContext", "PageFigure", "PageFigures", "draw_page_figures", "input_digest"]
 
@@ -39,9 +40,7 @@ class PageFigure:
 
 def input_digest(results: Path, selections: list[Path]) -> str:
     """Digest of everything every figure depends on: results files, figure code, versions."""
-    import matplotlib
-
-    here = Path(figs.__file__).parent
+    here = Path(__file__).parent
     code = [
         here / "figures.py",
         here / "tuning_figures.py",
@@ -51,8 +50,47 @@ def input_digest(results: Path, selections: list[Path]) -> str:
         *sorted((here.parent / "human").glob("*.py")),
     ]
     files = [results / n for n in ("tuning.json", "tuning.npz", "scores.json", "scores.csv")]
-    extra = f"{matplotlib.__version__}\0{_version}\0"
+    extra = f"{version('matplotlib')}\0{_version}\0"
     return file_digest([*files, *selections, *code]) + extra
+
+
+def _draw(module: str, name: str) -> Callable[..., Path]:
+    """The drawing function ``name`` of ``hvsprobe.report.<module>``, imported when called."""
+
+    def call(*args: Any, **kwargs: Any) -> Path:
+        function = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+        return Path(function(*args, **kwargs))
+
+    return call
+
+
+def _defer(
+    cache: FigureCache,
+    name: str,
+    args: Any,
+    draw: Callable[[Path], Path],
+    *,
+    group: str | None = None,
+) -> Path:
+    """:meth:`FigureCache.defer` with ``draw`` run in the report's style (:func:`_styled`)."""
+    return cache.defer(name, args, _styled(draw), group=group)
+
+
+def _styled(draw: Callable[[Path], Path]) -> Callable[[Path], Path]:
+    """``draw`` in the report's matplotlib style, importing the figure code when it runs.
+
+    Nothing here imports matplotlib until a figure is drawn: the figures are drawn by forked
+    workers, so the process that writes the pages never loads it (nor pays for it at exit),
+    and a rebuild whose figures are all reused does not load it at all.
+    """
+
+    def styled(path: Path) -> Path:
+        from .figures import report_style
+
+        with report_style():
+            return draw(path)
+
+    return styled
 
 
 @dataclass
@@ -71,7 +109,7 @@ class FigureContext:
     csf_state: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def csf(self) -> figs.CSFCurve | None:
+    def csf(self) -> CSFCurve | None:
         if "curve" not in self.csf_state:
             notes: list[str] = []
             self.csf_state["curve"] = csf_for(self.score_cfg, notes)
@@ -96,6 +134,8 @@ def _layer_figs(
     drawers: list[TuningFigure] = []  # one per process, made on first use (needs the CSF)
 
     def drawer() -> TuningFigure:
+        from .tuning_figures import TuningFigure
+
         if not drawers:
             drawers.append(
                 TuningFigure(
@@ -119,7 +159,7 @@ def _layer_figs(
             PageFigure(
                 f"tuning-{i}",
                 name,
-                cache.defer(file, args, draw, group="tuning"),
+                _defer(cache, file, args, draw, group="tuning"),
                 f"Layer {name}: frequency and orientation tuning of the {ctx.n_curves} "
                 f"highest-PE (top row) and {ctx.n_curves} lowest-PE (bottom row) selectable "
                 "channels; each curve divided by its largest absolute value (the legend gives "
@@ -127,6 +167,21 @@ def _layer_figs(
             )
         )
     return out
+
+
+#: Caption of the best-frequency heat map.
+_BEST_FREQUENCY_CAPTION = (
+    "One row per layer (network order, top to bottom), one column per sampled "
+    "frequency (log axis). Colour: share of the layer's live channels whose best "
+    "frequency falls in the column (square-root scale; white: none); left the "
+    "selectable channels, right the weak or border-dominated ones, so the two maps "
+    "of a row add up to 100 %. The outlined outer columns hold the channels peaking "
+    "at the grid's lowest or highest frequency, whose true peak may lie beyond it. "
+    "Circles: the layer's median best frequency (all live channels); red dashed: "
+    "peak of the human CSF used by μ1. On the right, per layer: live channels, "
+    "those peaking at a grid edge, the weak or border-dominated share and the "
+    "median in cycles/degree."
+)
 
 
 def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]:
@@ -138,10 +193,11 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
         "distributions": PageFigure(
             "distributions",
             "Score distributions per layer",
-            cache.defer(
+            _defer(
+                cache,
                 "score_distributions.png",
                 log_mu1,
-                lambda p: figs.score_distributions(scores, p, log_mu1=log_mu1),
+                lambda p: _draw("figures", "score_distributions")(scores, p, log_mu1=log_mu1),
             ),
             "μ1 (CSF-weighted frequency score), μ2 (orientation selectivity) and PE (their "
             "combination) over the live channels of each layer. Violins: density; black bar: "
@@ -150,7 +206,9 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
         "shares": PageFigure(
             "shares",
             "Flags and orientation selectivity per layer",
-            cache.defer("layer_shares.png", 1, lambda p: figs.layer_shares(scores, p)),
+            _defer(
+                cache, "layer_shares.png", 1, lambda p: _draw("figures", "layer_shares")(scores, p)
+            ),
             "Shares of live channels that are orientation selective (μ2's own index reaches "
             "its threshold), weak, border dominated, or peak at the top or bottom of the "
             "frequency grid; red: share of all channels that never respond. Labels below "
@@ -159,10 +217,11 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
         "best_frequency": PageFigure(
             "best-frequency",
             "Best frequencies",
-            cache.defer(
+            _defer(
+                cache,
                 "best_frequency.png",
                 2,
-                lambda p: best_frequency_map(
+                lambda p: _draw("frequency_map", "best_frequency_map")(
                     scores,
                     ctx.tuning.grid,
                     p,
@@ -170,24 +229,16 @@ def _score_figs(ctx: FigureContext, cache: FigureCache) -> dict[str, PageFigure]
                     csf_label="CSF peak",
                 ),
             ),
-            "One row per layer (network order, top to bottom), one column per sampled "
-            "frequency (log axis). Colour: share of the layer's live channels whose best "
-            "frequency falls in the column (square-root scale; white: none); left the "
-            "selectable channels, right the weak or border-dominated ones, so the two maps "
-            "of a row add up to 100 %. The outlined outer columns hold the channels peaking "
-            "at the grid's lowest or highest frequency, whose true peak may lie beyond it. "
-            "Circles: the layer's median best frequency (all live channels); red dashed: "
-            "peak of the human CSF used by μ1. On the right, per layer: live channels, "
-            "those peaking at a grid edge, the weak or border-dominated share and the "
-            "median in cycles/degree.",
+            _BEST_FREQUENCY_CAPTION,
         ),
         "scatter": PageFigure(
             "scatter",
             "μ1 against μ2",
-            cache.defer(
+            _defer(
+                cache,
                 "mu1_mu2_scatter.png",
                 (sel_map is not None, log_mu1),
-                lambda p: mu1_mu2_scatter(
+                lambda p: _draw("scatter", "mu1_mu2_scatter")(
                     scores,
                     p,
                     selected=sel_map,
@@ -225,10 +276,11 @@ def _selection_fig(ctx: FigureContext, cache: FigureCache) -> PageFigure | None:
     return PageFigure(
         "selection",
         "Channels kept per layer",
-        cache.defer(
+        _defer(
+            cache,
             "selection.png",
             (all_layers, live, counts),
-            lambda p: figs.selection_counts(all_layers, live, counts, p),
+            lambda p: _draw("figures", "selection_counts")(all_layers, live, counts, p),
         ),
         "Number of channels each selection file keeps per layer; grey: the layer's live channels.",
     )
@@ -255,10 +307,13 @@ def _stimuli_fig(ctx: FigureContext, cache: FigureCache) -> PageFigure:
     return PageFigure(
         "stimuli",
         "Example stimuli",
-        cache.defer(
+        _defer(
+            cache,
             "stimuli.png",
             contrast_index,
-            lambda p: figs.stimulus_examples(ctx.tuning.grid, p, contrast_index=contrast_index),
+            lambda p: _draw("figures", "stimulus_examples")(
+                ctx.tuning.grid, p, contrast_index=contrast_index
+            ),
         ),
         "Stimuli from the probe grid (a flat, bordered rendering; with the 'torus' "
         "response method the network saw the same gratings exactly periodic): frequencies "
@@ -276,14 +331,13 @@ def draw_page_figures(
     per-layer tuning figures as one group, sharing their background) while the caller goes
     on. Returns the figures and the call that waits until they are on disk.
     """
-    with figs.report_style():
-        stimuli = _stimuli_fig(ctx, cache)
-        made = _score_figs(ctx, cache)
-        tuning = _layer_figs(ctx, cache, say)
-        selection = _selection_fig(ctx, cache)
-        for name in cache.pending:
-            say(f"figure: {name}")
-        if cache.pending:
-            _ = ctx.csf  # built once here, not in every worker
-        finish = cache.draw_pending(workers)
+    stimuli = _stimuli_fig(ctx, cache)
+    made = _score_figs(ctx, cache)
+    tuning = _layer_figs(ctx, cache, say)
+    selection = _selection_fig(ctx, cache)
+    for name in cache.pending:
+        say(f"figure: {name}")
+    if cache.pending:
+        _ = ctx.csf  # built once here, not in every worker
+    finish = cache.draw_pending(workers)
     return PageFigures(stimuli, made, tuning, selection), finish

@@ -24,11 +24,11 @@ from .figures import (
     _CSF_COLOR,
     _OTHER,
     _TOP_COLORS,
-    CSFCurve,
     _figure,
     _log_frequency_axis,
     save_canvas,
 )
+from .inputs import CSFCurve
 
 __all__ = ["TuningFigure", "tuning_curves"]
 
