@@ -7,7 +7,8 @@ Each round builds the report of ``RESULTS`` into an empty folder with the builde
 in a fresh process, order alternating between rounds. The build runs serially
 (``workers=1``) with the figure jobs timed one by one (CPU seconds of the process); a job is
 named by the figure files it wrote (the per-layer tuning figures are one job in the newer
-builder). Also printed: the import time, and the rest of the build (reading the folder,
+builder). Also printed: the import time (the figure code included, which the newer builder
+imports only in the processes that draw), and the rest of the build (reading the folder,
 channel pages, page). Medians over rounds; the load average before and after.
 Default ``--before-ref``: the main branch before this round's report speed-ups.
 """
@@ -34,6 +35,12 @@ import json, sys, time
 c0 = time.process_time()
 import hvsprobe.report.cache as cache
 from hvsprobe.report import build_report
+import importlib
+for name in ("figures", "tuning_figures", "frequency_map", "scatter"):  # drawing code, if any
+    try:
+        importlib.import_module("hvsprobe.report." + name)
+    except ImportError:
+        pass
 imports = time.process_time() - c0
 out, jobs = sys.argv[2], []
 
