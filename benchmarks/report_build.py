@@ -36,7 +36,7 @@ BUILD = (
 )
 
 
-def _extract(ref: str, into: Path) -> Path:
+def extract_src(ref: str, into: Path) -> Path:
     """The ``src/`` tree of git ``ref`` under ``into``."""
     data = subprocess.run(
         ["git", "-C", str(REPO), "archive", "--format=tar", ref, "src"],
@@ -86,22 +86,30 @@ def _median(v: list[float]) -> float:
     return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_arguments(doc: str, before: str, rounds: int) -> argparse.Namespace | None:
+    """RESULTS, --before-ref and --rounds of a report benchmark; None (said why) if unusable."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("results", type=Path, help="a results folder written by `hvsprobe analyze`")
-    p.add_argument("--before-ref", default=BEFORE_ISSUE_14, help="git ref of the earlier builder")
-    p.add_argument("--rounds", type=int, default=1, help="repetitions (medians are printed)")
+    p.add_argument("--before-ref", default=before, help="git ref of the earlier builder")
+    p.add_argument("--rounds", type=int, default=rounds, help="repetitions (medians are printed)")
     args = p.parse_args()
     if not (args.results / "scores.csv").is_file():
         print(f"{args.results} is not a results folder (no scores.csv)", file=sys.stderr)
-        return 2
+        return None
     if args.rounds < 1:
         print(f"--rounds must be >= 1, got {args.rounds}", file=sys.stderr)
+        return None
+    return args
+
+
+def main() -> int:
+    args = parse_arguments(__doc__ or "", BEFORE_ISSUE_14, 1)
+    if args is None:
         return 2
     rounds = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        before_src = _extract(args.before_ref, tmp_path / "before")
+        before_src = extract_src(args.before_ref, tmp_path / "before")
         for k in range(args.rounds):
             rounds.append(_round(k, before_src, REPO / "src", args.results, tmp_path))
     wall = {k: _median([r[k][0] for r in rounds]) for k in ("before", "cold", "warm")}

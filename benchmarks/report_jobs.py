@@ -15,16 +15,15 @@ Default ``--before-ref``: the main branch before this round's report speed-ups.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
-from io import BytesIO
 from pathlib import Path
+
+from report_build import extract_src, parse_arguments  # noqa: E402  (beside this script)
 
 REPO = Path(__file__).resolve().parents[1]
 BEFORE = "db652a7"
@@ -64,17 +63,6 @@ print(json.dumps({"imports": imports, "build": total, "jobs": jobs}))
 """
 
 
-def _extract(ref: str, into: Path) -> Path:
-    data = subprocess.run(
-        ["git", "-C", str(REPO), "archive", "--format=tar", ref, "src"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    with tarfile.open(fileobj=BytesIO(data)) as tar:
-        tar.extractall(into, filter="data")
-    return into / "src"
-
-
 def _run(src: Path, results: Path, out: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(src)}
     run = subprocess.run(
@@ -96,21 +84,13 @@ def _label(names: list[str]) -> str:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("results", type=Path, help="a results folder written by `hvsprobe analyze`")
-    p.add_argument("--before-ref", default=BEFORE, help="git ref of the earlier builder")
-    p.add_argument("--rounds", type=int, default=3, help="repetitions (medians are printed)")
-    args = p.parse_args()
-    if not (args.results / "scores.csv").is_file():
-        print(f"{args.results} is not a results folder (no scores.csv)", file=sys.stderr)
-        return 2
-    if args.rounds < 1:
-        print(f"--rounds must be >= 1, got {args.rounds}", file=sys.stderr)
+    args = parse_arguments(__doc__ or "", BEFORE, 3)
+    if args is None:
         return 2
     load0 = os.getloadavg()[0]
     runs: dict[str, list[dict]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as tmp:
-        srcs = {"before": _extract(args.before_ref, Path(tmp) / "b"), "after": REPO / "src"}
+        srcs = {"before": extract_src(args.before_ref, Path(tmp) / "b"), "after": REPO / "src"}
         for k in range(args.rounds):
             for kind in ("before", "after") if k % 2 == 0 else ("after", "before"):
                 runs[kind].append(_run(srcs[kind], args.results, Path(tmp) / f"{kind}{k}"))
