@@ -28,6 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 from matplotlib.ticker import (
     FixedLocator,
     FuncFormatter,
@@ -158,16 +159,9 @@ def _layer_axes(
         return fig, [fig.add_subplot(gs[i // ncols, i % ncols]) for i in range(n)]
 
 
-def _empty(ax: Axes, text: str = "no live channels") -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=_OTHER)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
-
-
-def _no_live_channels(ax: Axes) -> None:
-    """Say in the middle of an empty panel that it has no live channels."""
-    ax.text(
+def _no_live_channels(ax: Axes) -> Text:
+    """Say in the middle of an empty panel that it has no live channels; the text artist."""
+    return ax.text(
         0.5, 0.5, "no live channels", ha="center", va="center", transform=ax.transAxes, color=_OTHER
     )
 

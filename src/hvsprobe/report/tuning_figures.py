@@ -22,10 +22,10 @@ from ..stimuli import StimulusGrid
 from ..tuning import tuning_curve_data
 from .figures import (
     _CSF_COLOR,
-    _OTHER,
     _TOP_COLORS,
     _figure,
     _log_frequency_axis,
+    _no_live_channels,
     save_canvas,
 )
 from .inputs import CSFCurve
@@ -227,18 +227,7 @@ class TuningFigure:
             y = o_curve[self.o_order]
             made += ax_o.plot(self.o_x, np.concatenate([y, y[:1]]), "o-", **style)
         if not rows:
-            for ax in (ax_f, ax_o):
-                made.append(
-                    ax.text(
-                        0.5,
-                        0.5,
-                        "no live channels",
-                        ha="center",
-                        va="center",
-                        transform=ax.transAxes,
-                        color=_OTHER,
-                    )
-                )
+            made += [_no_live_channels(ax) for ax in (ax_f, ax_o)]
         if rows:
             entries = [
                 (
