@@ -43,6 +43,7 @@ from .png import png_bytes
 
 __all__ = [
     "DPI",
+    "any_flag",
     "layer_shares",
     "report_style",
     "save_canvas",
@@ -468,12 +469,24 @@ def flagged_mask(t: Mapping[str, np.ndarray]) -> np.ndarray:
     >>> flagged_mask(t).tolist()
     [True, False]
     """
-    dead = np.asarray(t["dead"], dtype=bool)
-    out = np.zeros(dead.shape, dtype=bool)
-    for col in ("weak", "border_dominated", "peak_at_top", "peak_at_bottom"):
+    flags = any_flag(t, "weak", "border_dominated", "peak_at_top", "peak_at_bottom")
+    return flags & ~np.asarray(t["dead"], dtype=bool)
+
+
+def any_flag(t: Mapping[str, np.ndarray], *cols: str) -> np.ndarray:
+    """OR of the boolean columns ``cols`` present in ``t`` (missing ones, from older results:
+    False).
+
+    Examples
+    --------
+    >>> any_flag({"dead": np.array([False, True]), "weak": np.array([True, False])}, "weak", "x").tolist()
+    [True, False]
+    """
+    out = np.zeros(np.asarray(t["dead"]).shape, dtype=bool)
+    for col in cols:
         if col in t:
             out |= np.asarray(t[col], dtype=bool)
-    return out & ~dead
+    return out
 
 
 def text_inches(texts: Sequence[str], prop: FontProperties) -> float:

@@ -30,7 +30,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from ..scores import ChannelScores
 from ..stimuli import StimulusGrid
-from .figures import _FREQ_TICKS, DPI, _figure, save_figure, text_inches
+from .figures import _FREQ_TICKS, DPI, _figure, any_flag, save_figure, text_inches
 from .html import fmt_share
 
 __all__ = ["FrequencyRow", "best_frequency_map", "frequency_bin_edges", "frequency_rows"]
@@ -93,15 +93,6 @@ def frequency_bin_edges(frequencies: Sequence[float] | np.ndarray) -> np.ndarray
     return np.concatenate([[freqs[0] ** 2 / mids[0]], mids, [freqs[-1] ** 2 / mids[-1]]])
 
 
-def _flag(t: Mapping[str, np.ndarray], *cols: str) -> np.ndarray:
-    """OR of the boolean columns present in ``t`` (missing ones, from older results: False)."""
-    out = np.zeros(np.asarray(t["dead"]).shape, dtype=bool)
-    for col in cols:
-        if col in t:
-            out |= np.asarray(t[col], dtype=bool)
-    return out
-
-
 def frequency_rows(t: Mapping[str, np.ndarray], edges: np.ndarray) -> FrequencyRow:
     """Bin one layer's live channels by best frequency (see :class:`FrequencyRow`).
 
@@ -118,7 +109,7 @@ def frequency_rows(t: Mapping[str, np.ndarray], edges: np.ndarray) -> FrequencyR
     """
     bf = np.asarray(t["best_frequency_cpd"], dtype=np.float64)
     live = ~np.asarray(t["dead"], dtype=bool) & np.isfinite(bf)
-    bad = _flag(t, "weak", "border_dominated") & live
+    bad = any_flag(t, "weak", "border_dominated") & live
     n_bins = len(edges) - 1
     n = int(live.sum())
     if n == 0:
@@ -127,7 +118,7 @@ def frequency_rows(t: Mapping[str, np.ndarray], edges: np.ndarray) -> FrequencyR
     clipped = np.clip(bf, edges[0], edges[-1])
     good_counts = np.histogram(clipped[live & ~bad], bins=edges)[0]
     bad_counts = np.histogram(clipped[bad], bins=edges)[0]
-    edge = _flag(t, "peak_at_top", "peak_at_bottom") & live
+    edge = any_flag(t, "peak_at_top", "peak_at_bottom") & live
     return FrequencyRow(
         selectable=good_counts / n,
         flagged=bad_counts / n,

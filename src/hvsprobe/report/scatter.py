@@ -165,8 +165,8 @@ def mu1_mu2_scatter(
         if log_mu1:
             ok &= np.asarray(t["mu1"]) > 0
         chosen = _chosen(t, name, selected)
-        rest, pick = ok & ~chosen & ~flagged_mask(t), ok & chosen
-        marked = ok & ~chosen & flagged_mask(t)
+        flagged = flagged_mask(t)
+        rest, pick, marked = ok & ~chosen & ~flagged, ok & chosen, ok & ~chosen & flagged
         n_sel = int(pick.sum()) if selected is not None else None
         head = _scatter_title(name, int(ok.sum()), int(marked.sum()), n_sel, panel_in)
         ax.set_title(head, **title)
