@@ -152,14 +152,13 @@ class FigureCache:
         """Start drawing the deferred figures; return the call that waits for them.
 
         With ``workers`` > 1 (and the ``fork`` start method) they are drawn by that many
-        forked processes, which inherit the matplotlib settings in force now, while the
-        caller goes on; else they are drawn here, now. A group of figures is one job (with
+        forked processes while the caller goes on; else they are drawn here, now. A group of figures is one job (with
         more than 2 workers, up to ``workers - 1`` jobs, since the other figures need a
         process too), and groups go first (they are the longest jobs). The returned call
         records them.
         """
         pending, self._pending = self._pending, []
-        batches: dict[str | None, list[tuple[str, str, Callable[[Path], Path]]]] = {}
+        batches: dict[str, list[tuple[str, str, Callable[[Path], Path]]]] = {}
         singles = []
         for name, key, draw, group in pending:
             if group is None:

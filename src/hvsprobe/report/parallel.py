@@ -1,10 +1,10 @@
 """Drawing independent figures in forked worker processes.
 
 Matplotlib draws in one thread, so several figures are drawn at once only by several
-processes. Workers are forked: they inherit the imported modules, the data and the
-matplotlib settings of the moment, so starting them costs milliseconds and each draws
-exactly what the parent would have; only a job's index goes to a worker and its return
-value comes back. Where ``fork`` is not available, or for one job or one worker, the jobs
+processes. Workers are forked: they inherit the imported modules and the data of the
+moment, so starting them costs milliseconds and each computes exactly what the parent would
+have (a job sets up what else it needs, such as the report's matplotlib style); only a
+job's index goes to a worker and its return value comes back. Where ``fork`` is not available, or for one job or one worker, the jobs
 run in the calling process.
 
 >>> wait = run_jobs([lambda: 1, lambda: 2], workers=2)
