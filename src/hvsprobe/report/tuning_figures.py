@@ -178,8 +178,7 @@ class TuningFigure:
         for row, label in enumerate(("highest PE", "lowest PE")):
             ax_f, ax_o = axes[row]
             _log_frequency_axis(ax_f, float(self.freqs[0]), float(self.freqs[-1]))
-            self._key_top = 0.0
-            if self.csf is not None:
+            if self.csf is not None:  # its key entry: the same place in both rows
                 _draw_csf(ax_f, self.csf, self.freqs)
                 style = {"color": _CSF_COLOR, "lw": 2.0, "ls": "--", "marker": ""}
                 _, used = _key(ax_o, [(f"{self.csf[2]},\nnormalised to peak 1", style)])
