@@ -20,7 +20,7 @@ from ._io import atomic_path, check_schema, read_json, sha256_file, write_json_a
 from .checkpoint import ProbeRunStats
 from .stimuli import StimulusGrid
 
-__all__ = ["AXES", "SCHEMA_VERSION", "Tuning", "tuning_curve_data"]
+__all__ = ["AXES", "SCHEMA_VERSION", "Tuning", "frequency_curves", "tuning_curve_data"]
 
 SCHEMA_VERSION = 1
 AXES = ("channel", "frequency", "orientation", "phase", "contrast")
@@ -182,11 +182,44 @@ def tuning_curve_data(
     r = np.asarray(responses, dtype=np.float64).mean(axis=3)[..., contrast_index]
     c, f, o = r.shape
     kf, ko = np.unravel_index(r.reshape(c, -1).argmax(axis=1), (f, o))
-    rows = np.arange(c)
+    return frequency_curves(r, ko, frequency_curve), r[np.arange(c), kf, :]
+
+
+def frequency_curves(r: np.ndarray, ko: np.ndarray, frequency_curve: str) -> np.ndarray:
+    """The frequency curve ``a(f)`` of each channel from its ``r(f, theta)`` (``C x F x O``).
+
+    The one definition the scores (mu1) and the report's plots share.
+
+    Parameters
+    ----------
+    r : ndarray, shape (C, F, O)
+        Responses (phase mean, one contrast).
+    ko : ndarray of int, shape (C,)
+        Each channel's preferred orientation index (of its overall peak).
+    frequency_curve : {'preferred', 'mean', 'max'}
+        ``r(f, theta*)``, the mean or the max over orientations.
+
+    Returns
+    -------
+    ndarray, shape (C, F)
+
+    Raises
+    ------
+    ValueError
+        For another ``frequency_curve``.
+
+    Examples
+    --------
+    >>> r = np.array([[[1.0, 3.0], [2.0, 0.0]]])
+    >>> frequency_curves(r, np.array([1]), "preferred").tolist(), frequency_curves(r, np.array([1]), "mean").tolist()
+    ([[3.0, 0.0]], [[2.0, 1.0]])
+    """
+    if frequency_curve == "preferred":
+        return np.asarray(r[np.arange(r.shape[0]), :, ko])
     if frequency_curve == "mean":
-        fc = r.mean(axis=2)
-    elif frequency_curve == "max":
-        fc = r.max(axis=2)
-    else:
-        fc = r[rows, :, ko]
-    return fc, r[rows, kf, :]
+        return np.asarray(r.mean(axis=2))
+    if frequency_curve == "max":
+        return np.asarray(r.max(axis=2))
+    raise ValueError(
+        f"frequency_curve must be 'preferred', 'mean' or 'max', got {frequency_curve!r}"
+    )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..tuning import Tuning
+from ..tuning import Tuning, frequency_curves
 from .config import COLUMNS, ScoreConfig
 from .flags import border_shares, dead_channels, strength
 from .frequency import (
@@ -22,15 +22,6 @@ from .pe import normalise_pe
 from .table import ChannelScores
 
 __all__ = ["compute_scores", "score_layer"]
-
-
-def _frequency_curve(r: np.ndarray, ko: np.ndarray, config: ScoreConfig) -> np.ndarray:
-    """The frequency curve ``a(f)`` of each channel from ``r(f, theta)`` (``C x F x O``)."""
-    if config.frequency_curve == "preferred":
-        return np.asarray(r[np.arange(r.shape[0]), :, ko])
-    if config.frequency_curve == "mean":
-        return np.asarray(r.mean(axis=2))
-    return np.asarray(r.max(axis=2))
 
 
 def _mu1(
@@ -78,7 +69,7 @@ def score_layer(
     flat = r.reshape(c, -1).argmax(axis=1)
     kf, ko = np.unravel_index(flat, (f, o))
     rows = np.arange(c)
-    mu1 = _mu1(_frequency_curve(r, ko, config), freqs, config, csf_fn)
+    mu1 = _mu1(frequency_curves(r, ko, config.frequency_curve), freqs, config, csf_fn)
     ori = orientation_columns(r, kf, orientations, config)
     pref_curve = r[rows, :, ko]
     bw, cens = bandwidth_octaves(pref_curve, freqs)
