@@ -20,6 +20,39 @@ def data_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def fan_ins(module: nn.Module, upto: str | None = None) -> list[int]:
+    """Products summed per output of each convolution and linear layer of ``module``, in
+    registration order (the order they run in a trunk), up to the module named ``upto``."""
+    out = []
+    for name, m in module.named_modules():
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            out.append(int(m.weight[0].numel()))
+        if upto is not None and (name == upto or name.endswith(f".{upto}")):
+            break
+    return out
+
+
+def rounding_atol(
+    scale: float, fans: list[int], dtype: torch.dtype = torch.float32, passes: int = 1
+) -> float:
+    """Absolute tolerance between two summation orders of the same network computation.
+
+    A sum of n products rounds to within n * eps of the sum of the terms' magnitudes (Higham,
+    *Accuracy and Stability of Numerical Algorithms*, eq. 3.5), and a layer's error is carried
+    into the next, so two orders (AVX2 vs AVX-512/AMX kernels, channels_last vs contiguous,
+    one batch vs many) differ by at most about ``passes * sum(fans) * eps`` times the size of
+    the values (``scale``: the reference's largest magnitude). ``passes`` counts how often the
+    chain is run (1 forward, 2 with the backward, 3 with a double backward). Comparing element
+    by element relative to each value would not hold where results cancel to near zero.
+
+    Examples
+    --------
+    >>> rounding_atol(1.0, [27, 54]) == 81 * torch.finfo(torch.float32).eps
+    True
+    """
+    return passes * sum(fans) * torch.finfo(dtype).eps * scale
+
+
 #: ppd of the toy network's world: with 32 px/deg, 1 cycle/pixel = 32 cpd.
 TOY_PPD = 32.0
 #: (frequency cpd, orientation deg) of the toy network's Gabor channels.

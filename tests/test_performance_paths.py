@@ -2,11 +2,12 @@
 
 Tolerances (fp32): the optimised path (``channels_last``, large batches) and the
 straightforward one (contiguous NCHW, one stimulus per batch) run the same arithmetic in a
-different summation order, so they agree to float32 rounding, not bit for bit. The check is
-``rtol = 1e-5`` plus ``atol = 1e-5 x`` the layer's largest response: the observed difference
-on these grids is <= ~2e-6 of the layer's scale (float32 eps is 1.2e-7), the relative
-difference of near-zero means (a ReLU output that is almost always 0) can reach 1e-4, which is
-why the absolute part is scaled to the layer and not to the element. bf16 is compared by
+different summation order, so they agree to float32 rounding, not bit for bit. The bound
+follows from the computation (``conftest.rounding_atol``): each path is within
+``sum(fan-ins up to the layer) x eps`` of the exact value, relative to the layer's largest
+response, so the two differ by at most twice that (twice again with the backward pass). It is
+absolute at the layer's scale, not relative per element: near-zero means (a ReLU output that
+is almost always 0) cancel, and which elements do depends on the CPU's kernels. bf16 is compared by
 what the scores need: the rank order of the channels' PE within each layer (Spearman >= 0.99).
 
 Everything runs on VGG-16 with seeded random weights and 32 x 32 stimuli, so the file takes
@@ -24,14 +25,13 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
+from conftest import fan_ins, rounding_atol
 from hvsprobe.backbones import Backbone, get_backbone, state_dict_sha256
 from hvsprobe.probe import default_channels_last, probe, probe_paper_protocol
 from hvsprobe.scores import compute_scores
 from hvsprobe.stimuli import StimulusGrid
 from hvsprobe.tuning import Tuning
 
-RTOL = 1e-5
-ATOL_OF_SCALE = 1e-5
 BLOCKS_1_3 = ["relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_2", "relu3_3"]
 
 
@@ -48,14 +48,14 @@ def small_grid(n_frequencies: int = 3, n_orientations: int = 3, n_phases: int = 
 
 
 def assert_same_responses(
-    got: dict[str, np.ndarray], ref: dict[str, np.ndarray], layers: list[str]
+    got: dict[str, np.ndarray], ref: dict[str, np.ndarray], layers: list[str], bb: Backbone
 ) -> None:
     """Every layer equal to float32 summation-order tolerance (see the module docstring)."""
     for name in layers:
         a, b = np.asarray(got[name]), np.asarray(ref[name])
         assert a.shape == b.shape, name
-        scale = float(np.abs(b).max())
-        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL_OF_SCALE * scale, err_msg=name)
+        atol = 2 * rounding_atol(float(np.abs(b).max()), fan_ins(bb, bb.module_name(name)))
+        np.testing.assert_allclose(a, b, rtol=0, atol=atol, err_msg=name)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_channels_last_is_the_cpu_default(optimised, straightforward):
 
 def test_optimised_fp32_matches_straightforward(vgg, optimised, straightforward):
     assert optimised.layers == straightforward.layers == vgg.default_layers
-    assert_same_responses(optimised.responses, straightforward.responses, vgg.default_layers)
+    assert_same_responses(optimised.responses, straightforward.responses, vgg.default_layers, vgg)
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
@@ -97,7 +97,7 @@ def test_batch_size_does_not_change_the_result(vgg, straightforward, channels_la
         channels_last=channels_last,
         progress=False,
     )
-    assert_same_responses(got.responses, straightforward.responses, got.layers)
+    assert_same_responses(got.responses, straightforward.responses, got.layers, vgg)
 
 
 def test_probe_leaves_the_backbone_as_it_was(vgg, optimised):
@@ -130,7 +130,7 @@ def test_paper_protocol_matches_batched_path(vgg):
     # the paper protocol is the whole-map response; the batched path with the same response
     fast = probe(vgg, small_grid(), layers, batch_size=18, response="whole_map", progress=False)
     batched = {n: fast.responses[n].reshape(fast.channels(n), -1)[:, sample] for n in layers}
-    assert_same_responses(paper, batched, layers)
+    assert_same_responses(paper, batched, layers, vgg)
 
 
 def test_paper_protocol_whole_grid(vgg, straightforward):
@@ -243,7 +243,7 @@ def _pair(n: int = 3, size: int = 48, seed: int = 0) -> tuple[torch.Tensor, torc
 
 @pytest.mark.parametrize("spatial", [False, True])
 def test_metric_layouts_agree(vgg, spatial):
-    """channels_last (rows, gather before scaling) == NCHW (dim-1 reductions) to rtol 1e-5."""
+    """channels_last (rows, gather before scaling) == NCHW (dim-1 reductions) to float32 rounding."""
     from hvsprobe.metrics import PerceptualDistance
 
     sel = _metric_selection(vgg)
@@ -253,7 +253,8 @@ def test_metric_layouts_agree(vgg, spatial):
     with torch.no_grad():
         a, b = fast(x, y), plain(x, y)
     assert a.shape == b.shape
-    assert torch.allclose(a, b, rtol=RTOL, atol=RTOL * float(b.abs().max()))
+    atol = 2 * rounding_atol(float(b.abs().max()), fan_ins(vgg))
+    assert torch.allclose(a, b, rtol=0, atol=atol)
     assert float(b.abs().min()) > 0
 
 
@@ -284,11 +285,13 @@ def test_metric_joint_and_separate_passes_agree(vgg, monkeypatch):
         value = PerceptualDistance(vgg, sel, reduction="sum", channels_last=cl)(xg, y)
         value.backward()
         grads[cl] = xg.grad
-        assert torch.allclose(value.detach(), joint, rtol=RTOL)
+        # a sum of positive distances: no cancellation, the bound is relative to the value
+        assert torch.allclose(value.detach(), joint, rtol=2 * rounding_atol(1.0, fan_ins(vgg)))
     assert batches == [2, 2, 2, 2]
     scale = float(grads[False].abs().max())
     assert scale > 0 and torch.isfinite(grads[True]).all()
-    assert torch.allclose(grads[True], grads[False], rtol=1e-4, atol=1e-5 * scale)
+    atol = 2 * rounding_atol(scale, fan_ins(vgg), passes=2)
+    assert torch.allclose(grads[True], grads[False], rtol=0, atol=atol)
     assert all(p.grad is None for p in vgg.parameters())
 
 
@@ -329,4 +332,5 @@ def test_metric_joint_pass_with_gradients_for_both_images(vgg):
         grads[cl] = (xg.grad, yg.grad)
     for a, b in zip(grads[True], grads[False], strict=True):
         scale = float(b.abs().max())
-        assert scale > 0 and torch.allclose(a, b, rtol=1e-4, atol=1e-5 * scale)
+        atol = 2 * rounding_atol(scale, fan_ins(vgg), passes=2)
+        assert scale > 0 and torch.allclose(a, b, rtol=0, atol=atol)
