@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from hvsprobe.cli import main
 
 TINY = ["--size", "32", "--n-frequencies", "4", "--n-orientations", "4", "--n-phases", "1"]
 AN = ["analyze", "vgg16", "--weights", "random:0", "--layers", "relu1_1", "--no-progress"]
+MODEL = ["analyze", "--no-progress", "--model"]
 
 
 def _snapshot(root: Path) -> dict[str, int]:
@@ -28,8 +30,29 @@ def _snapshot(root: Path) -> dict[str, int]:
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             p = Path(dirpath) / name
-            out[str(p.relative_to(root))] = p.stat().st_size if p.is_file() else -1
+            st = p.lstat()  # a symlink loop has no target to stat
+            out[str(p.relative_to(root))] = st.st_size if stat.S_ISREG(st.st_mode) else -1
     return out
+
+
+#: model files that misbehave at import or when built (``--model FILE.py:build``)
+MODEL_FILES = {
+    "exit0.py": "import sys\nsys.exit(0)\n",
+    "exitmsg.py": "import sys\nsys.exit('bye from the model file')\n",
+    "argv.py": (
+        "import argparse\np = argparse.ArgumentParser()\np.add_argument('--data', required=True)\n"
+        "args = p.parse_args()\n"
+    ),
+    "typeerr.py": "from torch import nn\ndef build():\n    return nn.Conv2d(3, 4, 3, paddin=1)\n",
+    "gray.py": (
+        "from torch import nn\ndef build():\n"
+        "    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU())\n"
+    ),
+    "net.py": (
+        "from torch import nn\ndef build():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())\n"
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +66,14 @@ def files(tmp_path_factory) -> Path:
     (d / "truncated.png").write_bytes(raw[: len(raw) // 2])
     (d / "text.png").write_text("not an image")
     (d / "weights.txt").write_text("not weights")
+    (d / "notes.pth").write_text("some notes here\n")  # torch's unpickler: IndexError
+    (d / "noise.pth").write_bytes(bytes(range(7, 200)))
+    for name, text in MODEL_FILES.items():
+        (d / name).write_text(text)
+    (d / "loops").mkdir()
+    (d / "loops" / "a").symlink_to("b")
+    (d / "loops" / "b").symlink_to("a")
+    (d / "file\nx").write_text("a file with a newline in its name")
     (d / "empty.pt").write_bytes(b"")
     (d / "folder").mkdir()
     (d / "foreign").mkdir()
@@ -92,8 +123,10 @@ DEEP = "/".join(["y" * 200] * 25)
 CASES = [
     # analyze: names, weights, devices
     ("unknown-backbone", ["analyze", "nonet", "--weights", "random", *TINY], "unknown backbone"),
-    ("weights-text-file", [*AN, "--weights", "{d}/weights.txt", *TINY], "not a readable weights"),
-    ("weights-empty-file", [*AN, "--weights", "{d}/empty.pt", *TINY], "not a readable weights"),
+    ("weights-text-file", [*AN, "--weights", "{d}/weights.txt", *TINY], "not a weights file"),
+    ("weights-notes-pth", [*AN, "--weights", "{d}/notes.pth", *TINY], "not a weights file"),
+    ("weights-noise", [*AN, "--weights", "{d}/noise.pth", *TINY], "not a weights file"),
+    ("weights-empty-file", [*AN, "--weights", "{d}/empty.pt", *TINY], "not a weights file"),
     ("weights-folder", [*AN, "--weights", "{d}/folder", *TINY], "is a folder"),
     ("weights-missing", [*AN, "--weights", "{d}/none.pth", *TINY], "does not exist"),
     ("weights-bad-seed", [*AN, "--weights", "random:abc", *TINY], "random seed"),
@@ -109,6 +142,30 @@ CASES = [
     ("out-long-path", [*AN, *TINY, "--out", "{d}/" + DEEP], "too long"),
     ("out-current-folder", [*AN, *TINY, "--out", "."], "is the current folder"),
     ("out-foreign-files", [*AN, *TINY, "--out", "{d}/foreign"], "did not write (notes.txt)"),
+    ("out-symlink-loop", [*AN, *TINY, "--out", "{d}/loops/a"], "loop of symbolic links"),
+    ("out-below-loop", [*AN, *TINY, "--out", "{d}/loops/a/res"], "loop of symbolic links"),
+    ("out-newline-file", [*AN, *TINY, "--out", "{d}/file\nx"], "file\\nx'"),
+    # analyze --model: the model file's own failures, each named as the user's
+    ("model-exit-0", [*MODEL, "{d}/exit0.py:build", *TINY], "called sys.exit()"),
+    ("model-exit-msg", [*MODEL, "{d}/exitmsg.py:build", *TINY], "(bye from the model file)"),
+    ("model-argv", [*MODEL, "{d}/argv.py:build", *TINY], "the following arguments are required"),
+    ("model-typeerror", [*MODEL, "{d}/typeerr.py:build", *TINY], "model builder"),
+    ("model-folder", [*MODEL, "{d}/folder:build", *TINY], "is a directory"),
+    ("model-gray", [*MODEL, "{d}/gray.py:build", *TINY], "expects 1 input channel"),
+    (
+        "model-input-norm-nan",
+        [*MODEL, "{d}/net.py:build", "--input-norm", "nan,0,0/1,1,1", *TINY],
+        "standard deviations finite and > 0",
+    ),  # fmt: skip
+    # analyze: resources and the torus, before any model is built
+    ("size-huge", [*AN, *TINY[:-2], "--n-phases", "4", "--size", "100000"], "lower --size"),
+    (
+        "size-huge-batch",
+        [*AN, *TINY[2:], "--size", "20000", "--response", "whole_map", "--batch-size", "64"],
+        "lower --size or --batch-size",
+    ),  # fmt: skip
+    ("ppd-huge", [*AN, *TINY, "--ppd", "1e9"], "lower --ppd"),
+    ("ppd-negative", [*AN, *TINY, "--ppd", "-1"], "--ppd: must be > 0"),
     # analyze: scores, grid and numbers, all before any model is built
     ("csf-unknown", [*AN, *TINY, "--csf", "nope"], "nope"),
     ("mu1-two-frequencies", [*AN, *TINY, "--n-frequencies", "2"], "at least 3 frequencies"),
@@ -120,7 +177,7 @@ CASES = [
     ("phases-negative", [*AN, *TINY, "--n-phases", "-1"], "--n-phases: must be >= 1"),
     ("ppd-nan", [*AN, *TINY, "--ppd", "nan"], "--ppd: must be a finite number"),
     ("ppd-inf", [*AN, *TINY, "--ppd", "inf"], "--ppd: must be a finite number"),
-    ("ppd-zero", [*AN, *TINY, "--ppd", "0"], "ppd must be finite and > 0"),
+    ("ppd-zero", [*AN, *TINY, "--ppd", "0"], "--ppd: must be > 0"),
     ("f-max-above-nyquist", [*AN, *TINY, "--f-max", "40"], "Nyquist"),
     ("f-min-nan", [*AN, *TINY, "--f-min", "nan"], "--f-min: must be a finite number"),
     ("batch-size-zero", [*AN, *TINY, "--batch-size", "0"], "--batch-size: must be >= 1"),

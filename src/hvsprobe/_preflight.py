@@ -6,6 +6,7 @@ and what to do. None of them creates anything that outlives the call.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import tempfile
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_STIMULI",
+    "available_memory",
+    "check_memory",
     "check_device",
     "check_finite",
     "check_output_dir",
@@ -36,7 +39,8 @@ MAX_STIMULI = 20_000
 def _shown(path: object, keep: int = 60) -> str:
     """``path`` for a message, its middle elided when it is very long."""
     text = str(path)
-    return text if len(text) <= 2 * keep else f"{text[:keep]}…{text[-keep:]}"
+    text = text if len(text) <= 2 * keep else f"{text[:keep]}…{text[-keep:]}"
+    return text if text.isprintable() else repr(text)  # a newline must not cut the line
 
 
 def check_device(device: str | torch.device | None, option: str = "--device") -> None:
@@ -104,6 +108,7 @@ def check_finite(value: float, option: str, *, low: float | None = None) -> None
 
 def _existing_ancestor(path: Path, option: str) -> Path:
     """The nearest existing folder at or above ``path`` (``path`` itself excluded)."""
+    _refuse_symlink_loop(path, option)
     probe = path.parent if str(path.parent) else Path(".")
     while True:
         try:
@@ -120,6 +125,19 @@ def _existing_ancestor(path: Path, option: str) -> Path:
             f"{option} {_shown(path)}: {_shown(probe)} is a file, not a folder; choose another path"
         )
     return probe
+
+
+def _refuse_symlink_loop(path: Path, option: str) -> None:
+    """Refuse a path through a symbolic link that points (eventually) at itself."""
+    for part in (*reversed(path.parents), path):  # the outermost loop is the one to fix
+        try:
+            os.stat(part)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UserError(
+                    f"{option} {_shown(path)}: {_shown(part)} is a loop of symbolic links; "
+                    "remove or fix the link, or choose another path"
+                ) from None
 
 
 def _check_names(path: Path, option: str, base: Path) -> None:
@@ -232,4 +250,58 @@ def check_stimulus_budget(n_stimuli: int, max_stimuli: int | None) -> None:
             f"the grid has {n_stimuli:,} stimuli, above the {limit:,} {allowed}; check "
             f"--n-frequencies/--n-orientations/--n-phases, or pass --max-stimuli {n_stimuli} "
             "to run it"
+        )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``), or ``None`` if unknown.
+
+    Read from ``/proc/meminfo`` (Linux: free memory plus reclaimable caches), else
+    ``os.sysconf`` (free physical pages), without a dependency.
+
+    Examples
+    --------
+    >>> n = available_memory()
+    >>> n is None or n > 0
+    True
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _bytes(n: float) -> str:
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n / 1e3:.3g} kB"
+
+
+def check_memory(needed: float, what: str, lower: str, available: int | None = None) -> None:
+    """Refuse work whose estimated memory (``needed`` bytes, a lower bound) exceeds what is free.
+
+    ``what`` says what the estimate counts, ``lower`` which option lowers it; ``available``
+    defaults to :func:`available_memory` (no check when unknown).
+
+    Examples
+    --------
+    >>> check_memory(1e6, "one batch", "lower --size", available=10**9)
+    >>> check_memory(8e10, "one batch (16 x 3 x 1000 x 1000 float32)", "lower --size", 10**10)
+    Traceback (most recent call last):
+    ...
+    hvsprobe.errors.UserError: one batch (16 x 3 x 1000 x 1000 float32) needs at least 80 GB of memory, and 10 GB is available; lower --size
+    """
+    free = available_memory() if available is None else available
+    if free is not None and needed > free:
+        raise UserError(
+            f"{what} needs at least {_bytes(needed)} of memory, and {_bytes(free)} is "
+            f"available; {lower}"
         )

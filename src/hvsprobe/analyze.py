@@ -17,6 +17,7 @@ slow part), and an interrupted probe resumes from its checksummed checkpoint.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -31,11 +32,11 @@ from torch import nn
 from . import __version__
 from ._format import format_number
 from ._io import write_json_atomic, write_text_atomic
-from ._preflight import check_device, check_output_dir
+from ._preflight import available_memory, check_device, check_memory, check_output_dir
 from .backbones import Backbone, as_backbone, get_backbone
 from .errors import UserError
 from .probe import PRECISIONS, _checked_layers, _identity, cached_probe, probe_config
-from .response import ResponseConfig
+from .response import ResponseConfig, TorusError, plan_torus
 from .results_folder import ResultsWriter, check_replaceable
 from .scores import ChannelScores, ScoreConfig, compute_scores
 from .selection import Selection, select_channels
@@ -177,6 +178,7 @@ def analyze(
         precision=precision,
         batch_size=batch_size,
         checkpoint_every=checkpoint_every,
+        response=response,
     )
     if isinstance(backbone, str):
         bb = get_backbone(backbone, weights, device=device, progress=say)
@@ -184,6 +186,7 @@ def analyze(
         bb = as_backbone(backbone)
     timings["load_backbone_s"] = time.perf_counter() - t0
     names = _checked_layers(bb, grid, layers)
+    _check_layer_memory(bb, names, grid, response, batch_size)
     out = Path(out) if out is not None else Path("hvsprobe-results") / results_folder_name(bb)
     out = check_replaceable(out)
     say(
@@ -301,8 +304,14 @@ def check_analysis(
     precision: str = "fp32",
     batch_size: int = 16,
     checkpoint_every: float = 60.0,
+    response: str | ResponseConfig | None = None,
 ) -> None:
     """Check every option of :func:`analyze` that can be checked without a model; create nothing.
+
+    Beyond the options one by one: the memory of the largest forward pass's input images
+    (a lower bound) must fit in the memory available, and on the torus route every grating
+    of the grid must fit a torus (checked with the smallest unit; a network's stride can
+    only make the torus larger).
 
     The score settings and the selection are tried on a small synthetic tuning of ``grid``
     (three channels with random responses), so a CSF name, a score variant that does not
@@ -329,6 +338,14 @@ def check_analysis(
     if not checkpoint_every >= 0:
         raise UserError(f"checkpoint interval must be >= 0 seconds, got {checkpoint_every}")
     check_device(device)
+    resp = ResponseConfig.coerce(response)
+    n, h, w, option = _largest_pass(grid, resp, int(batch_size))
+    _check_pass_memory(n, 4.0 * 3 * h * w, option, f"of {h} x {w} px (3 x {h} x {w} float32 each)")
+    if resp.method == "torus" and grid.kind == "grating":
+        try:
+            plan_torus(grid.frequencies, grid.orientations, grid.ppd, 1, resp)
+        except TorusError as exc:
+            raise UserError(_line(exc)) from None
     if out is not None:
         check_replaceable(out)
     else:  # the name needs the backbone; its folder must be writable
@@ -340,7 +357,8 @@ def check_analysis(
         grid=grid,
         config={"backbone": "check", "weights_sha256": "", "grid": grid.to_dict()},
     )
-    kwargs = {k: v for k, v in (selection or DEFAULT_SELECTION).items() if k != "layers"}
+    chosen = selection if selection is not None else _selection_kwargs(grid, None)
+    kwargs = {k: v for k, v in chosen.items() if k != "layers"}
     try:
         scores = compute_scores(fake, score_config)
     except (ValueError, KeyError) as exc:
@@ -349,6 +367,57 @@ def check_analysis(
         select_channels(scores, **kwargs)
     except (ValueError, TypeError) as exc:
         raise UserError(f"the selection settings are not valid: {_line(exc)}") from exc
+
+
+def _largest_pass(
+    grid: StimulusGrid, resp: ResponseConfig, batch_size: int
+) -> tuple[int, int, int, str]:
+    """``(images, height, width, option)`` of the largest forward pass of a probe.
+
+    whole_map: ``batch_size`` stimuli of the grid's size; interior: stimuli of twice the
+    size; torus: the border pass runs every phase of a best stimulus at the grid's size
+    (the torus pass itself is at most ``max_torus`` pixels a side).
+    """
+    h, w = (int(v) for v in grid.size)
+    if resp.method == "torus":
+        return int(grid.shape[2]), h, w, "--n-phases"
+    if resp.method == "interior":
+        h, w = 2 * h, 2 * w
+    return batch_size, h, w, "--batch-size"
+
+
+def _check_pass_memory(n: int, per_image: float, option: str, what: str) -> None:
+    """Refuse a pass of ``n`` images of ``per_image`` bytes each that cannot fit in memory."""
+    free = available_memory()
+    lower = "lower --size"
+    if n > 1 and free is not None:
+        fits = int(free // per_image)
+        lower += f" or {option}" + (f" ({option} {fits} fits)" if 1 <= fits < n else "")
+    images = "1 stimulus" if n == 1 else f"{n} stimuli"
+    check_memory(n * per_image, f"one forward pass of {images} {what}", lower, free)
+
+
+def _check_layer_memory(
+    bb: Backbone,
+    names: list[str],
+    grid: StimulusGrid,
+    response: ResponseConfig,
+    batch_size: int,
+) -> None:
+    """The largest pass with the probed layers' feature maps (float32), before any work."""
+    n, h, w, option = _largest_pass(grid, response, int(batch_size))
+    try:
+        infos = bb.describe_layers(names)
+    except ValueError:  # the dry run's size does not fit a layer: no estimate
+        return
+    values = 3 * h * w + sum(
+        i.channels * math.ceil(h / i.stride) * math.ceil(w / i.stride) for i in infos
+    )
+    what = (
+        f"of {h} x {w} px through {bb.name} (the images and the {len(names)} probed "
+        "layers' feature maps in float32)"
+    )
+    _check_pass_memory(n, 4.0 * values, option, what)
 
 
 def _line(exc: BaseException) -> str:

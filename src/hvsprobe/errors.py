@@ -13,7 +13,8 @@ The classification is by kind, not by a list of call sites:
 * ``OSError`` (missing files, permissions, full disks, read-only file systems, over-long
   names, a directory where a file was expected, undecodable images), ``EOFError``;
 * unpickling errors, ``NotImplementedError`` (an option this build does not provide),
-  missing weights, running out of memory;
+  missing weights, running out of memory (``MemoryError``, ``torch.OutOfMemoryError`` and
+  the allocators' ``RuntimeError`` saying so);
 * decoding errors raised inside Pillow (a truncated or corrupt image).
 
 Anything else (``TypeError``, ``KeyError``, ``AttributeError``, ...) is treated as a bug.
@@ -112,6 +113,11 @@ _OS_HINTS = {
 }
 
 
+#: How torch's allocators say they ran out (CPU: ``DefaultCPUAllocator: not enough memory``,
+#: ``can't allocate memory``; CUDA/MPS before torch.OutOfMemoryError existed: ``out of memory``).
+_ALLOCATION_FAILURES = ("not enough memory", "can't allocate memory", "out of memory")
+
+
 def _os_error_line(exc: OSError) -> str:
     """``'<path>: <what happened>; <what to do>'`` for an ``OSError``."""
     where = exc.filename
@@ -196,6 +202,13 @@ def describe_user_error(exc: BaseException) -> str | None:
         return "out of memory; use a smaller grid, batch size or image"
     if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError (a RuntimeError)
         return f"the device ran out of memory ({_first_line(str(exc))}); use a smaller --batch-size"
+    if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop from"):
+        return f"{_first_line(str(exc))}: a loop of symbolic links; fix the link or the path"
+    if isinstance(exc, RuntimeError) and any(m in str(exc) for m in _ALLOCATION_FAILURES):
+        return (
+            f"out of memory ({_first_line(str(exc))[:200]}); use a smaller grid, batch size "
+            "(--batch-size) or image (--size)"
+        )
     if isinstance(exc, ValueError | EOFError | NotImplementedError | WeightsNotFoundError):
         line = _first_line(str(exc))
         return line or f"{type(exc).__name__} (no message)"

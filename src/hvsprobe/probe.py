@@ -39,6 +39,7 @@ from ._validation import check_bool, check_choice
 from .backbones import Backbone, as_backbone
 from .backbones.base import default_channels_last
 from .checkpoint import ProbeCheckpoint
+from .errors import UserError
 from .response import (
     ResponseConfig,
     TorusError,
@@ -96,6 +97,7 @@ def probe_config(
         "backbone": backbone.name,
         "weights": backbone.weights,
         "weights_sha256": backbone.weights_sha256,
+        **({"code_sha256": backbone.code_sha256} if backbone.code_sha256 else {}),
         "layers": list(layers),
         "grid": grid.to_dict(),
         "response": resp.to_dict(),
@@ -109,6 +111,8 @@ def probe_config(
 def _identity(cfg: dict[str, Any]) -> str:
     """Cache key: the parts of the config that change the numbers."""
     keep = {k: cfg[k] for k in ("backbone", "weights_sha256", "layers", "grid", "precision")}
+    if cfg.get("code_sha256"):  # a network from your own code: the code is its identity too
+        keep["code_sha256"] = cfg["code_sha256"]
     resp = cfg.get("response")
     keep["response"] = (
         {k: v for k, v in resp.items() if k not in ("torus", "interior", "border_pass_s")}
@@ -292,6 +296,7 @@ def probe(
             ckpt.after_batch(int(idx[-1]) + 1)
         if bar is not None:
             bar.close()
+        _refuse_non_finite(backbone, sums, ckpt)
         responses = {name: arr.reshape(arr.shape[0], *grid.shape) for name, arr in sums.items()}
         best: dict[str, np.ndarray] = {}
         border_s = 0.0
@@ -303,6 +308,27 @@ def probe(
     run = ckpt.finish()
     run.border_pass_s = border_s
     return Tuning(responses=responses, grid=grid, config=cfg, best_whole_map=best, run=run)
+
+
+def _refuse_non_finite(
+    backbone: Backbone, sums: dict[str, np.ndarray], ckpt: ProbeCheckpoint
+) -> None:
+    """Stop with one line naming the first layer with NaN/inf responses and how many stimuli.
+
+    A NaN or infinite response (a NaN normalisation, a model that divides by zero) would be
+    scored as an all-NaN tuning; the checkpoint of such a run is removed, so nothing of it
+    is reused.
+    """
+    for name, arr in sums.items():
+        bad = ~np.isfinite(arr).all(axis=0)
+        if bad.any():
+            ckpt.finish()
+            raise UserError(
+                f"{backbone.name}: layer {name!r} gave NaN or infinite responses to "
+                f"{int(bad.sum())} of {bad.size} stimuli ({int((~np.isfinite(arr)).any(axis=1).sum())}"
+                f" of {arr.shape[0]} channels); check the model's forward() and its input "
+                "normalisation on [0, 1] images"
+            )
 
 
 Runner = Callable[[int, bool, str], Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]]

@@ -514,8 +514,9 @@ def plan_torus(
                 if n == 0:
                     raise TorusError(
                         f"{fi:g} cpd at {o[j]:g} deg needs a torus side above "
-                        f"{cfg.max_torus} px for the tolerance; raise max_torus or the "
-                        "tolerances, or use response='interior'"
+                        f"{cfg.max_torus} px for the tolerance (its period is "
+                        f"{ppd / fi:.3g} px); lower --ppd or raise --f-min (in Python: "
+                        "ResponseConfig(max_torus=...)), or use --response interior"
                     )
                 out[axis][i, j] = n
                 out["kx" if axis == "w" else "ky"][i, j] = kr

@@ -11,6 +11,8 @@ weights identity is the sha256 of the actual state dict, recomputed when a weigh
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
@@ -18,6 +20,7 @@ import torch
 from torch import nn
 
 from .._validation import check_images
+from ..errors import UserError
 from .hooks import LayerInfo, Survey, probe_input, record, survey
 from .weights import state_dict_sha256
 
@@ -73,8 +76,11 @@ def _norm_description(input_norm: InputNorm | None) -> tuple[str, Any]:
         return "imagenet", (IMAGENET_MEAN, IMAGENET_STD)
     if isinstance(input_norm, tuple | list) and len(input_norm) == 2:
         mean, std = (tuple(float(v) for v in part) for part in input_norm)
-        if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
-            raise ValueError(f"input_norm (mean, std) needs 3 values each, std > 0: {input_norm}")
+        finite = all(math.isfinite(v) for v in (*mean, *std))
+        if len(mean) != 3 or len(std) != 3 or not finite or min(std) <= 0:
+            raise ValueError(
+                f"input_norm (mean, std) needs 3 finite values each, std > 0: {input_norm}"
+            )
         if (mean, std) == (IMAGENET_MEAN, IMAGENET_STD):
             return "imagenet", (mean, std)
         return f"mean={list(mean)},std={list(std)}", (mean, std)
@@ -84,6 +90,18 @@ def _norm_description(input_norm: InputNorm | None) -> tuple[str, Any]:
             qual = f"{getattr(input_norm, '__module__', '?')}.{getattr(input_norm, '__qualname__', qual)}"
         return f"callable:{qual}", input_norm
     raise TypeError(f"input_norm must be a name, (mean, std) or a callable, got {input_norm!r}")
+
+
+def _refuse_input_channels(name: str, exc: RuntimeError) -> None:
+    """A first convolution that wants other than 3 input channels: say so, not "the size"."""
+    found = re.search(r"to have (\d+) channels, but got 3 channels", str(exc))
+    if found:
+        n = int(found.group(1))
+        raise UserError(
+            f"{name}: the model expects {n} input channel{'s' if n != 1 else ''}, and hvsprobe "
+            "feeds RGB images (3 channels); wrap it so that it takes N x 3 x H x W (e.g. a "
+            "builder returning nn.Sequential(<RGB to gray>, model); docs/models.md)"
+        ) from None
 
 
 class Backbone(nn.Module):
@@ -182,6 +200,10 @@ class Backbone(nn.Module):
         self._survey_size = survey_size
         self._surveys: dict[int | None, Survey] = {}
         self._sha: tuple[Any, str] | None = None
+        #: sha256 of the code that defines the network (set by ``wrap``/``load_model``: the
+        #: source files of its own module classes, the builder's file and arguments); part of
+        #: the cache identity with the weights, so an edited ``forward()`` is probed afresh.
+        self.code_sha256 = ""
         self.requires_grad_(False)
         self.eval()
         if weights_sha256 is not None and weights_sha256 != self.weights_sha256:
@@ -250,7 +272,17 @@ class Backbone(nn.Module):
                     self._surveys[key] = survey(self.model, self.normalize(probe_input(self, s)))
                     break
                 except RuntimeError as exc:
+                    _refuse_input_channels(self.name, exc)
                     errors.append(f"{s} px: {str(exc).splitlines()[0]}")
+                except (MemoryError, KeyboardInterrupt):
+                    raise
+                except Exception as exc:  # the model's own code: TypeError, AttributeError, …
+                    first = (str(exc).strip().splitlines() or [""])[0]
+                    raise UserError(
+                        f"{self.name}: the model's forward() failed on a grey 1 x 3 x {s} x {s} "
+                        f"image ({type(exc).__name__}: {first}); a model must take one "
+                        "N x 3 x H x W image batch"
+                    ) from exc
             else:
                 raise ValueError(
                     f"{self.name}: the dry run on a grey image failed ({'; '.join(errors)}); "

@@ -9,10 +9,13 @@ unpickling (``torch.load(weights_only=True)``) and wraps the result. ``tv:NAME``
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib
 import importlib.util
 import inspect
+import io
+import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -23,10 +26,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import UserError
 from .base import Backbone, InputNorm, LayerInfo
+from .weights import read_torch_weights
 
 __all__ = [
     "as_backbone",
+    "code_sha256",
     "list_layers",
     "load_checkpoint",
     "load_model",
@@ -94,7 +100,7 @@ def wrap(
         raise TypeError(f"{model.name!r} is already a Backbone; wrap the nn.Module it holds")
     if not isinstance(model, nn.Module):
         raise TypeError(f"wrap() needs a torch.nn.Module, got {type(model).__name__}")
-    return Backbone(
+    bb = Backbone(
         name or type(model).__name__,
         model,
         layers=layers,
@@ -104,6 +110,54 @@ def wrap(
         weights_origin=weights_origin,
         survey_size=survey_size,
     )
+    bb.code_sha256 = code_sha256(model)
+    return bb
+
+
+def _source_file(obj: object) -> Path | None:
+    try:
+        where = inspect.getsourcefile(obj)  # type: ignore[arg-type]
+    except TypeError:  # built-in
+        return None
+    return Path(where) if where and Path(where).is_file() else None
+
+
+def code_sha256(
+    model: nn.Module, builder: object = None, args: Mapping[str, Any] | None = None
+) -> str:
+    """sha256 of the code that defines ``model``: the files it comes from and the arguments.
+
+    The source files of the module classes that are not torch's (a user's ``forward()``),
+    the file of ``builder`` (the function that built it) and ``args`` (its keyword
+    arguments, by ``repr``). Empty when none of that exists (a network of torch modules only,
+    wrapped directly). The weights are identified separately (``Backbone.weights_sha256``).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> code_sha256(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()))
+    ''
+    """
+    files: set[Path] = set()
+    args = dict(args or {})
+    for m in model.modules():
+        cls = type(m)
+        package = cls.__module__.partition(".")[0]
+        if package not in ("torch", "hvsprobe"):
+            found = _source_file(cls)
+            if found is not None:
+                files.add(found.resolve())
+    if builder is not None:
+        found = _source_file(builder)
+        if found is not None:
+            files.add(found.resolve())
+    if not files and not args:
+        return ""
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    h.update(repr(sorted(args.items())).encode())
+    return h.hexdigest()
 
 
 def as_backbone(backbone: object) -> Backbone:
@@ -213,10 +267,29 @@ def parse_input_norm(text: str) -> InputNorm:
         raise ValueError(
             f"input normalisation {text!r}: use 'imagenet', 'none' or 'M1,M2,M3/S1,S2,S3'"
         )
+    if not all(math.isfinite(v) for v in pair[0]) or not all(
+        math.isfinite(v) and v > 0 for v in pair[1]
+    ):
+        raise UserError(
+            f"input normalisation {text!r}: the means must be finite numbers and the standard "
+            "deviations finite and > 0 (e.g. 0.5,0.5,0.5/0.25,0.25,0.25)"
+        )
     return (pair[0], pair[1])
 
 
 def _import_file(path: Path) -> ModuleType:
+    """Run the file ``path`` as a module (its code is trusted, as ``python FILE.py`` would be).
+
+    Whatever it does at import that would end or confuse hvsprobe is contained: it sees
+    ``sys.argv == [FILE]`` (a module that parses the command line at import finds no
+    arguments of hvsprobe's), and ``SystemExit`` (``sys.exit()``, an argparse usage error)
+    becomes one error naming the file.
+    """
+    if path.is_dir():
+        raise UserError(
+            f"model file {str(path)!r} is a directory; give FILE.py:FUNCTION (a Python file) "
+            "or an importable MODULE:FUNCTION"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
@@ -227,19 +300,40 @@ def _import_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[mod_name] = module
     sys.path.insert(0, str(path.resolve().parent))  # its sibling modules import too
+    argv = sys.argv
+    sys.argv = [str(path)]
+    printed = io.StringIO()  # an argparse usage line must not look like hvsprobe's own
     try:
-        spec.loader.exec_module(module)
+        with contextlib.redirect_stderr(printed):
+            # compiled from the file as it is now: a stale __pycache__ entry (an edit within
+            # the same second, same size) must not run old code under the new code identity
+            exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)  # noqa: S102
+    except SystemExit as exc:
+        del sys.modules[mod_name]
+        code = exc.code
+        said = _first_line(printed.getvalue().splitlines()[-1]) if printed.getvalue() else ""
+        said = str(code) if isinstance(code, str) else said or (f"status {code}" if code else "")
+        said = f" ({said})" if said else ""
+        raise UserError(
+            f"model file {path} called sys.exit() while being imported{said}; a model file "
+            "must only define the network (move command-line code under "
+            '`if __name__ == "__main__":`)'
+        ) from None
     except Exception as exc:
         del sys.modules[mod_name]
         raise ValueError(f"cannot import {path}: {type(exc).__name__}: {exc}") from exc
     finally:
+        sys.argv = argv
         sys.path.remove(str(path.resolve().parent))
+    sys.stderr.write(printed.getvalue())  # what a module that imported fine printed, kept
     return module
 
 
 def _import(where: str) -> ModuleType:
-    if where.endswith(".py") or "/" in where or os.sep in where:
+    if where.endswith((".py", "/", os.sep)) or "/" in where or os.sep in where:
         return _import_file(Path(where).expanduser())
+    if Path(where).is_dir():
+        return _import_file(Path(where))
     try:
         return importlib.import_module(where)
     except ImportError as exc:
@@ -269,14 +363,31 @@ def _build_external(library: str, name: str, kwargs: dict[str, Any]) -> nn.Modul
         raise ValueError(f"{package} cannot build {name!r}: {exc}") from exc
 
 
-def _call_builder(spec: str, kwargs: dict[str, Any]) -> tuple[nn.Module, str]:
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[0] if lines else "(no message)"
+
+
+def _innermost_user_frame(exc: BaseException) -> str:
+    """``' at FILE:LINE'`` of the innermost frame outside torch and hvsprobe, if any."""
+    found = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if not name.startswith(("torch", "hvsprobe")):
+            found = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+def _call_builder(spec: str, kwargs: dict[str, Any]) -> tuple[nn.Module, str, object]:
     where, sep, func = spec.rpartition(":")
     if not sep or not where or not func:
         raise ValueError(
             f"model {spec!r} must be MODULE:FUNCTION, FILE.py:FUNCTION, tv:NAME or timm:NAME"
         )
     if where in ("tv", "timm"):
-        return _build_external(where, func, kwargs), func
+        return _build_external(where, func, kwargs), func, None
     module = _import(where)
     fn = getattr(module, func, None)
     if not callable(fn):
@@ -288,11 +399,23 @@ def _call_builder(spec: str, kwargs: dict[str, Any]) -> tuple[nn.Module, str]:
         raise ValueError(f"{spec}: cannot call with {kwargs}: {exc}") from exc
     except ValueError:  # builtins without a signature: just call
         pass
-    model = fn(**kwargs)
+    try:
+        model = fn(**kwargs)
+    except SystemExit as exc:
+        raise UserError(f"model builder {spec} called sys.exit({exc.code!r}); it must return "
+                        "a torch.nn.Module") from None  # fmt: skip
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # the builder's own bug (TypeError, AttributeError, …)
+        where_ = _innermost_user_frame(exc)
+        raise UserError(
+            f"model builder {spec} failed{where_}: {type(exc).__name__}: "
+            f"{_first_line(str(exc))}; fix the builder or its arguments (--model-arg)"
+        ) from exc
     if not isinstance(model, nn.Module):
         raise ValueError(f"{spec} returned a {type(model).__name__}, not a torch.nn.Module")
     stem = Path(where).stem if where.endswith(".py") else where.rpartition(".")[2]
-    return model, f"{stem}.{func}"
+    return model, f"{stem}.{func}", fn
 
 
 def load_checkpoint(model: nn.Module, path: str | os.PathLike[str]) -> None:
@@ -325,13 +448,7 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike[str]) -> None:
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # UnpicklingError, RuntimeError, EOFError …
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(
-            f"cannot read checkpoint {path} with restricted loading (weights_only=True): {first}"
-        ) from exc
+    obj = read_torch_weights(path)  # restricted unpickling; any failure: "not a weights file"
     state = obj
     if isinstance(obj, Mapping):
         for key in ("state_dict", "model", "model_state_dict"):
@@ -392,14 +509,14 @@ def load_model(
     >>> bb = hvsprobe.load_model("torch.nn:Identity")  # doctest: +SKIP
     """
     kwargs = dict(model_args or {})
-    model, default_name = _call_builder(spec, kwargs)
+    model, default_name, builder = _call_builder(spec, kwargs)
     origin = f"built by {spec}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
     weights = "custom"
     if checkpoint is not None:
         load_checkpoint(model, checkpoint)
         weights = Path(checkpoint).stem
         origin += f", weights from {Path(checkpoint).expanduser()}"
-    return wrap(
+    bb = wrap(
         model,
         layers,
         name=name or default_name,
@@ -407,3 +524,5 @@ def load_model(
         weights=weights,
         weights_origin=origin,
     )
+    bb.code_sha256 = code_sha256(model, builder, {"spec": spec, **kwargs})
+    return bb

