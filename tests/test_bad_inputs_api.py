@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,14 @@ import numpy as np
 import pytest
 import torch
 
+import hvsprobe
 from conftest import make_toy_backbone
+from hvsprobe.analyze import check_analysis
 from hvsprobe.backbones import get_backbone
+from hvsprobe.backbones.custom import load_checkpoint, load_model, parse_input_norm
+from hvsprobe.backbones.safe_pickle import load_numpy_pickle
+from hvsprobe.backbones.weights import load_lpips_linear, read_weights_file
+from hvsprobe.errors import UserError
 from hvsprobe.metrics import (
     LPIPS,
     PSNR,
@@ -109,6 +116,40 @@ def _flat(v: float) -> torch.Tensor:
 
 def _ramp(lo: float, hi: float) -> torch.Tensor:
     return torch.linspace(lo, hi, 3 * SIZE * SIZE).view(1, 3, SIZE, SIZE)
+
+
+ARGPARSE_AT_IMPORT = """import argparse
+p = argparse.ArgumentParser()
+p.add_argument("--data", required=True)
+args = p.parse_args()
+"""
+BUILDER_TYPEERROR = "from torch import nn\ndef build():\n    return nn.Conv2d(3, 4, 3, paddin=1)\n"
+BUILDER_EXIT = "import sys\ndef build():\n    sys.exit('no')\n"
+
+
+class TwoInputs(torch.nn.Module):
+    """A model whose forward() wants two arguments: its TypeError is the user's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 2, 3)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) + y
+
+
+class NaNGate(torch.nn.Module):
+    """NaN for every image of the batch with a value above 0.9 (every full-contrast grating)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bright = x.amax((1, 2, 3)) > 0.9
+        return torch.where(bright[:, None, None, None], torch.nan, x)
+
+
+def nan_for_bright() -> torch.nn.Module:
+    """NaN gate on the input, then conv + ReLU: layer "2" is NaN for bright stimuli."""
+    torch.manual_seed(0)
+    return torch.nn.Sequential(NaNGate(), torch.nn.Conv2d(3, 2, 3), torch.nn.ReLU())
 
 
 Row = tuple[str, Callable[[Ctx], Any], type[BaseException], str]
@@ -461,6 +502,108 @@ ROWS: list[Any] = [
         lambda c: select_channels(_table(), layers=["zz"]),
         ValueError,
         "not in the scores",
+    ),
+    # ---- weights files: every unpickling failure is "not a weights file"
+    (
+        "weights-text-pth",
+        lambda c: read_weights_file(c.text_file("notes.pth", "some notes here\n"), "vgg16"),
+        UserError,
+        "not a weights file",
+    ),
+    (
+        "weights-noise-pth",
+        lambda c: read_weights_file(c.text_file("n.pth", bytes(range(7, 200))), "vgg16"),
+        UserError,
+        "not a weights file",
+    ),
+    (
+        "weights-text-ckpt",
+        lambda c: read_weights_file(c.text_file("notes.ckpt", "some notes"), "vgg16"),
+        UserError,
+        "not a weights file",
+    ),
+    (
+        "checkpoint-text",
+        lambda c: load_checkpoint(torch.nn.Conv2d(3, 4, 3), c.text_file("c.pt", "notes")),
+        UserError,
+        "not a weights file",
+    ),
+    (
+        "lpips-linear-text",
+        lambda c: load_lpips_linear("alexnet", c.text_file("l.ckpt", "notes")),
+        UserError,
+        "not a weights file",
+    ),
+    (
+        "numpy-pickle-text",
+        lambda c: load_numpy_pickle(b""),
+        pickle.UnpicklingError,
+        "not a pickle of numpy arrays",
+    ),
+    # ---- models from files: their code runs, its failures are the user's
+    (
+        "model-file-exit",
+        lambda c: load_model(f"{c.text_file('m.py', 'import sys; sys.exit(3)')}:build"),
+        UserError,
+        "called sys.exit() while being imported (status 3)",
+    ),
+    (
+        "model-file-argparse",
+        lambda c: load_model(f"{c.text_file('m.py', ARGPARSE_AT_IMPORT)}:build"),
+        UserError,
+        "m.py: error: the following arguments are required: --data",
+    ),
+    (
+        "model-builder-typeerror",
+        lambda c: load_model(f"{c.text_file('m.py', BUILDER_TYPEERROR)}:build"),
+        UserError,
+        "model builder",
+    ),
+    (
+        "model-builder-exit",
+        lambda c: load_model(f"{c.text_file('m.py', BUILDER_EXIT)}:build"),
+        UserError,
+        "called sys.exit('no')",
+    ),
+    ("model-folder", lambda c: load_model(f"{c.tmp}:build"), UserError, "is a directory"),
+    (
+        "model-gray-input",
+        lambda c: hvsprobe.wrap(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU())),
+        UserError,
+        "expects 1 input channel",
+    ),
+    (
+        "model-forward-typeerror",
+        lambda c: hvsprobe.wrap(TwoInputs()),
+        UserError,
+        "the model's forward() failed",
+    ),
+    ("input-norm-nan", lambda c: parse_input_norm("nan,0,0/1,1,1"), UserError, "finite"),
+    ("input-norm-std-0", lambda c: parse_input_norm("0,0,0/0,1,1"), UserError, "> 0"),
+    (
+        "wrap-input-norm-nan",
+        lambda c: hvsprobe.wrap(torch.nn.ReLU(), input_norm=([math.nan, 0, 0], [1, 1, 1])),
+        ValueError,
+        "3 finite values each",
+    ),
+    (
+        "probe-nan-responses",
+        lambda c: probe(hvsprobe.wrap(nan_for_bright(), ["2"], input_norm="none"), GRID),
+        UserError,
+        "layer '2' gave NaN or infinite responses to 4 of 4 stimuli",
+    ),
+    # ---- resources and the torus, before any model is built
+    (
+        "analysis-memory",
+        lambda c: check_analysis(StimulusGrid.default(size=100_000, n_frequencies=3)),
+        UserError,
+        "needs at least",
+    ),
+    (
+        "analysis-torus-ppd",
+        lambda c: check_analysis(StimulusGrid.default(ppd=1e9, size=32, n_frequencies=3)),
+        UserError,
+        "lower --ppd",
     ),
     # ---- probe arguments
     ("probe-precision", lambda c: probe(TOY, GRID, precision="fp8"), ValueError, "'fp32'"),

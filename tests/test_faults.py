@@ -270,3 +270,125 @@ def test_a_failure_after_the_checks_leaves_no_new_folders(tmp_path, monkeypatch,
     assert main([*ARGS, "--out", str(out)]) == 2
     assert "input/output error; check the disk" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+NAN_MODEL = """
+import torch
+from torch import nn
+
+
+class Gate(nn.Module):
+    def forward(self, x):
+        bright = x[:, 0, 0, 0] > 0.5  # NaN where the top-left red value is above 0.5
+        return torch.where(bright[:, None, None, None], torch.nan, x)
+
+
+def build():
+    torch.manual_seed(0)
+    return nn.Sequential(Gate(), nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+"""
+
+
+def test_nan_responses_stop_the_run_naming_the_layer_and_the_stimuli(tmp_path, capsys):
+    from hvsprobe.stimuli import StimulusGrid
+
+    (tmp_path / "nanmodel.py").write_text(NAN_MODEL)
+    out = tmp_path / "res"
+    argv = [
+        "analyze", "--model", f"{tmp_path}/nanmodel.py:build", "--layers", "2",
+        "--input-norm", "none", "--response", "whole_map", "--size", "32",
+        "--n-frequencies", "4", "--n-orientations", "4", "--n-phases", "2", "--no-progress",
+        "--checkpoint-every", "0", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    # the count, independently: the same grid rendered here, the gate's rule applied to it
+    grid = StimulusGrid.default(ppd=60.0, size=32, n_frequencies=4, n_orientations=4, n_phases=2)
+    images = grid.render(np.arange(len(grid)))
+    expected = int((images[:, 0, 0, 0] > 0.5).sum())
+    assert 0 < expected < len(grid)
+    assert "Traceback" not in "\n".join(err)
+    assert f"layer '2' gave NaN or infinite responses to {expected} of {len(grid)}" in err[-1]
+    assert not out.exists() and not work_folder(out).exists()  # nothing half written
+
+
+def test_an_allocation_failure_is_a_resource_error_and_a_rerun_completes(
+    reference, tmp_path, monkeypatch, capsys
+):
+    from hvsprobe.backbones import Backbone
+
+    real = Backbone.iter_layers
+    calls = {"n": 0}
+
+    def failing(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 4:  # the third probe batch (the first call is the dry run's size check)
+            raise RuntimeError(
+                "[enforce fail at alloc_cpu.cpp:117] . DefaultCPUAllocator: not enough memory: "
+                "you tried to allocate 80000000000 bytes."
+            )
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Backbone, "iter_layers", failing)
+    out = tmp_path / "res"
+    assert main([*ARGS, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert calls["n"] >= 4 and "Traceback" not in "\n".join(err)
+    assert "out of memory" in err[-1] and "--batch-size" in err[-1], err[-1]
+    assert not out.exists()
+    monkeypatch.setattr(Backbone, "iter_layers", real)
+    assert main([*ARGS, "--out", str(out)]) == 0  # what was kept does not break the rerun
+    _same_files(reference, out)
+    check_results_folder(out)
+
+
+FORWARD = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.conv(x){edit})
+
+
+def build():
+    return Net()
+"""
+
+
+def test_an_edited_forward_is_probed_again(tmp_path, capsys):
+    model = tmp_path / "net.py"
+    out = tmp_path / "res"
+    argv = [
+        "analyze", "--model", f"{model}:build", "--size", "32", "--n-frequencies", "4",
+        "--n-orientations", "4", "--n-phases", "1", "--no-progress", "--out", str(out),
+    ]  # fmt: skip
+    model.write_text(FORWARD.format(edit=""))
+    assert main(argv) == 0
+    first = _responses(out)
+    capsys.readouterr()
+    model.write_text(FORWARD.format(edit=" * 2.0 - 0.1"))  # same weights, another forward()
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "reused the tuning" not in err
+    edited = _responses(out)
+    fresh = tmp_path / "fresh"  # the edited model probed into a new folder: nothing to reuse
+    assert main([*argv[:-1], str(fresh)]) == 0
+    np.testing.assert_array_equal(edited, _responses(fresh))
+    assert not np.allclose(edited, first)
+    assert main(argv) == 0  # unchanged now: the tuning is reused
+    assert "reused the tuning" in capsys.readouterr().err
+
+
+def _responses(folder: Path) -> np.ndarray:
+    from hvsprobe.tuning import Tuning
+
+    tuning = Tuning.load(folder)
+    return np.stack([tuning.responses[name] for name in tuning.layers])

@@ -52,10 +52,10 @@ def load_numpy_pickle(data: bytes) -> object:
     ...     print(exc)
     refusing to load builtins.print from a weights pickle (only numpy arrays are allowed)
     >>> try:
-    ...     load_numpy_pickle(b"some notes")
+    ...     load_numpy_pickle(b"")
     ... except pickle.UnpicklingError as exc:
     ...     print(exc)
-    not a pickle of numpy arrays (KeyError: 115)
+    not a pickle of numpy arrays (EOFError: Ran out of input)
     """
     try:
         return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
