@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import fan_ins, rounding_atol
 from hvsprobe.backbones import Backbone, get_backbone
 from hvsprobe.metrics import (
     LPIPS,
@@ -264,8 +265,11 @@ def test_soft_and_hard_weights(vgg, early_selection):
         ref_hard = _reference_distance(vgg, hard, x, y)
         mapping = {n: early_selection.weight_vector(n) for n in early_selection.used_layers()}
         d_map = PerceptualDistance(vgg, mapping)(x, y)
-    assert torch.allclose(d_soft.double(), ref_soft, rtol=1e-5)
-    assert torch.allclose(d_hard.double(), ref_hard, rtol=1e-5)
+    # the reference runs x and y through the trunk in other batches (another kernel may be
+    # chosen): float32 rounding over the trunk's sums, relative to the positive distance
+    rtol = 2 * rounding_atol(1.0, fan_ins(vgg, vgg.module_name("relu3_3")))
+    assert torch.allclose(d_soft.double(), ref_soft, rtol=rtol)
+    assert torch.allclose(d_hard.double(), ref_hard, rtol=rtol)
     assert torch.allclose(d_double, 2 * d_soft, rtol=1e-5)
     assert torch.allclose(d_map, d_soft, rtol=1e-6)
     assert not torch.allclose(d_soft, d_hard, rtol=1e-3)
@@ -318,7 +322,8 @@ def test_spatial_map_shape_and_mean(vgg, alex_lpips, early_selection):
             assert dmap.shape == (2, 1, 40, 40)
             assert (dmap >= 0).all()
             # box upsampling keeps the mean exactly, even for AlexNet's 40 -> 9 -> 4 -> 2 px maps
-            assert torch.allclose(dmap.mean((1, 2, 3)), scalar, rtol=1e-5)
+            # the same positive terms summed in another order: 40 x 40 px x eps at most
+            assert torch.allclose(dmap.mean((1, 2, 3)), scalar, rtol=rounding_atol(1.0, [1600]))
         # LPIPS keeps the official bilinear upsampling: mean is only approximately the scalar
         lmap = lpips(x, y, net="alex", spatial=True)
         assert lmap.shape == (2, 1, 40, 40)
@@ -369,7 +374,7 @@ def test_dtype_and_device_follow_inputs(alex_lpips):
         assert d64.dtype == torch.float64
         d32 = metric(x.float(), y.float())
     assert d32.dtype == torch.float32
-    assert torch.allclose(d64.float(), d32, rtol=1e-4)
+    assert torch.allclose(d64.float(), d32, rtol=rounding_atol(1.0, fan_ins(metric)))
     assert next(metric.parameters()).dtype == torch.float32
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import data_root
+from conftest import data_root, rounding_atol
 from hvsprobe.backbones import Backbone, state_dict_sha256
 from hvsprobe.metrics import (
     LPIPS,
@@ -100,7 +100,9 @@ def test_channel_decomposition_in_other_dtypes():
     d64 = channel_distances(bb, x.double(), y.double(), ["relu2", "relu1"])
     dbf = channel_distances(bb, x.bfloat16(), y.bfloat16(), ["relu1", "relu2"])
     for layer in ("relu1", "relu2"):
-        np.testing.assert_allclose(d64[layer], ref[layer], rtol=1e-4, atol=1e-9)
+        # float32 vs float64 through conv fan-ins 27 and 54: the rounding bound at each scale
+        atol = rounding_atol(float(np.abs(d64[layer]).max()), [27, 54])
+        np.testing.assert_allclose(d64[layer], ref[layer], rtol=0, atol=atol)
         assert dbf[layer].shape == ref[layer].shape and np.isfinite(dbf[layer]).all()
     assert next(bb.parameters()).dtype == torch.float32
 
@@ -111,7 +113,7 @@ def test_float64_matches_float32_and_half_inputs_are_upcast():
     x, y = _pair(seed=3)
     d32 = m(x, y)
     d64 = m(x.double(), y.double())
-    torch.testing.assert_close(d64.float(), d32, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(d64.float(), d32, rtol=rounding_atol(1.0, [27, 54]), atol=0)
     # float16 inputs: the images are rounded to float16, the rest runs in float32
     dh = m(x.half(), y.half())
     torch.testing.assert_close(dh, m(x.half().float(), y.half().float()), rtol=0, atol=0)
@@ -129,6 +131,9 @@ def test_half_module_keeps_float32_norms():
         m16 = PerceptualDistance(tiny_backbone(scale=150.0), WEIGHTS).half()
         d16 = m16(x.half(), y.half())
     assert d16.dtype == torch.float32
+    # float16 weights and activations (eps 9.8e-4) through fan-ins 27 and 54: rounding errors of
+    # random sign grow like sqrt(n) eps per sum, sqrt(27) + sqrt(54) ~ 12.5 eps ~ 1.2e-2; 2e-2
+    # leaves room for the float16 inputs (the worst case, 81 eps, would accept 8 %)
     torch.testing.assert_close(d16, ref, rtol=2e-2, atol=0)
 
 

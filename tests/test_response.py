@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import gabor_kernel
+from conftest import fan_ins, gabor_kernel, rounding_atol
 from hvsprobe import wrap
 from hvsprobe.probe import probe
 from hvsprobe.response import (
@@ -112,7 +112,8 @@ def test_torus_and_interior_agree_exactly_on_whole_period_gratings():
     for layer in ("1", "4"):
         a, b = torus.phase_mean(layer), interior.phase_mean(layer)
         scale = np.abs(a).max()
-        assert np.abs(a - b).max() <= 1e-5 * scale
+        # same sums on maps of other sizes (the CPU may pick other kernels): float32 rounding
+        assert np.abs(a - b).max() <= 2 * rounding_atol(scale, fan_ins(bb))
         assert np.abs(whole.phase_mean(layer) - a).max() > 1e-3 * scale  # the border matters
 
 

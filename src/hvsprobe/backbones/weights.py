@@ -317,9 +317,9 @@ def read_torch_weights(path: str | os.PathLike[str]) -> Any:
     ...     try:
     ...         read_torch_weights(Path(d) / "notes.pth")
     ...     except UserError as exc:
-    ...         print(str(exc).split(": ", 1)[1][:22])
+    ...         print(str(exc).split(": ", 1)[1][:33])
     10
-    not a weights file (it
+    not a weights file (not a torch f
     """
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
@@ -327,7 +327,7 @@ def read_torch_weights(path: str | os.PathLike[str]) -> Any:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever the unpickler trips on
         if isinstance(exc, pickle.UnpicklingError):  # torch's message is a page long
-            first = "it holds objects other than tensors"
+            first = "it holds objects other than tensors, refused by restricted loading"
         else:
             text = str(exc).strip()
             first = text.splitlines()[0][:160] if text else ""
