@@ -140,8 +140,7 @@ def code_sha256(
     """
     files: set[Path] = set()
     args = dict(args or {})
-    for m in model.modules():
-        cls = type(m)
+    for cls in {type(m) for m in model.modules()}:
         package = cls.__module__.partition(".")[0]
         if package not in ("torch", "hvsprobe"):
             found = _source_file(cls)
