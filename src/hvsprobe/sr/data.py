@@ -103,7 +103,7 @@ def resolve_sr_root(data_root: str | os.PathLike[str] | None = None) -> Path:
     raise FileNotFoundError(f"{root} holds neither sr/train nor sr/test")
 
 
-def _set_dir(name: str | os.PathLike[str], kind: str, data_root: object) -> Path:
+def set_dir(name: str | os.PathLike[str], kind: str, data_root: object) -> Path:
     """A set name under ``<sr root>/<kind>/`` or an explicit folder."""
     p = Path(name)
     if p.is_dir():
@@ -341,7 +341,7 @@ class ImageBank:
         """
         files: list[tuple[str, Path]] = []
         for s in sets:
-            folder = _set_dir(s, "train", data_root)
+            folder = set_dir(s, "train", data_root)
             found = list_images(folder)
             if max_images is not None:
                 found = found[:max_images]
@@ -363,7 +363,7 @@ def load_test_set(
     name: str | os.PathLike[str], data_root: str | os.PathLike[str] | None = None, scale: int = 4
 ) -> ImageBank:
     """A test set (``Set5``, ``Set14``, ``BSD100`` or a folder) with its LR images."""
-    folder = _set_dir(name, "test", data_root)
+    folder = set_dir(name, "test", data_root)
     files = list_images(folder)
     bank = ImageBank.from_tensors([load_rgb(p) for p in files], scale)
     bank.names = [p.stem for p in files]
