@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from ..backbones import Backbone, get_backbone
+from ..backbones import Backbone, get_backbone, list_backbones, wrap
 from ..selection import Selection
 from .baselines import MSSSIM, PSNR, SSIM
 from .lpips_ref import LPIPS
@@ -70,7 +70,17 @@ def _selected(
         selection = Selection.load(os.fspath(selection))
     if not isinstance(selection, Selection):
         raise TypeError(f"selection must be a Selection or a path, got {type(selection).__name__}")
-    kwargs.setdefault("backbone", selection.backbone)
+    if kwargs.get("backbone") is None:
+        if selection.backbone not in list_backbones():
+            raise ValueError(
+                f"the selection was made on {selection.backbone!r}, which is not a registered "
+                "backbone: pass backbone= the network it was made on (e.g. "
+                "hvsprobe.analyze(...).backbone or the hvsprobe.wrap(...) you analysed)"
+            )
+        kwargs["backbone"] = selection.backbone
+    elif isinstance(kwargs["backbone"], nn.Module) and not isinstance(kwargs["backbone"], Backbone):
+        # a plain module: wrapped under the selection's name (hvsprobe.wrap's defaults)
+        kwargs["backbone"] = wrap(kwargs["backbone"], name=selection.backbone)
     if isinstance(kwargs["backbone"], str) and "weights" not in kwargs:
         label = selection.provenance.get("scores", {}).get("weights")
         if isinstance(label, str) and (label == "imagenet" or label.startswith("random")):
