@@ -16,7 +16,6 @@ import numpy as np
 from scipy import stats as sps
 
 from .logistic import LogisticFitError, fit_logistic5
-from .stats import krcc
 
 __all__ = [
     "StatisticFn",
@@ -68,7 +67,9 @@ def _plcc_row(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _krcc_row(x: np.ndarray, y: np.ndarray) -> float:
-    return krcc(x, y) if np.ptp(x) > 0 and np.ptp(y) > 0 else math.nan
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan
+    return float(sps.kendalltau(x, y).statistic)  # tau-b, as evaluate.stats.krcc
 
 
 def statistic_function(statistic: str | StatisticFn) -> StatisticFn:
