@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ._inputs import paired_arrays
+from .._validation import paired_arrays
 from .logistic import LogisticFit, LogisticFitError, fit_logistic5
 from .resampling import check_level, group_bootstrap, group_indices, percentile_interval
 

@@ -19,8 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._io import check_schema, read_json
-from .._validation import check_positive
-from ._checks import check_frequency, check_positive_array
+from .._validation import check_frequency, check_positive, check_positive_array
 
 __all__ = [
     "CASTLE_FIT_KIND",

@@ -9,39 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-import torch
 from torch import nn
 
 from ..backbones import Backbone, get_backbone, list_backbones, wrap
+from ..protocols import Metric
 from ..selection import Selection
 from .baselines import MSSSIM, PSNR, SSIM
 from .lpips_ref import LPIPS
 from .perceptual import PerceptualDistance
 
 __all__ = ["Metric", "MetricSpec", "get_metric", "list_metrics", "metric_info"]
-
-
-@runtime_checkable
-class Metric(Protocol):
-    """What :func:`get_metric` returns.
-
-    Examples
-    --------
-    Every metric of the registry satisfies it:
-
-    >>> import torch
-    >>> metric: Metric = get_metric("psnr")
-    >>> metric.name, metric.higher_is_better, tuple(metric(torch.zeros(2, 3, 4, 4), torch.ones(2, 3, 4, 4)).shape)
-    ('psnr', True, (2,))
-    """
-
-    name: str
-    higher_is_better: bool
-
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        ...
 
 
 @dataclass(frozen=True)
