@@ -39,7 +39,6 @@ from matplotlib.ticker import (
 from .._io import atomic_path
 from ..scores import ChannelScores
 from ..stimuli import StimulusGrid
-from .png import png_bytes
 
 __all__ = [
     "CSF_COLOR",
@@ -103,17 +102,22 @@ def new_figure(width: float, height: float, *, constrained: bool = True) -> Figu
 
 
 def _write_png(fig: Figure, path: Path) -> Path:
-    """Write the pixels on ``fig``'s canvas as PNG (:mod:`hvsprobe.report.png`), atomically.
+    """Write the pixels on ``fig``'s canvas as PNG with Pillow, atomically.
 
     An opaque figure (every report figure: white background) is written as RGB, a quarter
-    fewer bytes to compress than RGBA for the same picture.
+    fewer bytes to compress than RGBA for the same picture; zlib level 3 is as small as the
+    default 6 on these flat-colour figures at half the time. Only the DPI is stored (no date
+    or software name), so the same pixels give the same bytes.
     """
+    from PIL import Image
+
     pixels = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
     if bool((pixels[..., 3] == 255).all()):
         pixels = pixels[..., :3]
-    data = png_bytes(pixels, dpi=DPI)
     with atomic_path(path) as tmp:
-        Path(tmp).write_bytes(data)
+        Image.fromarray(np.ascontiguousarray(pixels)).save(
+            tmp, format="PNG", dpi=(DPI, DPI), compress_level=3
+        )
     return path
 
 
