@@ -53,7 +53,11 @@ def test_phase_study_refuses_other_grids_and_needs_out(
     page = tmp_path / "phase.md"
     assert phase_study.main([str(results), "--out", str(page)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("phase_study: error:") and "2 phases" in err[0]
+    assert (
+        len(err) == 1
+        and err[0].startswith("hvsprobe experiment phase_study: error:")
+        and "2 phases" in err[0]
+    )
     assert not page.exists()
     with pytest.raises(SystemExit) as exc:  # no default page that could overwrite docs/results
         phase_study.main([str(results)])

@@ -1,4 +1,5 @@
-"""``hvsprobe experiment claim1|claim2`` and ``hvsprobe sr train|eval``.
+"""``hvsprobe experiment claim1|claim2|csf_study|border_study|ppd_study|phase_study|inversion``
+and ``hvsprobe sr train|eval``.
 
 The experiments' options are parsed here (the experiments themselves import no CLI code);
 ``sr``'s options live in :mod:`hvsprobe.sr.cli`. All run inside :func:`hvsprobe.cli.app.main`'s
@@ -8,6 +9,7 @@ one error boundary.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -21,6 +23,21 @@ def build_experiment(p: argparse.ArgumentParser) -> None:
     )
     _add_claim1(esub)
     _add_claim2(esub)
+    for name, help_line in STUDIES.items():
+        module = importlib.import_module(f"hvsprobe.experiments.{name}")
+        sp = esub.add_parser(name, help=help_line, description=module.DESCRIPTION)
+        module.add_arguments(sp)
+
+
+#: The measurement studies and the inversion page: each module's options and run, also
+#: ``python -m hvsprobe.experiments.NAME`` (:mod:`hvsprobe.experiments.entry`).
+STUDIES = {
+    "csf_study": "how much the CSF changes the PE ranking (docs/results/csf_study.md)",
+    "border_study": "whole-map against border-free scores; the three routes",
+    "ppd_study": "results folders at different pixels per degree compared",
+    "phase_study": "how many grating phases the default grid needs",
+    "inversion": "feature inversion from top / bottom / random PE subsets",
+}
 
 
 def _add_claim1(esub: argparse._SubParsersAction) -> None:
@@ -77,6 +94,12 @@ def run_experiment(args: argparse.Namespace) -> int:
     """Run ``hvsprobe experiment``; returns the exit status."""
     if args.experiment == "claim2":
         return _run_claim2(args)
+    if args.experiment in STUDIES:
+        module = importlib.import_module(f"hvsprobe.experiments.{args.experiment}")
+        raw = list(getattr(args, "raw_argv", None) or sys.argv[1:])
+        # the page records the equivalent `python -m hvsprobe.experiments.NAME ARGS`
+        argv = raw[raw.index(args.experiment) + 1 :] if args.experiment in raw else []
+        return int(module.run(args, argv))
     from ..experiments.claim1 import Claim1Config, run_claim1
 
     cfg = Claim1Config(
