@@ -11,6 +11,7 @@ name defined in another module (``from .x import _y``, ``x._y``) is not.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -110,8 +111,20 @@ def _private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
 
+@functools.cache
+def _scan(src: Path) -> tuple[dict[str, frozenset[str]], frozenset[tuple[str, str, str]]]:
+    edges, private = _scan_uncached(src)
+    return {k: frozenset(v) for k, v in edges.items()}, frozenset(private)
+
+
 def scan(src: Path = SRC) -> tuple[dict[str, set[str]], set[tuple[str, str, str]]]:
-    """The import edges between hvsprobe modules and the private names used across them."""
+    """The import edges between hvsprobe modules and the private names used across them
+    (one walk per source tree; the caller gets its own copy)."""
+    edges, private = _scan(src)
+    return {k: set(v) for k, v in edges.items()}, set(private)
+
+
+def _scan_uncached(src: Path) -> tuple[dict[str, set[str]], set[tuple[str, str, str]]]:
     mods = _modules(src)
     edges: dict[str, set[str]] = {m: set() for m in mods}
     private: set[tuple[str, str, str]] = set()
