@@ -1,9 +1,9 @@
 """``hvsprobe experiment claim1|claim2|csf_study|border_study|ppd_study|phase_study|inversion``
 and ``hvsprobe sr train|eval``.
 
-The experiments' options are parsed here (the experiments themselves import no CLI code);
-``sr``'s options live in :mod:`hvsprobe.sr.cli`. All run inside :func:`hvsprobe.cli.app.main`'s
-one error boundary.
+Claim 1's options are parsed here; claim 2 and the studies define theirs in their module
+(``add_arguments``, mounted here; the experiments import no CLI code); ``sr``'s options live
+in :mod:`hvsprobe.sr.cli`. All run inside :func:`hvsprobe.cli.app.main`'s one error boundary.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from pathlib import Path
 
 from .metrics import DATA_ROOT_DEFAULT
 
@@ -22,7 +21,6 @@ def build_experiment(p: argparse.ArgumentParser) -> None:
         dest="experiment", required=True, metavar="EXPERIMENT", help="the claim to test"
     )
     _add_claim1(esub)
-    _add_claim2(esub)
     for name, help_line in STUDIES.items():
         module = importlib.import_module(f"hvsprobe.experiments.{name}")
         sp = esub.add_parser(name, help=help_line, description=module.DESCRIPTION)
@@ -32,6 +30,7 @@ def build_experiment(p: argparse.ArgumentParser) -> None:
 #: The measurement studies and the inversion page: each module's options and run, also
 #: ``python -m hvsprobe.experiments.NAME`` (:mod:`hvsprobe.experiments.entry`).
 STUDIES = {
+    "claim2": "selected-channel perceptual loss vs VGG/random in x4 SR (trains many models)",
     "csf_study": "how much the CSF changes the PE ranking (docs/results/csf_study.md)",
     "border_study": "whole-map against border-free scores; the three routes",
     "ppd_study": "results folders at different pixels per degree compared",
@@ -92,8 +91,6 @@ def _add_claim1(esub: argparse._SubParsersAction) -> None:
 
 def run_experiment(args: argparse.Namespace) -> int:
     """Run ``hvsprobe experiment``; returns the exit status."""
-    if args.experiment == "claim2":
-        return _run_claim2(args)
     if args.experiment in STUDIES:
         module = importlib.import_module(f"hvsprobe.experiments.{args.experiment}")
         raw = list(getattr(args, "raw_argv", None) or sys.argv[1:])
@@ -122,107 +119,6 @@ def run_experiment(args: argparse.Namespace) -> int:
     )
     if cfg.doc:
         print(f"markdown: {cfg.doc}")
-    return 0
-
-
-def _add_claim2_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add claim 2's options to ``p`` (``--out`` is required: the report folder)."""
-    from ..experiments.claim2_config import BUDGETS
-    from ..sr.cli import DATA_ROOT_HELP, THREADS_HELP  # the same options as `hvsprobe sr`
-
-    budget = "(default: the budget's)"
-    p.add_argument(
-        "--budget", choices=sorted(BUDGETS), default="cpu-small", help="steps, seeds and sets"
-    )
-    p.add_argument(
-        "--preset", choices=("small", "standard"), default=None, help=f"network size {budget}"
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        help="report folder (claim2.md, claim2.csv, claim2_tradeoff.png; e.g. docs/results)",
-    )
-    p.add_argument(
-        "--work",
-        type=Path,
-        default=None,
-        help="runs and caches (default: hvsprobe-results/claim2-BUDGET)",
-    )
-    p.add_argument(
-        "--selection",
-        type=Path,
-        default=None,
-        help="selection JSON (default: hvsprobe-results/vgg16-imagenet/selection.json, "
-        "computed by `hvsprobe analyze` if missing)",
-    )
-    p.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
-    p.add_argument(
-        "--device", default=None, help="cpu or cuda (default: cuda if available, else cpu)"
-    )
-    p.add_argument(
-        "--precision", choices=("fp32", "bf16"), default="fp32", help="compute precision"
-    )
-    p.add_argument("--sets", nargs="+", default=None, help=f"test image sets {budget}")
-    p.add_argument("--seeds", nargs="+", type=int, default=None, help=f"training seeds {budget}")
-    p.add_argument("--rhos", nargs="+", type=float, default=None, help=f"relative lambdas {budget}")
-    p.add_argument(
-        "--pretrain-steps", type=int, default=None, help=f"L1 pre-training steps {budget}"
-    )
-    p.add_argument("--finetune-steps", type=int, default=None, help=f"fine-tuning steps {budget}")
-    p.add_argument("--batch-size", type=int, default=None, help=f"batch size {budget}")
-    p.add_argument("--patch", type=int, default=None, help=f"HR patch size {budget}")
-    p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
-    p.add_argument(
-        "--num-workers",
-        type=int,
-        default=None,
-        help="loader workers (default: 4 on CUDA, 0 on CPU)",
-    )
-    p.add_argument(
-        "--estimate-only", action="store_true", help="time the steps, print the estimate, stop"
-    )
-    return p
-
-
-def _add_claim2(experiment_subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add ``claim2`` to the sub-parser group of an ``experiment`` command."""
-    p = experiment_subparsers.add_parser(
-        "claim2",
-        help="selected-channel perceptual loss vs VGG/random in x4 SR (trains many models)",
-    )
-    return _add_claim2_options(p)
-
-
-def _run_claim2(args: argparse.Namespace) -> int:
-    """Run claim 2 from parsed arguments; print the verdict part of the page."""
-    from ..experiments.claim2 import run_claim2
-    from ..experiments.claim2_config import Claim2Config
-
-    cfg = Claim2Config(
-        budget=args.budget,
-        out=str(args.out),
-        work=str(args.work) if args.work else None,
-        selection=str(args.selection) if args.selection else None,
-        data_root=str(args.data_root) if args.data_root else None,
-        device=args.device,
-        precision=args.precision,
-        preset=args.preset,
-        sets=args.sets,
-        seeds=args.seeds,
-        rhos=args.rhos,
-        pretrain_steps=args.pretrain_steps,
-        finetune_steps=args.finetune_steps,
-        batch_size=args.batch_size,
-        patch=args.patch,
-        threads=args.threads,
-        num_workers=args.num_workers,
-    )
-    res = run_claim2(cfg, estimate_only=args.estimate_only)
-    if isinstance(res, dict):  # --estimate-only: run_claim2 has printed the estimate
-        return 0
-    print(res.report.read_text(encoding="utf-8").split("## Results")[0])
-    print(f"report {res.report}, table {res.csv}, plot {res.plot}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """Claim 2: does a perceptual loss on the selected channels improve x4 super-resolution?
 
-Run with ``hvsprobe experiment claim2 --out DIR`` (``--budget smoke`` for a quick check; its
-options are parsed in :mod:`hvsprobe.cli.experiment`).
+Run with ``hvsprobe experiment claim2 --out DIR`` or
+``python -m hvsprobe.experiments.claim2 --out DIR`` (``--budget smoke`` for a quick check).
 Modules: :mod:`.claim2_config` (budgets, runs), :mod:`.claim2_runs` (selection, calibration,
 estimate, training, evaluation), :mod:`.claim2_stats` (matched-PSNR gaps, verdicts),
 :mod:`.claim2_report` (CSV, plot, page).
@@ -40,16 +40,18 @@ continues where it stopped.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .._io import read_json, write_json_atomic
-from .claim2_config import Claim2Config, Claim2Result, run_specs
+from ..sr.data import DATA_ROOT_HELP, THREADS_HELP
+from .claim2_config import BUDGETS, Claim2Config, Claim2Result, run_specs
 from .claim2_report import write_outputs
 from .claim2_runs import (
     calibrate,
@@ -63,8 +65,9 @@ from .claim2_runs import (
     resolve_selection,
 )
 from .claim2_stats import compute_verdicts
+from .entry import experiment_main
 
-__all__ = ["run_claim2"]
+__all__ = ["add_arguments", "main", "run", "run_claim2"]
 
 
 def run_claim2(
@@ -138,3 +141,104 @@ def _estimate(
     else:
         say(format_estimate(cfg, est) + " (estimate from an earlier start)")
     return est
+
+
+# --------------------------------------------------------------------------------------
+# command line: `hvsprobe experiment claim2` and `python -m hvsprobe.experiments.claim2`
+
+DESCRIPTION = "Claim 2: selected-channel perceptual loss in x4 super-resolution."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add claim 2's options to ``p`` (``--out`` is required: the report folder)."""
+    budget = "(default: the budget's)"
+    p.add_argument(
+        "--budget", choices=sorted(BUDGETS), default="cpu-small", help="steps, seeds and sets"
+    )
+    p.add_argument(
+        "--preset", choices=("small", "standard"), default=None, help=f"network size {budget}"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="report folder (claim2.md, claim2.csv, claim2_tradeoff.png; e.g. docs/results)",
+    )
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="runs and caches (default: hvsprobe-results/claim2-BUDGET)",
+    )
+    p.add_argument(
+        "--selection",
+        type=Path,
+        default=None,
+        help="selection JSON (default: hvsprobe-results/vgg16-imagenet/selection.json, "
+        "computed by `hvsprobe analyze` if missing)",
+    )
+    p.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
+    p.add_argument(
+        "--device", default=None, help="cpu or cuda (default: cuda if available, else cpu)"
+    )
+    p.add_argument(
+        "--precision", choices=("fp32", "bf16"), default="fp32", help="compute precision"
+    )
+    p.add_argument("--sets", nargs="+", default=None, help=f"test image sets {budget}")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help=f"training seeds {budget}")
+    p.add_argument("--rhos", nargs="+", type=float, default=None, help=f"relative lambdas {budget}")
+    p.add_argument(
+        "--pretrain-steps", type=int, default=None, help=f"L1 pre-training steps {budget}"
+    )
+    p.add_argument("--finetune-steps", type=int, default=None, help=f"fine-tuning steps {budget}")
+    p.add_argument("--batch-size", type=int, default=None, help=f"batch size {budget}")
+    p.add_argument("--patch", type=int, default=None, help=f"HR patch size {budget}")
+    p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    p.add_argument(
+        "--num-workers",
+        type=int,
+        default=None,
+        help="loader workers (default: 4 on CUDA, 0 on CPU)",
+    )
+    p.add_argument(
+        "--estimate-only", action="store_true", help="time the steps, print the estimate, stop"
+    )
+    return p
+
+
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    """Run claim 2 from parsed arguments; print the verdict part of the page."""
+    cfg = Claim2Config(
+        budget=args.budget,
+        out=str(args.out),
+        work=str(args.work) if args.work else None,
+        selection=str(args.selection) if args.selection else None,
+        data_root=str(args.data_root) if args.data_root else None,
+        device=args.device,
+        precision=args.precision,
+        preset=args.preset,
+        sets=args.sets,
+        seeds=args.seeds,
+        rhos=args.rhos,
+        pretrain_steps=args.pretrain_steps,
+        finetune_steps=args.finetune_steps,
+        batch_size=args.batch_size,
+        patch=args.patch,
+        threads=args.threads,
+        num_workers=args.num_workers,
+    )
+    res = run_claim2(cfg, estimate_only=args.estimate_only)
+    if isinstance(res, dict):  # --estimate-only: run_claim2 has printed the estimate
+        return 0
+    print(res.report.read_text(encoding="utf-8").split("## Results")[0])
+    print(f"report {res.report}, table {res.csv}, plot {res.plot}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``python -m hvsprobe.experiments.claim2 --out DIR [--budget smoke] ...``."""
+    return experiment_main("claim2", DESCRIPTION, add_arguments, run, argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -72,6 +72,8 @@ def _add_train(sub: Any) -> None:
 
 
 def _add_train_run_options(p: argparse.ArgumentParser, train_sets: Sequence[str]) -> None:
+    from .data import DATA_ROOT_HELP, THREADS_HELP
+
     p.add_argument("--batch-size", type=int, default=16, help="global batch (all processes)")
     p.add_argument("--patch", type=int, default=96, help="HR patch size (multiple of 4)")
     p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate")
@@ -93,14 +95,8 @@ def _add_train_run_options(p: argparse.ArgumentParser, train_sets: Sequence[str]
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-DATA_ROOT_HELP = (
-    "folder holding sr/ (default: $HVSPROBE_DATA, else the folder `hvsprobe data` registered)"
-)
-THREADS_HELP = "CPU threads, torch.set_num_threads (default: torch's choice)"
-
-
 def _add_eval(sub: Any) -> None:
-    from .data import TEST_SETS
+    from .data import DATA_ROOT_HELP, TEST_SETS, THREADS_HELP
 
     p = sub.add_parser("eval", help="PSNR/SSIM (Y), LPIPS and crops of checkpoints vs bicubic")
     p.add_argument("checkpoints", nargs="+", type=Path, help="checkpoint.pt files (or run folders)")

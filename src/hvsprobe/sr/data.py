@@ -50,9 +50,11 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .._io import DATA_ENV_VAR, resolve_data_root
 
 __all__ = [
+    "DATA_ROOT_HELP",
     "DEFAULT_TRAIN_SETS",
     "IMAGE_SUFFIXES",
     "TEST_SETS",
+    "THREADS_HELP",
     "ImageBank",
     "PatchDataset",
     "StepBatchSampler",
@@ -67,6 +69,12 @@ __all__ = [
     "mod_crop",
     "resolve_sr_root",
 ]
+
+#: Help texts of the options that `hvsprobe sr` and claim 2 share.
+DATA_ROOT_HELP = (
+    "folder holding sr/ (default: $HVSPROBE_DATA, else the folder `hvsprobe data` registered)"
+)
+THREADS_HELP = "CPU threads, torch.set_num_threads (default: torch's choice)"
 
 DEFAULT_TRAIN_SETS = ("BSDS200_train", "BSDS200_test", "SunHays80")
 TEST_SETS = ("Set5", "Set14", "BSD100")
