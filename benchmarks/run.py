@@ -25,7 +25,7 @@ Sections (``--sections`` runs a subset):
 ``metric``  image pairs per second of the selected-channel distance vs LPIPS-VGG.
 ``loss``    one training step of a tiny SR model with the selected vs the all-channel loss.
 
-The FLOP counter (``sections/flops.py``, ``count_conv_flops``) counts convolutions only (2 x MACs:
+The FLOP counter (``hvsprobe.flops``, ``torch.utils.flop_counter``) counts convolutions (2 x MACs:
 ``2 Cin Cout k k Hout Wout / groups`` per image), the usual convention; ReLU, pooling and the
 spatial means add < 0.1 %.
 """

@@ -156,4 +156,4 @@ def test_main_missing_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     rc = csf_study.main([str(tmp_path / "nothing"), "--data-root", str(tmp_path)])
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("csf_study: error:")
+    assert len(err) == 1 and err[0].startswith("hvsprobe experiment csf_study: error:")

@@ -37,7 +37,7 @@ def _modules_with_examples() -> list[str]:
 #: automatically); the main pipeline's modules must be among them.
 MODULES = _modules_with_examples()
 PIPELINE = (
-    "hvsprobe.backbones",
+    "hvsprobe.backbones.registry",
     "hvsprobe.stimuli.grids",
     "hvsprobe.probe",
     "hvsprobe.scores.compute",

@@ -17,6 +17,7 @@ from hvsprobe.human import (
     barten_pupil_diameter,
     barten_retinal_illuminance,
     castle_data,
+    fitting,
     get_csf,
     heldout,
     list_csfs,
@@ -435,7 +436,7 @@ def _synthetic_rows(model: str, shift: dict[str, float], n_per: int = 24) -> dic
         "dataset": np.repeat(names, n_per),
     }
     csf = get_csf(model)
-    truth = np.log10(heldout._predict(csf, rows))
+    truth = np.log10(fitting.predict_at_rows(csf, rows))
     offset = np.array([shift.get(d, 0.0) for d in rows["dataset"]])
     rows["sensitivity"] = 10 ** (truth + offset)
     return rows
@@ -464,7 +465,7 @@ def test_lodo_gain_model_exact_on_shifted_dataset() -> None:
 
 def test_lodo_castle_refit_exposes_shifted_dataset() -> None:
     rows = _synthetic_rows("castle_fit", {"c_set": 0.3})
-    (r,) = heldout.csf_heldout_table(rows=rows, models=[heldout._castle_model()])
+    (r,) = heldout.csf_heldout_table(rows=rows, models=[heldout.castle_model()])
     per = r["per_dataset"]
     # refitted on the three clean datasets, the form recovers the truth: c_set is off by 0.3
     assert per["c_set"]["lodo_rmse_log10"] == pytest.approx(0.3, abs=0.02)

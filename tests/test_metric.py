@@ -533,3 +533,13 @@ def test_channel_decomposition_reproduces_perceptual_distance():
     # broadcasting one reference against a batch
     d1 = channel_distances(bb, x[:1], y, ["relu1_2"])
     assert d1["relu1_2"].shape == (2, 64)
+
+
+def test_ssim_family_shares_options_and_refuses_downsample_for_ms_ssim() -> None:
+    from hvsprobe.metrics.baselines import MSSSIM, SSIM
+
+    x = torch.rand(1, 3, 161, 161, generator=torch.Generator().manual_seed(1))
+    assert float(SSIM(color="rgb", quantize=False)(x, x)[0]) == 1.0
+    assert float(MSSSIM(color="rgb", quantize=False)(x, x)[0]) == 1.0
+    with pytest.raises(ValueError, match="ms-ssim takes no downsample"):
+        MSSSIM(downsample=True)

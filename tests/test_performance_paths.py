@@ -16,10 +16,6 @@ a few seconds.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -183,16 +179,6 @@ def test_bf16_keeps_the_pe_ranking(vgg):
         assert rho >= 0.99, (name, rho)
 
 
-def _load_benchmark_module():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sections" / "flops.py"
-    spec = importlib.util.spec_from_file_location("hvsprobe_benchmark_run", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def vgg16_conv_flops(size: int) -> int:
     """2 x MACs of VGG-16's 13 convs for one square image (3x3, padding 1, pools halve)."""
     total, h, cin = 0, size, 3
@@ -205,15 +191,16 @@ def vgg16_conv_flops(size: int) -> int:
     return total
 
 
-def test_benchmark_flop_counter_matches_the_formula(vgg):
-    bench = _load_benchmark_module()
-    counted = bench.count_conv_flops(vgg, vgg.default_layers, (32, 32))
-    assert counted["total"] == vgg16_conv_flops(32)
-    assert sum(counted["per_layer"].values()) == counted["total"]
-    assert list(counted["per_layer"]) == [n.replace("relu", "conv") for n in vgg.default_layers]
+def test_flop_counter_matches_the_formula(vgg):
+    # torch.utils.flop_counter (hvsprobe.flops) against the closed form of VGG-16's convs
+    from hvsprobe.flops import flops_per_layer, forward_flops
+
+    assert forward_flops(vgg, vgg.default_layers, (32, 32)) == vgg16_conv_flops(32)
+    per = flops_per_layer(vgg, vgg.default_layers, (32, 32))
+    assert list(per) == list(vgg.default_layers) and sum(per.values()) == vgg16_conv_flops(32)
     # early stop: only the convs up to the deepest requested layer count
-    early = bench.count_conv_flops(vgg, ["relu1_1"], (32, 32))
-    assert early["total"] == 2 * 3 * 64 * 9 * 32 * 32
+    assert forward_flops(vgg, ["relu1_1"], (32, 32)) == 2 * 3 * 64 * 9 * 32 * 32
+    assert forward_flops(vgg, ["relu1_1"], (32, 32), full_trunk=True) == vgg16_conv_flops(32)
     # the figure usually quoted for a 224-px image: 15.35 GMAC = 30.7 GFLOP
     assert abs(vgg16_conv_flops(224) / 1e9 - 30.69) < 0.01
 

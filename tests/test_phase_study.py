@@ -53,7 +53,11 @@ def test_phase_study_refuses_other_grids_and_needs_out(
     page = tmp_path / "phase.md"
     assert phase_study.main([str(results), "--out", str(page)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("phase_study: error:") and "2 phases" in err[0]
+    assert (
+        len(err) == 1
+        and err[0].startswith("hvsprobe experiment phase_study: error:")
+        and "2 phases" in err[0]
+    )
     assert not page.exists()
     with pytest.raises(SystemExit) as exc:  # no default page that could overwrite docs/results
         phase_study.main([str(results)])
@@ -67,3 +71,35 @@ def test_run_meta_record() -> None:
     assert meta["command"] == "python -m hvsprobe.experiments.border_study --out 'a b.md'"
     assert meta["date"].endswith(" UTC") and 0 <= meta["wall_s"] < 60
     assert command_line("ppd_study", ["x"]) == "python -m hvsprobe.experiments.ppd_study x"
+
+
+def test_phase_rows_known_answer() -> None:
+    # A tuning built so that every answer is known: phases 90° and 270° and the pair
+    # (0°, 180°) average to the same curves T as all four phases (rho = 1), while phase 0°
+    # alone shows T with its channels in reverse order. The channels are sorted by T's PE,
+    # so the single phase's PE ranking is exactly reversed (rho = -1); mu1 and mu2 follow
+    # the reversal of their own values.
+    grid = StimulusGrid.default(size=32, n_frequencies=5, n_orientations=4, n_phases=4)
+    rng = np.random.default_rng(5)
+    t = rng.random((7, 5, 4)) + 0.05
+    base = Tuning({"l": np.repeat(t[..., None, None], 4, axis=3)}, grid, {"backbone": "hand"})
+    pe = compute_scores(base, ScoreConfig()).layer("l")["pe"]
+    t = t[np.argsort(pe)]
+    one = t[::-1]
+    r = np.stack([one, t, 2 * t - one, t], axis=3)[..., None]  # C F O P K, phases 0/90/180/270
+    rows = phase_study.phase_rows(Tuning({"l": r}, grid, {"backbone": "hand"}))
+    s = compute_scores(
+        Tuning({"l": np.repeat(t[..., None, None], 4, axis=3)}, grid, {}), ScoreConfig()
+    )
+    mu1, mu2 = s.layer("l")["mu1"], s.layer("l")["mu2"]
+    from scipy.stats import spearmanr
+
+    want = {
+        "1 phase (0°)": (-1.0, spearmanr(mu1[::-1], mu1)[0], spearmanr(mu2[::-1], mu2)[0]),
+        "2 phases (0°, 180°)": (1.0, 1.0, 1.0),
+        "2 phases (90°, 270°)": (1.0, 1.0, 1.0),
+    }
+    assert len(rows) == 3
+    for label, layer, *rho in rows:
+        assert layer == "l"
+        np.testing.assert_allclose(rho, want[label], atol=1e-12)

@@ -107,7 +107,7 @@ def test_heat_map_draws_the_computed_shares() -> None:
     edges = frequency_bin_edges(FREQS)
     rows = [frequency_rows(scores.layer(n), edges) for n in scores.layers]
     shares = np.array([r.selectable for r in rows])
-    fig = figs._figure(4, 3, constrained=False)
+    fig = figs.new_figure(4, 3, constrained=False)
     ax = fig.add_subplot()
     mesh = _draw_map(ax, shares, rows, edges, _colour_scale(rows), csf_peak=3.0)
     drawn = np.ma.filled(mesh.get_array(), 0.0).reshape(shares.shape)

@@ -28,8 +28,8 @@ from hvsprobe.sr.data import (
     matlab_imresize,
     mod_crop,
 )
-from hvsprobe.sr.distributed import launch_local
 from hvsprobe.sr.eval import psnr_y, rgb_to_y, shave, ssim_wang, ssim_y
+from hvsprobe.sr.launch import launch_local
 from hvsprobe.sr.losses import random_like
 from hvsprobe.sr.model import PRESETS, build_model
 from hvsprobe.sr.train import TrainConfig, train

@@ -11,7 +11,8 @@ from torch import nn
 from hvsprobe import wrap
 from hvsprobe.analyze import analyze
 from hvsprobe.experiments import border_study, ppd_study
-from hvsprobe.experiments.border_routes import agreement, conv_flops, route_flops
+from hvsprobe.experiments.border_routes import agreement, route_flops
+from hvsprobe.flops import forward_flops
 from hvsprobe.stimuli import StimulusGrid
 
 
@@ -37,7 +38,7 @@ def test_route_agreement_and_flops_on_a_small_network():
     for row in ag["layers"].values():
         assert row["interior"] < 1e-5 and row["whole"] > 1e-4
     # a torus's FLOPs are proportional to its pixels
-    assert conv_flops(bb, ["4"], (16, 16), torus=True) * 4 == conv_flops(
+    assert forward_flops(bb, ["4"], (16, 16), torus=True) * 4 == forward_flops(
         bb, ["4"], (32, 32), torus=True
     )
     fl = route_flops(bb, ["4"], grid())

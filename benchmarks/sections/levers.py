@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from hvsprobe.flops import forward_flops
+
 from .common import (
     BLOCKS_1_3,
     interleaved,
@@ -19,7 +21,6 @@ from .common import (
     paired_ratio,
     sample_grid,
 )
-from .flops import count_conv_flops
 
 
 def _runner(bb: Any, grid: Any, names: Sequence[str], **kw: Any) -> Callable[[], object]:
@@ -119,8 +120,8 @@ def _early_stop(bb: Any, gs: Any, n_small: int, quick: bool, per_image: int) -> 
     """Lever 4: stopping at relu3_3 vs running the whole trunk."""
     layers = bb.default_layers
     last = bb.layer_names[-1]
-    b13_flops = count_conv_flops(bb, BLOCKS_1_3, (224, 224))["total"]
-    full_flops = count_conv_flops(bb, layers, (224, 224), full_trunk=True)["total"]
+    b13_flops = forward_flops(bb, BLOCKS_1_3, (224, 224))
+    full_flops = forward_flops(bb, layers, (224, 224), full_trunk=True)
     log(f"levers: early stop (blocks 1-3 layers, stop at relu3_3 vs run to {last})")
     res = interleaved(
         {
@@ -219,7 +220,7 @@ def section_levers(bb: Any, quick: bool) -> dict[str, Any]:
 
     out: dict[str, Any] = {"load_average": load_average()}
     layers = bb.default_layers
-    per_image = count_conv_flops(bb, layers, (224, 224))["total"]
+    per_image = forward_flops(bb, layers, (224, 224))
     # warm-up: oneDNN builds its kernels for each shape on first use
     probe(bb, sample_grid(1), layers, progress=False)
     n = 8 if quick else 32

@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from hvsprobe.flops import forward_flops
+
 from .common import (
     BLOCKS_1_3,
     REPO,
@@ -19,7 +21,6 @@ from .common import (
     paired_range,
     paired_ratio,
 )
-from .flops import count_conv_flops
 
 
 def build_selections(bb: Any, scores_dir: Path | None) -> tuple[Any, Any, str]:
@@ -209,9 +210,7 @@ def section_metric(
     for batch, size in configs:
         x = torch.rand(batch, 3, size, size, generator=gen)
         y = (x + 0.05 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
-        per_pair = {
-            k: 2 * count_conv_flops(bb, m.layers, (size, size))["total"] for k, m in metrics.items()
-        }
+        per_pair = {k: 2 * forward_flops(bb, m.layers, (size, size)) for k, m in metrics.items()}
         log(f"metric: batch {batch} at {size} px")
         res, agree, arith = _time_config(bb, metrics, x, y, reps)
         out["configs"].append(_config_summary(batch, size, res, per_pair, agree, arith))

@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from hvsprobe.flops import forward_flops
+
 from .common import load_average, log, sample_grid
-from .flops import count_conv_flops
 
 
 def section_paper(bb: Any, quick: bool, batched: dict[str, Any] | None) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def section_paper(bb: Any, quick: bool, batched: dict[str, Any] | None) -> dict[
     passes = k * len(layers)
     per_pass = t / passes
     extrap = per_pass * len(grid) * len(layers)
-    full_flops = count_conv_flops(bb, layers, grid.size, full_trunk=True)["total"]
+    full_flops = forward_flops(bb, layers, grid.size, full_trunk=True)
     ratios = [p / b for p, b in zip(paper_t, batch_t, strict=True)]
     out.update(
         {

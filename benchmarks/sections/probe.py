@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from hvsprobe.flops import flops_per_layer, forward_flops
+
 from .common import TARGETS, LoadSampler, best_rate, load_average, log, sample_grid
-from .flops import count_conv_flops
 
 
 def _parse_time_v(text: str) -> dict[str, float]:
@@ -68,8 +69,9 @@ def section_probe(
     summary = json.loads((out_dir / "summary.json").read_text())
     timings = summary["timings"]
     grid = StimulusGrid.from_dict(summary["probe_config"]["grid"])
-    per_image = count_conv_flops(bb, summary["layers"], grid.size)
-    flops = per_image["total"] * len(grid)
+    per_layer = flops_per_layer(bb, summary["layers"], grid.size)
+    per_image = sum(per_layer.values())
+    flops = per_image * len(grid)
     rate = flops / timings["probe_s"] / 1e9
     res: dict[str, Any] = {
         "command": " ".join(["hvsprobe", *cmd[3:]]).replace(str(out_dir), "TMP"),
@@ -80,8 +82,8 @@ def section_probe(
         },
         "wall_s": round(wall, 2),
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
-        "flops_per_image": per_image["total"],
-        "flops_per_image_per_layer": per_image["per_layer"],
+        "flops_per_image": per_image,
+        "flops_per_image_per_layer": per_layer,
         "flops_total": flops,
         "gflops_achieved": round(rate, 2),
         "peak_rss_gb": round(rss_kb * 1024 / 1e9, 3),
@@ -106,7 +108,7 @@ def efficiency_side_by_side(bb: Any, quick: bool) -> dict[str, Any]:
     from hvsprobe.probe import probe
 
     layers = bb.default_layers
-    per_image = count_conv_flops(bb, layers, (224, 224))["total"]
+    per_image = forward_flops(bb, layers, (224, 224))
     grid = sample_grid(16)
     conv = nn.Conv2d(256, 256, 3, padding=1).requires_grad_(False)
     conv.to(memory_format=torch.channels_last)

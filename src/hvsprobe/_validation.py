@@ -1,4 +1,5 @@
-"""Input checks shared by every public function.
+"""Input checks shared by every public function: images, numbers, choices, CSF frequencies
+and parameters (the CSF formulas), paired 1-D samples (the statistics).
 
 Each helper raises :class:`ValueError` (or :class:`TypeError` for wrong types)
 with a message that says what was expected and what arrived.
@@ -10,6 +11,9 @@ import math
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeGuard
+
+import numpy as np
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     import torch
@@ -233,3 +237,53 @@ def check_choice(value: str, name: str, choices: Iterable[str]) -> str:
             f"unknown {name} {value!r}; choose one of: {', '.join(map(repr, choices))}"
         )
     return value
+
+
+def check_frequency(frequency_cpd: ArrayLike, name: str = "frequency_cpd") -> np.ndarray:
+    """Return ``frequency_cpd`` as a float array after checking it is finite and > 0."""
+    try:
+        f = np.asarray(frequency_cpd, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a number or an array of numbers (cycles per degree), "
+            f"got {type(frequency_cpd).__name__}"
+        ) from None
+    if f.size and not bool(np.all(np.isfinite(f))):
+        raise ValueError(f"{name} must be finite; it contains NaN or infinite values")
+    if f.size and bool(np.any(f <= 0)):
+        raise ValueError(
+            f"{name} must be > 0 cycles per degree, got minimum {float(np.min(f)):.6g}"
+        )
+    return f
+
+
+def check_positive_array(value: ArrayLike, name: str, *, allow_zero: bool = False) -> np.ndarray:
+    """Return ``value`` as a float array after checking it is finite and positive."""
+    try:
+        v = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+    if not bool(np.all(np.isfinite(v))):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    bad = v < 0 if allow_zero else v <= 0
+    if bool(np.any(bad)):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return v
+
+
+def paired_arrays(x: object, y: object, min_n: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as float64 1-D arrays; ``ValueError`` unless equal-length, finite, >= ``min_n``."""
+    xa = np.asarray(x, dtype=np.float64).reshape(-1) if np.ndim(x) <= 1 else None
+    ya = np.asarray(y, dtype=np.float64).reshape(-1) if np.ndim(y) <= 1 else None
+    if xa is None or ya is None:
+        raise ValueError(
+            f"x and y must be one-dimensional, got shapes {np.shape(x)} and {np.shape(y)}"
+        )
+    if xa.shape != ya.shape:
+        raise ValueError(f"x and y must have the same length, got {xa.size} and {ya.size}")
+    if xa.size < min_n:
+        raise ValueError(f"need at least {min_n} points, got {xa.size}")
+    if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
+        raise ValueError("x and y must be finite (found NaN or infinite values)")
+    return xa, ya

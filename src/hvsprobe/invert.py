@@ -529,12 +529,12 @@ def inversion_figure(
     >>> inversion_figure([("noise", target, {"top": (rebuilt, "SSIM 0.4")})], tempfile.mkdtemp() + "/fig.png").name
     'fig.png'
     """
-    from .report.figures import _figure, report_style, save_figure
+    from .report.figures import new_figure, report_style, save_figure
 
     labels = list(rows[0][2])
     n_cols = 1 + len(labels)
     with report_style():
-        fig = _figure(panel_inches * n_cols, (panel_inches + 0.45) * len(rows), constrained=True)
+        fig = new_figure(panel_inches * n_cols, (panel_inches + 0.45) * len(rows), constrained=True)
         axes = fig.subplots(len(rows), n_cols, squeeze=False)
         for r, (name, target, recs) in enumerate(rows):
             panels = [(target, f"{name}\ntarget")] + [

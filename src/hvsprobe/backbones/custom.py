@@ -210,7 +210,7 @@ def list_layers(
     [('0', 8, 2.0), ('1', 8, 2.0)]
     """
     if isinstance(model, str):
-        from . import get_backbone
+        from .registry import get_backbone
 
         bb = get_backbone(model, "random:0")
     elif isinstance(model, Backbone):

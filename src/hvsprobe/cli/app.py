@@ -71,7 +71,7 @@ _TABLE: tuple[tuple[str, str, _Build, _Run], ...] = (
      report.build_invert, report.run_invert),
     ("csf", "human CSF models and their error against castleCSF data",
      human.build_csf, human.run_csf),
-    ("experiment", "the claim experiments: claim1, claim2 (generated results)",
+    ("experiment", "the experiments: claim1, claim2 and the studies (generated results)",
      experiment.build_experiment, experiment.run_experiment),
     ("sr", "x4 super-resolution: train, evaluate", experiment.build_sr, experiment.run_sr),
     ("data", "list, fetch and register human-judgment data sets", _build_data, _run_data),
@@ -120,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage errors (2), --help and --version (0)
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
+
+    args.raw_argv = argv  # what the experiments' pages record as their command
 
     def command() -> int:
         from .._preflight import check_device

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import optimize, special
 
-from ._inputs import paired_arrays
+from .._validation import paired_arrays
 
 __all__ = [
     "AMPLITUDE_BOUND",

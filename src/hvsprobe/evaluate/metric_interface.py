@@ -2,40 +2,19 @@
 
 A *metric* is any object with ``name: str``, ``higher_is_better: bool`` and
 ``__call__(x, y) -> torch.Tensor`` of shape ``(N,)`` for image batches ``x``, ``y`` of shape
-N x 3 x H x W with values in [0, 1] (see :class:`Metric`).  Where a function takes a metric,
+N x 3 x H x W with values in [0, 1] (:class:`hvsprobe.protocols.Metric`, declared once).  Where a function takes a metric,
 a registered name (``'psnr'``, ``'lpips-alex'``, ...) is accepted too and looked up with
 ``hvsprobe.metrics.get_metric``.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
 import numpy as np
 import torch
 
+from ..protocols import Metric
+
 __all__ = ["Metric", "as_distance", "metric_values", "resolve_metric"]
-
-
-@runtime_checkable
-class Metric(Protocol):
-    """What the evaluation protocols need from a metric.
-
-    Attributes
-    ----------
-    name : str
-        Name used in results and cache keys.
-    higher_is_better : bool
-        ``True`` for similarities / quality scores (PSNR, SSIM), ``False`` for distances
-        (MSE, LPIPS).
-    """
-
-    name: str
-    higher_is_better: bool
-
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Return one value per image pair, shape ``(N,)``."""
-        ...
 
 
 def resolve_metric(metric: Metric | str) -> Metric:

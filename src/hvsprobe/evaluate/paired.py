@@ -35,12 +35,12 @@ from scipy import stats as sps
 
 from .resampling import (
     StatisticFn,
-    _check_level,
-    _groups,
-    _interval,
-    _replicates,
+    bootstrap_replicates,
     bootstrap_srcc,
+    check_level,
     group_bootstrap,
+    group_indices,
+    percentile_interval,
     rank_correlations,
     statistic_function,
 )
@@ -194,7 +194,7 @@ def difference_from_replicates(
     rb = np.asarray(reps_b, dtype=np.float64)
     if ra.shape != rb.shape or ra.ndim != 1:
         raise ValueError(f"replicates must be 1-D of equal length, got {ra.shape} and {rb.shape}")
-    lo, hi, failed = _interval(ra - rb, _check_level(level))
+    lo, hi, failed = percentile_interval(ra - rb, check_level(level))
     if n_groups < 2:
         lo = hi = math.nan
     return PairedDifference(
@@ -242,7 +242,7 @@ def swap_permutation_pvalue(
     f = statistic_function(statistic)
     ya = np.asarray(y, dtype=np.float64)
     ra, rb = sps.rankdata(a), sps.rankdata(b)
-    index = _groups(groups, ya.size)
+    index = group_indices(groups, ya.size)
     n_groups = len(index)
     membership = np.zeros((n_groups, ya.size), dtype=bool)
     for k, rows in enumerate(index):
@@ -329,8 +329,8 @@ def paired_difference(
     f = statistic_function(statistic)
     x = np.stack([xa, xb])
     point = f(x, ya)
-    n_groups = len(_groups(groups, ya.size))
-    reps = _replicates(f, statistic, x, ya, groups, n_boot, seed)
+    n_groups = len(group_indices(groups, ya.size))
+    reps = bootstrap_replicates(f, statistic, x, ya, groups, n_boot, seed)
     p = None
     if n_perm and statistic in ("srcc", "krcc") and n_groups >= 2:
         p = swap_permutation_pvalue(xa, xb, ya, groups, statistic, n_perm=n_perm, seed=seed)
@@ -447,7 +447,7 @@ def random_control_from_replicates(
     rr = np.asarray(reps_randoms, dtype=np.float64).reshape(rv.size, rnd.size)
     pct = float(_percentile_beaten(np.array([value]), rnd[None], higher_is_better)[0])
     reps_pct = _percentile_beaten(rv, rr, higher_is_better)
-    lo, hi, _ = _interval(reps_pct, _check_level(level))
+    lo, hi, _ = percentile_interval(reps_pct, check_level(level))
     with np.errstate(all="ignore"):
         reps_med = np.nanmedian(np.where(np.isfinite(rr), rr, np.nan), axis=1)
     med = float(np.nanmedian(rnd)) if np.isfinite(rnd).any() else math.nan
@@ -511,7 +511,7 @@ def random_control(
     f = statistic_function(statistic)
     allx = np.concatenate([xa, rr])
     point = f(allx, ya)
-    reps = _replicates(f, statistic, allx, ya, groups, n_boot, seed)
+    reps = bootstrap_replicates(f, statistic, allx, ya, groups, n_boot, seed)
     name = statistic if isinstance(statistic, str) else getattr(statistic, "__name__", "statistic")
     return random_control_from_replicates(
         point[0],
@@ -520,7 +520,7 @@ def random_control(
         reps[:, 1:],
         statistic=name,
         n_rows=ya.size,
-        n_groups=len(_groups(groups, ya.size)),
+        n_groups=len(group_indices(groups, ya.size)),
         higher_is_better=higher_is_better,
         level=level,
     )

@@ -16,12 +16,15 @@ import numpy as np
 from scipy import stats as sps
 
 from .logistic import LogisticFitError, fit_logistic5
-from .stats import krcc
 
 __all__ = [
     "StatisticFn",
+    "bootstrap_replicates",
     "bootstrap_srcc",
+    "check_level",
     "group_bootstrap",
+    "group_indices",
+    "percentile_interval",
     "rank_correlations",
     "statistic_function",
 ]
@@ -64,7 +67,9 @@ def _plcc_row(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _krcc_row(x: np.ndarray, y: np.ndarray) -> float:
-    return krcc(x, y) if np.ptp(x) > 0 and np.ptp(y) > 0 else math.nan
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan
+    return float(sps.kendalltau(x, y).statistic)  # tau-b, as evaluate.stats.krcc
 
 
 def statistic_function(statistic: str | StatisticFn) -> StatisticFn:
@@ -99,7 +104,8 @@ def statistic_function(statistic: str | StatisticFn) -> StatisticFn:
     return each
 
 
-def _groups(groups: Sequence[Any] | np.ndarray, n: int) -> list[np.ndarray]:
+def group_indices(groups: Sequence[Any] | np.ndarray, n: int) -> list[np.ndarray]:
+    """The row indices of every group (groups in sorted order of their labels as text)."""
     g = np.asarray(groups)
     if g.ndim != 1 or g.size != n:
         raise ValueError(f"groups must be one-dimensional with {n} entries, got shape {g.shape}")
@@ -114,7 +120,7 @@ def _draws(
     if not isinstance(n_boot, int | np.integer) or isinstance(n_boot, bool) or n_boot < 1:
         raise ValueError(f"n_boot must be an int >= 1, got {n_boot!r}")
     g = np.asarray(groups)
-    index = _groups(g, g.size)
+    index = group_indices(g, g.size)
     picks = np.sort(np.random.default_rng(seed).integers(0, len(index), (int(n_boot), len(index))))
     return [tuple(int(k) for k in p) for p in picks], index
 
@@ -235,7 +241,7 @@ def group_bootstrap(
     return np.stack([r if r.size else np.full(width, np.nan) for r in reps])
 
 
-def _replicates(
+def bootstrap_replicates(
     f: StatisticFn,
     statistic: str | StatisticFn,
     x: np.ndarray,
@@ -244,12 +250,15 @@ def _replicates(
     n_boot: int,
     seed: int,
 ) -> np.ndarray:
+    """``n_boot`` group-bootstrap replicates of ``f`` (rows of ``x``: metrics); SRCC takes its
+    fast route (:func:`bootstrap_srcc`)."""
     if isinstance(statistic, str) and statistic == "srcc":
         return bootstrap_srcc(x, y, groups, n_boot=n_boot, seed=seed)
     return group_bootstrap(lambda rows: f(x[:, rows], y[rows]), groups, n_boot=n_boot, seed=seed)
 
 
-def _interval(values: np.ndarray, level: float) -> tuple[float, float, int]:
+def percentile_interval(values: np.ndarray, level: float) -> tuple[float, float, int]:
+    """Percentile interval of the finite ``values`` and how many were not finite."""
     ok = values[np.isfinite(values)]
     if ok.size == 0:
         return math.nan, math.nan, int(values.size)
@@ -258,7 +267,8 @@ def _interval(values: np.ndarray, level: float) -> tuple[float, float, int]:
     return float(lo), float(hi), int(values.size - ok.size)
 
 
-def _check_level(level: float) -> float:
+def check_level(level: float) -> float:
+    """``level`` as a float in (0, 1), else ``ValueError``."""
     if not 0.0 < float(level) < 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level!r}")
     return float(level)

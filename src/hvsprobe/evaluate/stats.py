@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ._inputs import paired_arrays
+from .._validation import paired_arrays
 from .logistic import LogisticFit, LogisticFitError, fit_logistic5
+from .resampling import check_level, group_bootstrap, group_indices, percentile_interval
 
 __all__ = [
     "STATISTICS",
@@ -197,14 +198,6 @@ class BootstrapCI:
         }
 
 
-def _group_index(groups: Sequence[Any] | np.ndarray, n: int) -> list[np.ndarray]:
-    g = np.asarray(groups)
-    if g.ndim != 1 or g.size != n:
-        raise ValueError(f"groups must be one-dimensional with {n} entries, got shape {g.shape}")
-    _, inverse = np.unique(g.astype(str), return_inverse=True)
-    return [np.flatnonzero(inverse == k) for k in range(int(inverse.max()) + 1)]
-
-
 def bootstrap_ci(
     x: Sequence[float] | np.ndarray,
     y: Sequence[float] | np.ndarray,
@@ -240,43 +233,28 @@ def bootstrap_ci(
         One interval per statistic name returned by ``statistic``.
     """
     xa, ya = paired_arrays(x, y, min_n=1)
-    if not isinstance(n_boot, int | np.integer) or isinstance(n_boot, bool) or n_boot < 1:
-        raise ValueError(f"n_boot must be an int >= 1, got {n_boot!r}")
-    if not 0.0 < float(level) < 1.0:
-        raise ValueError(f"level must lie in (0, 1), got {level!r}")
-    index = _group_index(groups, xa.size)
-    n_groups = len(index)
-    rng = np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {}
-    # The statistics do not depend on the order of the rows, so replicates that draw the same
-    # multiset of groups (frequent when there are few groups) are computed once.
-    memo: dict[tuple[int, ...], dict[str, float]] = {}
-    for _ in range(int(n_boot)):
-        pick = np.sort(rng.integers(0, n_groups, size=n_groups))
-        key = tuple(int(k) for k in pick)
-        if key not in memo:
-            rows = np.concatenate([index[k] for k in pick])
-            try:
-                memo[key] = dict(statistic(xa[rows], ya[rows]))
-            except (LogisticFitError, ValueError):
-                memo[key] = {}
-        values = memo[key]
-        for name in values:
-            draws.setdefault(name, [])
-        for name in draws:
-            draws[name].append(float(values.get(name, math.nan)))
-    alpha = (1.0 - float(level)) / 2.0
+    level = check_level(level)
+    n_groups = len(group_indices(groups, xa.size))
+    # the one group-bootstrap engine (evaluate.resampling): each distinct multiset of groups
+    # is computed once; the replicate's value here is the index of its statistics
+    found: list[dict[str, float]] = []
+
+    def one(rows: np.ndarray) -> np.ndarray:
+        try:
+            found.append(dict(statistic(xa[rows], ya[rows])))
+        except (LogisticFitError, ValueError):
+            found.append({})
+        return np.array([len(found) - 1], dtype=np.float64)
+
+    which = group_bootstrap(one, groups, n_boot=n_boot, seed=seed)[:, 0].astype(np.int64)
+    names = list(dict.fromkeys(name for d in found for name in d))
     out: dict[str, BootstrapCI] = {}
-    for name, vals in draws.items():
-        arr = np.asarray(vals + [math.nan] * (int(n_boot) - len(vals)))
-        ok = arr[np.isfinite(arr)]
-        if ok.size == 0 or n_groups < 2:
+    for name in names:
+        arr = np.array([found[k].get(name, math.nan) for k in which], dtype=np.float64)
+        lo, hi, n_failed = percentile_interval(arr, level)
+        if n_groups < 2:
             lo = hi = math.nan
-        else:
-            lo, hi = (float(v) for v in np.percentile(ok, [100 * alpha, 100 * (1 - alpha)]))
-        out[name] = BootstrapCI(
-            lo, hi, float(level), int(n_boot), int(arr.size - ok.size), n_groups
-        )
+        out[name] = BootstrapCI(lo, hi, level, int(n_boot), n_failed, n_groups)
     return out
 
 
@@ -360,7 +338,7 @@ def correlation_summary(
     CorrelationSummary
     """
     xa, ya = paired_arrays(x, y)
-    n_groups = len(_group_index(groups, xa.size))
+    n_groups = len(group_indices(groups, xa.size))
     fit: LogisticFit | None
     try:
         fit = fit_logistic5(xa, ya)

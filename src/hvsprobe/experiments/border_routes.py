@@ -10,7 +10,7 @@ Used by ``python -m hvsprobe.experiments.border_study`` (the generated page) and
   both implementations on the real network. The ``whole_map`` route's deviation from them
   is the border's share of the paper's measure;
 * **FLOPs**: convolution multiply-adds (x2) of each route over the default grid, counted
-  with hooks (a torus's FLOPs are exactly proportional to its pixels, since every map is an
+  by ``torch.utils.flop_counter`` (:func:`hvsprobe.flops.forward_flops`; a torus's FLOPs are exactly proportional to its pixels, since every map is an
   exact fraction of it);
 * **time**: each route on the same sample of the default grid, run in alternation in one
   process, so that the ratios are fair on a shared machine.
@@ -24,21 +24,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..backbones import Backbone
+from ..flops import forward_flops
 from ..probe import probe
 from ..response import (
     ResponseConfig,
     TorusError,
-    circular_padding,
     interior_masks,
     plan_torus,
     torus_unit,
 )
 from ..stimuli import StimulusGrid
 
-__all__ = ["agreement", "conv_flops", "route_flops", "route_times"]
+__all__ = ["agreement", "route_flops", "route_times"]
 
 
 def _period_grid(period: int, ppd: float, size: int) -> StimulusGrid:
@@ -106,34 +105,6 @@ def agreement(
     }
 
 
-def conv_flops(
-    backbone: Backbone, layers: Sequence[str], size: tuple[int, int], *, torus: bool
-) -> int:
-    """FLOPs (2 x multiply-adds) of the convolutions up to ``layers`` for one image."""
-    total = 0
-
-    def hook(m: nn.Module, _inp: Any, out: torch.Tensor) -> None:
-        nonlocal total
-        k = m.kernel_size[0] * m.kernel_size[1] * m.in_channels // m.groups
-        total += 2 * k * out[0].numel()
-
-    handles = [
-        m.register_forward_hook(hook) for m in backbone.modules() if isinstance(m, nn.Conv2d)
-    ]
-    x = torch.full((1, 3, *size), 0.5)
-    try:
-        with torch.inference_mode():
-            if torus:
-                with circular_padding(backbone):
-                    backbone.extract(x, layers, check=False)
-            else:
-                backbone.extract(x, layers, check=False)
-    finally:
-        for h in handles:
-            h.remove()
-    return total
-
-
 def route_flops(
     backbone: Backbone, layers: Sequence[str], grid: StimulusGrid, interior_scale: float = 2.0
 ) -> dict[str, float | None]:
@@ -141,18 +112,18 @@ def route_flops(
     n_pk = len(grid.phases) * len(grid.contrasts)
     h, w = grid.size
     out: dict[str, float | None] = {}
-    out["whole_map"] = float(conv_flops(backbone, layers, (h, w), torus=False) * len(grid))
+    out["whole_map"] = float(forward_flops(backbone, layers, (h, w)) * len(grid))
     big = (int(h * interior_scale), int(w * interior_scale))
     try:
         interior_masks(backbone, layers, big)
-        out["interior"] = float(conv_flops(backbone, layers, big, torus=False) * len(grid))
+        out["interior"] = float(forward_flops(backbone, layers, big) * len(grid))
     except ValueError:
         out["interior"] = None
     try:
         unit = torus_unit(backbone, layers)
         plan = plan_torus(grid.frequencies, grid.orientations, grid.ppd, unit)
         side = 8 * unit
-        per_px = conv_flops(backbone, layers, (side, side), torus=True) / side**2
+        per_px = forward_flops(backbone, layers, (side, side), torus=True) / side**2
         out["torus"] = float(per_px * plan.pixels() * n_pk)
     except TorusError:
         out["torus"] = None

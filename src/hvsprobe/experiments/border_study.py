@@ -18,7 +18,6 @@ FLOPs and time of the routes on VGG-16, AlexNet and MobileNetV2.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,13 +29,15 @@ from scipy.stats import spearmanr
 from .._format import format_number
 from .._io import read_json, write_json_atomic, write_text_atomic
 from ..backbones import get_backbone
+from ..errors import UserError
 from ..scores import ChannelScores
 from ..selection import select_channels
 from ..stimuli import StimulusGrid
 from .border_routes import agreement, route_flops, route_times
+from .entry import experiment_main
 from .provenance import run_meta
 
-__all__ = ["ROUTE_LAYERS", "folder_comparison", "main"]
+__all__ = ["ROUTE_LAYERS", "add_arguments", "folder_comparison", "main", "run"]
 
 KIND = "border_study"
 SCHEMA_VERSION = 1
@@ -297,29 +298,43 @@ def _reading(result: dict[str, Any]) -> list[str]:
     ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the study and write the page and its JSON. Exit 0, or 2 for a missing input."""
-    p = argparse.ArgumentParser(prog="python -m hvsprobe.experiments.border_study")
-    p.add_argument("--whole", type=Path, required=True, help="VGG-16 folder, --response whole_map")
+DESCRIPTION = "The border study: whole-map against border-free scores, and the three routes."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The study's options (``python -m`` and ``hvsprobe experiment border_study``)."""
+    p.add_argument(
+        "--whole",
+        type=Path,
+        required=True,
+        help="VGG-16 folder made with `hvsprobe analyze vgg16 --response whole_map`",
+    )
     p.add_argument("--free", type=Path, required=True, help="VGG-16 folder, default (torus)")
-    p.add_argument("--backbones", nargs="+", default=list(ROUTE_LAYERS), choices=list(ROUTE_LAYERS))
+    p.add_argument(
+        "--backbones",
+        nargs="+",
+        default=list(ROUTE_LAYERS),
+        choices=list(ROUTE_LAYERS),
+        help="backbones of the route comparison (default: all)",
+    )
     p.add_argument("--rounds", type=int, default=1, help="timing rounds per route (default 1)")
     p.add_argument(
         "--routes-cache",
         type=Path,
         default=None,
-        help="JSON of the route comparison: read if it exists (same backbones), else written",
+        help="JSON of the route comparison: read if it exists (same backbones), else written "
+        "(default: none, the routes are measured)",
     )
     p.add_argument(
         "--out", type=Path, required=True, help="page to write, e.g. docs/results/border_study.md"
     )
-    args = p.parse_args(argv)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run the study and write the page and its JSON."""
     for folder in (args.whole, args.free):
         if not (folder / "scores.csv").is_file():
-            print(
-                f"border_study: error: {folder} is not an analyze results folder", file=sys.stderr
-            )
-            return 2
+            raise UserError(f"{folder} is not an analyze results folder")
     import torch
 
     t0 = time.perf_counter()
@@ -350,6 +365,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_text_atomic(args.out, study_markdown(result))
     print(f"wrote {args.out}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the study and write the page and its JSON. Exit 0, or 2 for a missing input."""
+    return experiment_main("border_study", DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

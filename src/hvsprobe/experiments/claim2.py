@@ -50,6 +50,7 @@ from typing import Any
 import torch
 
 from .._io import read_json, write_json_atomic
+from ..sr.data import DATA_ROOT_HELP, THREADS_HELP
 from .claim2_config import BUDGETS, Claim2Config, Claim2Result, run_specs
 from .claim2_report import write_outputs
 from .claim2_runs import (
@@ -64,8 +65,9 @@ from .claim2_runs import (
     resolve_selection,
 )
 from .claim2_stats import compute_verdicts
+from .entry import experiment_main
 
-__all__ = ["add_claim2_command", "main", "run_claim2"]
+__all__ = ["add_arguments", "main", "run", "run_claim2"]
 
 
 def run_claim2(
@@ -142,13 +144,13 @@ def _estimate(
 
 
 # --------------------------------------------------------------------------------------
-# command line
+# command line: `hvsprobe experiment claim2` and `python -m hvsprobe.experiments.claim2`
+
+DESCRIPTION = "Claim 2: selected-channel perceptual loss in x4 super-resolution."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add claim 2's options to ``p`` (``--out`` is required: the report folder)."""
-    from ..sr.cli import DATA_ROOT_HELP, THREADS_HELP  # the same options as `hvsprobe sr`
-
     budget = "(default: the budget's)"
     p.add_argument(
         "--budget", choices=sorted(BUDGETS), default="cpu-small", help="steps, seeds and sets"
@@ -201,20 +203,10 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
         "--estimate-only", action="store_true", help="time the steps, print the estimate, stop"
     )
-    p.set_defaults(sr_handler=run_from_args)
     return p
 
 
-def add_claim2_command(experiment_subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``claim2`` to the sub-parser group of an ``experiment`` command."""
-    p = experiment_subparsers.add_parser(
-        "claim2",
-        help="selected-channel perceptual loss vs VGG/random in x4 SR (trains many models)",
-    )
-    return add_arguments(p)
-
-
-def run_from_args(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     """Run claim 2 from parsed arguments; print the verdict part of the page."""
     cfg = Claim2Config(
         budget=args.budget,
@@ -245,14 +237,7 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``python -m hvsprobe.experiments.claim2 --out DIR [--budget smoke] ...``."""
-    from ..errors import run_guarded
-
-    p = argparse.ArgumentParser(
-        prog="python -m hvsprobe.experiments.claim2",
-        description="Claim 2: selected-channel perceptual loss in x4 super-resolution.",
-    )
-    args = add_arguments(p).parse_args(argv)
-    return run_guarded("experiment claim2", lambda: run_from_args(args))
+    return experiment_main("claim2", DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

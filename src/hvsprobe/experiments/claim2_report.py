@@ -14,7 +14,7 @@ from .._format import format_number
 from .._io import write_json_atomic, write_text_atomic
 from ..selection import Selection
 from .claim2_config import Claim2Config
-from .claim2_stats import _mean_sd
+from .claim2_stats import mean_sd
 
 
 def _verdict_sentence(v: dict[str, Any]) -> str:
@@ -83,8 +83,8 @@ def _plot(
             pts = []
             for rho in sorted({r["rho"] for r in rs if r["loss"] == loss}):
                 sel = [r for r in rs if r["loss"] == loss and r["rho"] == rho]
-                px, sx = _mean_sd([r["psnr_y"] for r in sel])
-                py, sy = _mean_sd([r["lpips_alex"] for r in sel])
+                px, sx = mean_sd([r["psnr_y"] for r in sel])
+                py, sy = mean_sd([r["lpips_alex"] for r in sel])
                 pts.append((px, py, sx, sy, rho))
             if not pts:
                 continue
@@ -270,7 +270,7 @@ def _results_table(
         sel = [r for r in rows if r["set"] == set_name and r["loss"] == loss and r["rho"] == rho]
         cells = []
         for k, nd in (("psnr_y", 2), ("ssim_y", 4), ("lpips_alex", 4), ("lpips_vgg", 4)):
-            m, sd = _mean_sd([r[k] for r in sel])
+            m, sd = mean_sd([r[k] for r in sel])
             cells.append(_fmt(m, nd) + (f" ± {_fmt(sd, nd)}" if math.isfinite(sd) else ""))
         lines.append(
             f"| {loss} | {rho:g} | {sel[0]['lambda']:.4g} | {len(sel)} | "

@@ -138,9 +138,9 @@ def _set_megapixels(name: str, data_root: str | None) -> tuple[int, float]:
     """Number of images and total HR megapixels of a test set (from the file headers)."""
     from PIL import Image
 
-    from ..sr.data import _set_dir, list_images
+    from ..sr.data import list_images, set_dir
 
-    files = list_images(_set_dir(name, "test", data_root))
+    files = list_images(set_dir(name, "test", data_root))
     total = 0
     for f in files:
         with Image.open(f) as im:

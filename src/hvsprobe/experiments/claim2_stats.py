@@ -13,7 +13,7 @@ from .claim2_config import MAIN_LOSSES
 __all__ = ["compute_verdicts", "matched_psnr_gap", "paired_matched_gap"]
 
 
-def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
     v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
     if v.size == 0:
         return float("nan"), float("nan")
@@ -247,7 +247,7 @@ def _compare(
         if g is not None:
             gaps.append(g)
         same_rho += _same_rho_gains(rows, target, other, s, set_name)
-    gap, gap_sd = _mean_sd(gaps)
+    gap, gap_sd = mean_sd(gaps)
     d_lp = float(np.mean([x[0] for x in same_rho])) if same_rho else float("nan")
     d_ps = float(np.mean([x[1] for x in same_rho])) if same_rho else float("nan")
     effect = gap if gaps else d_lp

@@ -19,7 +19,6 @@ import itertools
 import math
 import os
 import platform
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,12 +29,14 @@ from scipy.stats import spearmanr
 
 from .._format import EN_DASH, format_number
 from .._io import write_json_atomic, write_text_atomic
+from ..errors import UserError
 from ..scores import ChannelScores, ScoreConfig, compute_scores
 from ..selection import select_channels
 from ..tuning import Tuning
+from .entry import experiment_main
 from .provenance import run_meta
 
-__all__ = ["DEFAULT_CSFS", "csf_rank_study", "main", "study_markdown"]
+__all__ = ["DEFAULT_CSFS", "add_arguments", "csf_rank_study", "main", "run", "study_markdown"]
 
 KIND = "csf_study"
 SCHEMA_VERSION = 1
@@ -305,24 +306,14 @@ def _response_line(resp: Any) -> str:
     return text
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: run the study on a results folder and write the page and its JSON.
+DESCRIPTION = (
+    "Rescore an `hvsprobe analyze` results folder with several CSFs and write "
+    "docs/results/csf_study.md (PE rank changes per layer + held-out CSF errors)."
+)
 
-    Parameters
-    ----------
-    argv : sequence of str or None
-        Arguments (default ``sys.argv[1:]``).
 
-    Returns
-    -------
-    int
-        Exit status: 0, or 2 for a missing or unusable input.
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m hvsprobe.experiments.csf_study",
-        description="Rescore an `hvsprobe analyze` results folder with several CSFs and write "
-        "docs/results/csf_study.md (PE rank changes per layer + held-out CSF errors).",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The study's options (``python -m`` and ``hvsprobe experiment csf_study``)."""
     parser.add_argument("results", type=Path, help="folder with tuning.npz and tuning.json")
     parser.add_argument("--csfs", nargs="+", default=list(DEFAULT_CSFS), help="CSFs to compare")
     parser.add_argument("--fraction", type=float, default=0.25, help="top share per layer")
@@ -338,22 +329,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="page to write, e.g. docs/results/csf_study.md (required; its JSON goes beside it)",
     )
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run the study and write the page and its JSON."""
     from ..human.heldout import csf_heldout_table
 
     start = time.perf_counter()
-    try:
-        heldout = csf_heldout_table(args.data_root)
-        study = csf_rank_study(args.results, args.csfs, fraction=args.fraction)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"csf_study: error: {exc}", file=sys.stderr)
-        return 2
+    heldout = csf_heldout_table(args.data_root)
+    study = csf_rank_study(args.results, args.csfs, fraction=args.fraction)
     if args.out is None:
-        print(
-            "csf_study: error: --out PAGE is required (e.g. docs/results/csf_study.md)",
-            file=sys.stderr,
-        )
-        return 2
+        raise UserError("--out PAGE is required (e.g. docs/results/csf_study.md)")
     meta = run_meta("csf_study", argv, start)
     header = {
         "command": meta["command"],
@@ -366,6 +352,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_json_atomic(args.out.with_suffix(".json"), doc)
     print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: run the study on a results folder and write the page and its JSON.
+
+    Parameters
+    ----------
+    argv : sequence of str or None
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 2 for a missing or unusable input.
+    """
+    return experiment_main("csf_study", DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

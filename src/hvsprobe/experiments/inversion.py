@@ -35,7 +35,6 @@ import csv
 import io
 import math
 import os
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +57,7 @@ from ..invert import (
 )
 from ..invert_measures import BLUR_SIGMA, MEASURES
 from ..scores import ChannelScores
+from .entry import experiment_main
 from .provenance import command_line
 
 SCHEMA_VERSION = 1
@@ -74,27 +74,44 @@ SECONDARY = (("colour at region scale", "delta_e00_blur", "ΔE00 blurred (bottom
 FIGURE_BUDGET = 450_000
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Arguments of :func:`main`."""
+DESCRIPTION = "Feature inversion from top / bottom / random PE subsets: the results page."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The experiment's options (``python -m`` and ``hvsprobe experiment inversion``)."""
     d = InversionConfig()
-    p = argparse.ArgumentParser(
-        prog="python -m hvsprobe.experiments.inversion",
-        description="Feature inversion from top / bottom / random PE subsets: the results page.",
-    )
     p.add_argument("--results", type=Path, required=True, help="results folder with scores")
     p.add_argument("--images", type=Path, nargs="+", required=True, help="target images")
-    p.add_argument("--size", type=int, default=256, help="centre crop resized to this (px)")
-    p.add_argument("--fraction", type=float, default=0.25, help="share of each layer's channels")
-    p.add_argument("--layers", nargs="+", default=list(DEFAULT_LAYERS))
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--tv-weight", type=float, default=d.tv_weight)
-    p.add_argument("--seed", type=int, default=d.seed, help="starting noise and random subset")
+    p.add_argument(
+        "--size", type=int, default=256, help="centre crop resized to this (px; default 256)"
+    )
+    p.add_argument(
+        "--fraction", type=float, default=0.25, help="share of each layer's channels (default 0.25)"
+    )
+    p.add_argument(
+        "--layers",
+        nargs="+",
+        default=list(DEFAULT_LAYERS),
+        help=f"layers whose features are matched (default {' '.join(DEFAULT_LAYERS)})",
+    )
+    p.add_argument("--steps", type=int, default=d.steps, help=f"Adam steps (default {d.steps})")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
+    p.add_argument(
+        "--tv-weight",
+        type=float,
+        default=d.tv_weight,
+        help=f"total-variation weight (default {d.tv_weight})",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=d.seed,
+        help=f"starting noise and random subset (default {d.seed})",
+    )
     p.add_argument("--out", type=Path, required=True, help="folder for the PNGs and settings")
     p.add_argument("--doc", type=Path, required=True, help="markdown page to write")
     p.add_argument("--figure", type=Path, default=None, help="page figure (default DOC with .png)")
-    p.add_argument("--no-progress", action="store_true")
-    return p
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,7 +420,7 @@ def _caveat_lines(cfg: dict[str, Any], n: int) -> list[str]:
     ]
 
 
-def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
+def run_inversion(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     """Run the experiment and write every file; returns the JSON document."""
     from scipy import stats
 
@@ -473,20 +490,19 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
     return doc
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``python -m hvsprobe.experiments.inversion --results DIR --images ...``."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    try:
-        doc = run(args, argv)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"inversion: error: {exc}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run the experiment, write every file and print the verdicts."""
+    doc = run_inversion(args, argv)
     for v in doc["verdicts"]:
         lo, hi = v["ci95"]
         print(f"{v['statement']:42s} {v['mean']:+.4g} [{lo:+.4g}, {hi:+.4g}]  {v['verdict']}")
     print(f"page: {args.doc} ({doc['run']['wall_s'] / 60:.1f} min)")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``python -m hvsprobe.experiments.inversion --results DIR --images ...``."""
+    return experiment_main("inversion", DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,11 +22,13 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from .._io import write_text_atomic
+from ..errors import UserError
 from ..scores import ScoreConfig, compute_scores
 from ..tuning import Tuning
+from .entry import experiment_main
 from .provenance import command_line
 
-__all__ = ["PHASE_SUBSETS", "main", "phase_rows", "phase_subset"]
+__all__ = ["PHASE_SUBSETS", "add_arguments", "main", "phase_rows", "phase_subset", "run"]
 
 #: Phase subsets compared with all four phases (indices into the default 0/90/180/270 deg).
 PHASE_SUBSETS = {
@@ -88,36 +89,37 @@ def _markdown(tuning: Tuning, rows: list[Row], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+DESCRIPTION = "Spearman agreement of scores from phase subsets with the 4-phase scores."
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The study's options (``python -m`` and ``hvsprobe experiment phase_study``)."""
+    ap.add_argument("results", type=Path, help="results folder of `hvsprobe analyze` (4 phases)")
+    ap.add_argument(
+        "--out", type=Path, required=True, help="page to write, e.g. docs/results/phase_study.md"
+    )
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Write the page; ``UserError`` for a folder that is not a 4-phase tuning."""
+    tuning = Tuning.load(args.results)
+    if len(tuning.grid.phases) != 4:
+        raise UserError(
+            f"{args.results} has {len(tuning.grid.phases)} phases; "
+            "this study needs a 4-phase tuning (the default grid)"
+        )
+    text = _markdown(tuning, phase_rows(tuning), command_line("phase_study", argv))
+    write_text_atomic(args.out, text)
+    print(text, end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``python -m hvsprobe.experiments.phase_study RESULTS --out PAGE``.
 
     Returns 0, or 2 (one line on stderr) for a folder that is not a 4-phase tuning.
     """
-    ap = argparse.ArgumentParser(
-        prog="python -m hvsprobe.experiments.phase_study",
-        description="Spearman agreement of scores from phase subsets with the 4-phase scores.",
-    )
-    ap.add_argument("results", type=Path, help="results folder of `hvsprobe analyze` (4 phases)")
-    ap.add_argument(
-        "--out", type=Path, required=True, help="page to write, e.g. docs/results/phase_study.md"
-    )
-    args = ap.parse_args(argv)
-    try:
-        tuning = Tuning.load(args.results)
-    except (OSError, ValueError) as exc:
-        print(f"phase_study: error: {exc}", file=sys.stderr)
-        return 2
-    if len(tuning.grid.phases) != 4:
-        print(
-            f"phase_study: error: {args.results} has {len(tuning.grid.phases)} phases; "
-            "this study needs a 4-phase tuning (the default grid)",
-            file=sys.stderr,
-        )
-        return 2
-    text = _markdown(tuning, phase_rows(tuning), command_line("phase_study", argv))
-    write_text_atomic(args.out, text)
-    print(text, end="")
-    return 0
+    return experiment_main("phase_study", DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

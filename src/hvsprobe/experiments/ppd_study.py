@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,11 +32,13 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from .._io import read_json, write_json_atomic, write_text_atomic
+from ..errors import UserError
 from ..scores import ChannelScores
 from ..selection import Selection
+from .entry import experiment_main
 from .provenance import run_meta
 
-__all__ = ["main", "ppd_comparison"]
+__all__ = ["add_arguments", "main", "ppd_comparison", "run"]
 
 KIND = "ppd_study"
 SCHEMA_VERSION = 1
@@ -174,26 +175,35 @@ def _grid_flags(grid: dict[str, int]) -> str:
     return flags
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Compare the folders and write the page and its JSON; exit 2 for a missing input."""
-    p = argparse.ArgumentParser(prog="python -m hvsprobe.experiments.ppd_study")
+DESCRIPTION = "Compare results folders made at different pixels per degree."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The study's options (``python -m`` and ``hvsprobe experiment ppd_study``)."""
     p.add_argument("folders", nargs="+", type=Path, help="results folders at different ppd")
     p.add_argument("--out", type=Path, required=True, help="page, e.g. docs/results/ppd_study.md")
-    args = p.parse_args(argv)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Compare the folders and write the page and its JSON."""
     t0 = time.perf_counter()
     try:
         res = ppd_comparison(args.folders)
         for f in args.folders:
             read_json(Path(f) / "summary.json")
-    except (OSError, ValueError, KeyError) as exc:
-        print(f"ppd_study: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyError as exc:
+        raise UserError(f"a results folder lacks {exc}") from exc
     res.update({"kind": KIND, "schema_version": SCHEMA_VERSION})
     res["meta"] = run_meta("ppd_study", argv, t0)
     write_json_atomic(args.out.with_suffix(".json"), res)
     write_text_atomic(args.out, _markdown(res))
     print(f"wrote {args.out}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Compare the folders and write the page and its JSON; exit 2 for a missing input."""
+    return experiment_main("ppd_study", DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import check_positive
-from ._checks import check_frequency, check_positive_array
+from .._validation import check_frequency, check_positive, check_positive_array
 
 __all__ = ["BARTEN_DEFAULTS", "barten", "barten_pupil_diameter", "barten_retinal_illuminance"]
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import scipy
-from scipy.optimize import least_squares
 
 from .._io import write_json_atomic
 from .castle_data import (
@@ -39,11 +38,11 @@ from .castle_fit import (
     CASTLE_FIT_KIND,
     CASTLE_FIT_PARAM_NAMES,
     CASTLE_FIT_SCHEMA_VERSION,
-    _cached_packaged_document,
-    _castle_log10,
-    _packaged_fit_path,
+    cached_packaged_document,
+    packaged_fit_path,
 )
-from .models import _REGISTRY, CSFModel, get_csf, list_csfs
+from .fitting import NEAR_PROBE, fit_castle_coeffs, fit_settings, predict_at_rows
+from .models import CSFModel, get_csf, list_csfs
 
 __all__ = [
     "NEAR_PROBE",
@@ -59,123 +58,6 @@ __all__ = [
 
 #: Viewing condition of the hvsprobe grating probe: 224 px at 60 px/deg on ~100 cd/m^2.
 PROBE_CONDITION = {"luminance": 100.0, "field_size_deg": 224 / 60}
-#: Rows "near the probe condition" in :func:`csf_error_table`: luminance (cd/m^2) and
-#: area (deg^2) ranges, both inclusive.
-NEAR_PROBE = {"luminance": (10.0, 1000.0), "area_deg2": (2.0, 100.0)}
-
-# Fit parametrisation: coefficients marked True are fitted as log10 values.
-_FIT_LOG = {
-    "peak_gain_max": True,
-    "gain_knee_luminance": True,
-    "gain_exponent": False,
-    "peak_freq_max": True,
-    "freq_knee_luminance": True,
-    "freq_exponent": False,
-    "bandwidth_oct": False,
-    "low_freq_floor_log10": True,
-    "area_max_deg2": True,
-    "n_cycles": True,
-}
-# start values and bounds in the fitted space (log10 where _FIT_LOG is True)
-_FIT_X0 = {
-    "peak_gain_max": math.log10(300.0),
-    "gain_knee_luminance": 0.0,
-    "gain_exponent": 0.5,
-    "peak_freq_max": math.log10(4.0),
-    "freq_knee_luminance": 0.0,
-    "freq_exponent": 0.3,
-    "bandwidth_oct": 4.0,
-    "low_freq_floor_log10": math.log10(0.5),
-    "area_max_deg2": 2.0,
-    "n_cycles": math.log10(5.0),
-}
-_FIT_BOUNDS = {
-    "peak_gain_max": (0.0, 4.0),
-    "gain_knee_luminance": (-6.0, 4.0),
-    "gain_exponent": (0.0, 2.0),
-    "peak_freq_max": (-1.0, 1.5),
-    "freq_knee_luminance": (-6.0, 5.0),
-    "freq_exponent": (0.0, 2.0),
-    "bandwidth_oct": (0.5, 12.0),
-    "low_freq_floor_log10": (-3.0, 1.0),
-    "area_max_deg2": (-2.0, 5.0),
-    "n_cycles": (-1.0, 3.0),
-}
-_FIT_TOL = 1e-12
-_FIT_MAX_NFEV = 20000
-
-# --------------------------------------------------------------------------------------
-# fitting
-# --------------------------------------------------------------------------------------
-
-
-def _theta_to_coeffs(theta: Sequence[float]) -> dict[str, float]:
-    return {
-        n: float(10.0**t) if _FIT_LOG[n] else float(t)
-        for n, t in zip(CASTLE_FIT_PARAM_NAMES, theta, strict=True)
-    }
-
-
-def _fit_settings() -> dict[str, Any]:
-    return {
-        "form": (
-            "S = S_inf (1 + L_s/L)^-gamma_s * P(f) * (1 + A_c(f)/A)^-1/2; "
-            "f_p = f_inf (1 + L_f/L)^-gamma_f; q = log10(2) (2 log2(f/f_p)/b)^2; "
-            "log10 P = -q for f >= f_p, -delta (1 - exp(-q/delta)) for f < f_p; "
-            "A_c = 1/(1/A_max + f^2/N_c^2)"
-        ),
-        "residual": "log10(model) - log10(sensitivity), one per row, equal weights",
-        "solver": "scipy.optimize.least_squares",
-        "method": "trf",
-        "loss": "linear",
-        "xtol": _FIT_TOL,
-        "ftol": _FIT_TOL,
-        "gtol": _FIT_TOL,
-        "max_nfev": _FIT_MAX_NFEV,
-        "log10_parametrised": [n for n in CASTLE_FIT_PARAM_NAMES if _FIT_LOG[n]],
-        "x0": {n: _FIT_X0[n] for n in CASTLE_FIT_PARAM_NAMES},
-        "bounds": {n: list(_FIT_BOUNDS[n]) for n in CASTLE_FIT_PARAM_NAMES},
-    }
-
-
-def _fit_coeffs(data: Mapping[str, np.ndarray]) -> tuple[dict[str, float], dict[str, Any]]:
-    f, lum, area = data["frequency"], data["luminance"], data["area"]
-    target = np.log10(data["sensitivity"])
-
-    def residual(theta: np.ndarray) -> np.ndarray:
-        return _castle_log10(f, lum, area, _theta_to_coeffs(theta)) - target
-
-    x0 = np.array([_FIT_X0[n] for n in CASTLE_FIT_PARAM_NAMES])
-    lo = np.array([_FIT_BOUNDS[n][0] for n in CASTLE_FIT_PARAM_NAMES])
-    hi = np.array([_FIT_BOUNDS[n][1] for n in CASTLE_FIT_PARAM_NAMES])
-    with np.errstate(all="ignore"):
-        res = least_squares(
-            residual,
-            x0,
-            bounds=(lo, hi),
-            method="trf",
-            loss="linear",
-            xtol=_FIT_TOL,
-            ftol=_FIT_TOL,
-            gtol=_FIT_TOL,
-            max_nfev=_FIT_MAX_NFEV,
-        )
-    if not res.success or not np.all(np.isfinite(res.fun)):
-        raise RuntimeError(f"castle_fit did not converge: {res.message}")
-    coeffs = _theta_to_coeffs(res.x)
-    info = {
-        "rmse_log10": float(np.sqrt(np.mean(res.fun**2))),
-        "n_rows": int(f.size),
-        "nfev": int(res.nfev),
-        "status": int(res.status),
-        "message": str(res.message),
-        "at_bound": [
-            n
-            for n, t, a, b in zip(CASTLE_FIT_PARAM_NAMES, res.x, lo, hi, strict=True)
-            if abs(t - a) < 1e-6 or abs(t - b) < 1e-6
-        ],
-    }
-    return coeffs, info
 
 
 def _model_from_coeffs(coeffs: Mapping[str, float]) -> CSFModel:
@@ -199,7 +81,7 @@ def fit_castle_csf(data_root: str | os.PathLike[str] | None = None) -> CSFModel:
         ``castle_fit`` model with the fitted coefficients, ``luminance=100`` and
         ``area_deg2=16``.
     """
-    coeffs, _ = _fit_coeffs(load_castle_achromatic(data_root))
+    coeffs, _ = fit_castle_coeffs(load_castle_achromatic(data_root))
     return _model_from_coeffs(coeffs)
 
 
@@ -218,7 +100,7 @@ def build_castle_fit_document(data_root: str | os.PathLike[str] | None = None) -
         result), ``data`` (file hashes and the selection rule), ``software``.
     """
     data, meta = load_achromatic_rows(data_root)
-    coeffs, info = _fit_coeffs(data)
+    coeffs, info = fit_castle_coeffs(data)
     datasets, n_per = np.unique(data["dataset"], return_counts=True)
     return {
         "kind": CASTLE_FIT_KIND,
@@ -226,7 +108,7 @@ def build_castle_fit_document(data_root: str | os.PathLike[str] | None = None) -
         "model": "castle_fit",
         "params": coeffs,
         "fit": {
-            "settings": _fit_settings(),
+            "settings": fit_settings(),
             "result": info,
             "rows_per_dataset": {str(d): int(n) for d, n in zip(datasets, n_per, strict=True)},
         },
@@ -267,7 +149,7 @@ def write_castle_fit(
         The written file.
     """
     doc = build_castle_fit_document(data_root)
-    path = Path(out) if out is not None else Path(str(_packaged_fit_path()))
+    path = Path(out) if out is not None else Path(str(packaged_fit_path()))
     _write_document(path, doc)
     return path
 
@@ -277,24 +159,7 @@ def _write_document(path: Path, doc: Mapping[str, Any]) -> None:
     # the atomic write goes through a private temporary file (mode 0600); a package data
     # file must be readable by everyone
     os.chmod(path, 0o644)
-    _cached_packaged_document.cache_clear()
-
-
-# --------------------------------------------------------------------------------------
-# evaluation
-# --------------------------------------------------------------------------------------
-
-
-def _predict(model: CSFModel, data: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Evaluate ``model`` at every row, at the row's own luminance and size if it takes them."""
-    params = dict(model.params)
-    if "luminance" in params:
-        params["luminance"] = data["luminance"]
-    if "field_size_deg" in params:
-        params["field_size_deg"] = data["field_size_deg"]
-    if "area_deg2" in params:
-        params["area_deg2"] = data["area"]
-    return _REGISTRY[model.name].func(data["frequency"], **params)
+    cached_packaged_document.cache_clear()
 
 
 def _rmse(x: np.ndarray) -> float:
@@ -336,7 +201,7 @@ def csf_error_table(
     table = []
     for name in list_csfs():
         model = fitted if (name == "castle_fit" and fitted is not None) else get_csf(name)
-        resid = target - np.log10(_predict(model, data))
+        resid = target - np.log10(predict_at_rows(model, data))
         shift = float(np.mean(resid))
         shifted = resid - shift
         takes = [k for k in ("luminance", "field_size_deg", "area_deg2") if k in model.params]
@@ -395,9 +260,9 @@ def castle_fit_cross_validation(
         ``per_dataset`` (``{name: {n_rows, rmse_log10}}``) and ``pooled_rmse_log10``
         over all held-out rows.
     """
-    from .heldout import _castle_model, csf_heldout_table
+    from .heldout import castle_model, csf_heldout_table
 
-    (row,) = csf_heldout_table(data_root, models=[_castle_model()])
+    (row,) = csf_heldout_table(data_root, models=[castle_model()])
     per = {
         ds: {"n_rows": p["n_rows"], "rmse_log10": p["lodo_rmse_log10"]}
         for ds, p in row["per_dataset"].items()
@@ -557,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run:
         print("dry run: nothing written")
     else:
-        path = Path(args.out) if args.out else Path(str(_packaged_fit_path()))
+        path = Path(args.out) if args.out else Path(str(packaged_fit_path()))
         _write_document(path, doc)
         print(f"wrote {path}")
     res = doc["fit"]["result"]

@@ -19,8 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._io import check_schema, read_json
-from .._validation import check_positive
-from ._checks import check_frequency, check_positive_array
+from .._validation import check_frequency, check_positive, check_positive_array
 
 __all__ = [
     "CASTLE_FIT_KIND",
@@ -47,11 +46,11 @@ CASTLE_FIT_PARAM_NAMES: tuple[str, ...] = (
     "n_cycles",  # N_c: side of the critical area in cycles
 )
 
-_CASTLE_NONNEG = {"gain_exponent", "freq_exponent"}
+CASTLE_NONNEG = {"gain_exponent", "freq_exponent"}
 _LOG10_2 = math.log10(2.0)
 
 
-def _castle_log10(
+def castle_log10(
     f: np.ndarray, lum: np.ndarray, area: np.ndarray, coeffs: Mapping[str, float]
 ) -> np.ndarray:
     """log10 sensitivity of the castle_fit form (no input checks; broadcasts)."""
@@ -71,13 +70,13 @@ def _castle_log10(
     return np.log10(s_peak) + log_shape - 0.5 * np.log10(1.0 + crit_area / area)
 
 
-def _packaged_fit_path() -> Any:
+def packaged_fit_path() -> Any:
     return resources.files("hvsprobe") / "data" / "castle_csf_fit.json"
 
 
 @functools.lru_cache(maxsize=1)
-def _cached_packaged_document() -> str:
-    path = _packaged_fit_path()
+def cached_packaged_document() -> str:
+    path = packaged_fit_path()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -110,8 +109,8 @@ def load_castle_fit_document(path: Any = None) -> dict[str, Any]:
         If it is not a supported castle_fit document.
     """
     if path is None:
-        doc = json.loads(_cached_packaged_document())
-        where: Any = _packaged_fit_path()
+        doc = json.loads(cached_packaged_document())
+        where: Any = packaged_fit_path()
     else:
         doc = read_json(path)
         where = path
@@ -123,7 +122,7 @@ def load_castle_fit_document(path: Any = None) -> dict[str, Any]:
     return doc
 
 
-def _castle_defaults(given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def castle_defaults(given: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Defaults of the castle_fit model; reads the packaged fit only when needed."""
     out: dict[str, Any] = {"luminance": 100.0, "area_deg2": 16.0}
     if given is not None and all(n in given for n in CASTLE_FIT_PARAM_NAMES):
@@ -183,7 +182,7 @@ def castle_fit_csf(
         raise ValueError(
             f"unknown castle_fit coefficient(s) {unknown}; known: {', '.join(CASTLE_FIT_PARAM_NAMES)}"
         )
-    full = {n: v for n, v in _castle_defaults(coeffs).items() if n in CASTLE_FIT_PARAM_NAMES}
+    full = {n: v for n, v in castle_defaults(coeffs).items() if n in CASTLE_FIT_PARAM_NAMES}
     full.update(coeffs)
-    checked = {n: check_positive(v, n, allow_zero=n in _CASTLE_NONNEG) for n, v in full.items()}
-    return 10.0 ** _castle_log10(f, lum, area, checked)
+    checked = {n: check_positive(v, n, allow_zero=n in CASTLE_NONNEG) for n, v in full.items()}
+    return 10.0 ** castle_log10(f, lum, area, checked)

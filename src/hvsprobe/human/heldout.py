@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 
 from .._format import EN_DASH, format_number
-from .castle import NEAR_PROBE, _fit_coeffs, _predict
 from .castle_data import load_castle_achromatic
-from .castle_fit import _castle_log10
+from .castle_fit import castle_log10
+from .fitting import NEAR_PROBE, fit_castle_coeffs, predict_at_rows
 from .models import get_csf, list_csfs
 
 __all__ = [
@@ -103,7 +103,7 @@ def _gain_model(name: str) -> HeldoutModel:
     model = get_csf(name)
 
     def unfitted(rows: Rows) -> np.ndarray:
-        return np.log10(_predict(model, rows))
+        return np.log10(predict_at_rows(model, rows))
 
     def fit(train: Rows) -> float:
         return float(np.mean(np.log10(train["sensitivity"]) - unfitted(train)))
@@ -114,19 +114,19 @@ def _gain_model(name: str) -> HeldoutModel:
     return HeldoutModel(name, fit, predict, FITTED[name], unfitted)
 
 
-def _castle_model() -> HeldoutModel:
+def castle_model() -> HeldoutModel:
     def fit(train: Rows) -> dict[str, float]:
-        return _fit_coeffs(train)[0]
+        return fit_castle_coeffs(train)[0]
 
     def predict(coeffs: dict[str, float], rows: Rows) -> np.ndarray:
-        return _castle_log10(rows["frequency"], rows["luminance"], rows["area"], coeffs)
+        return castle_log10(rows["frequency"], rows["luminance"], rows["area"], coeffs)
 
     return HeldoutModel("castle_fit", fit, predict, FITTED["castle_fit"])
 
 
 def default_models() -> list[HeldoutModel]:
     """The built-in CSFs, in :func:`hvsprobe.human.list_csfs` order."""
-    return [_castle_model() if n == "castle_fit" else _gain_model(n) for n in list_csfs()]
+    return [castle_model() if n == "castle_fit" else _gain_model(n) for n in list_csfs()]
 
 
 def leave_one_dataset_out(datasets: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import check_frequency
+from .._validation import check_frequency
 
 __all__ = ["mannos_sakrison", "mannos_sakrison_v1"]
 

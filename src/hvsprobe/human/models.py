@@ -42,10 +42,10 @@ from numpy.typing import ArrayLike
 
 from .._validation import check_choice, check_positive
 from .barten import BARTEN_DEFAULTS, barten
-from .castle_fit import _CASTLE_NONNEG, _castle_defaults, castle_fit_csf
+from .castle_fit import CASTLE_NONNEG, castle_defaults, castle_fit_csf
 from .mannos_sakrison import mannos_sakrison, mannos_sakrison_v1
 
-__all__ = ["DEFAULT_PEAK_RANGE", "CSFModel", "get_csf", "list_csfs"]
+__all__ = ["DEFAULT_PEAK_RANGE", "CSFModel", "evaluate_formula", "get_csf", "list_csfs"]
 
 #: Default frequency range (cpd) searched for the peak of a CSF.
 DEFAULT_PEAK_RANGE: tuple[float, float] = (0.05, 60.0)
@@ -89,10 +89,10 @@ _REGISTRY: dict[str, _Spec] = {
     ),
     "castle_fit": _Spec(
         castle_fit_csf,
-        _castle_defaults,
+        castle_defaults,
         True,
         "log-parabola CSF fitted to the castleCSF static foveal achromatic data",
-        nonneg=frozenset(_CASTLE_NONNEG),
+        nonneg=frozenset(CASTLE_NONNEG),
     ),
 }
 
@@ -138,6 +138,22 @@ def list_csfs() -> list[str]:
         ``['mannos_sakrison', 'mannos_sakrison_v1', 'barten', 'castle_fit']``.
     """
     return list(_REGISTRY)
+
+
+def evaluate_formula(name: str, frequency_cpd: ArrayLike, **params: Any) -> np.ndarray:
+    """The formula of CSF ``name`` with ``params`` as given: no defaults, no checks.
+
+    For callers that pass one parameter value per row (arrays of luminance or area, as
+    :func:`hvsprobe.human.fitting.predict_at_rows` does); :class:`CSFModel` checks its
+    scalar parameters once and calls the same formula.
+
+    Examples
+    --------
+    >>> m = get_csf("barten")
+    >>> float(evaluate_formula("barten", 4.0, **m.params)) == float(m(4.0))
+    True
+    """
+    return _REGISTRY[name].func(frequency_cpd, **params)
 
 
 def _complete_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:

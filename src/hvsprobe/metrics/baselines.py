@@ -19,6 +19,7 @@ to [0, 1] first; ``data_range`` must then be 1).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -268,20 +269,9 @@ def ssim(
     >>> float(ssim(x, x)[0]), float(ssim(x, x.flip(-1))[0]) < 1.0
     (1.0, True)
     """
-    data_range = check_positive(data_range, "data_range")
-    check_choice(color, "color", COLORS)
-    check_choice(reduction, "reduction", REDUCTIONS)
-    check_bool(quantize, "quantize")
-    check_bool(downsample, "downsample")
-    x, y = _unit_pair(x, y, data_range, input_range, min_size=SSIM_MIN_SIZE, what="SSIM")
-    a, b = _prepare(x, data_range, color, quantize), _prepare(y, data_range, color, quantize)
-    if downsample:
-        a, b = wang_downsample(a), wang_downsample(b)
-        if min(a.shape[-2:]) < SSIM_MIN_SIZE:
-            raise ValueError("the downsampled images are smaller than the 11 x 11 SSIM window")
-    lib = _msssim_lib()
-    val = lib.ssim(a, b, data_range=255.0, size_average=False, win_size=11, win_sigma=1.5)
-    return reduce_batch(val, reduction)
+    return _structural_similarity(
+        x, y, False, data_range, color, quantize, downsample, reduction, input_range
+    )
 
 
 def ms_ssim(
@@ -308,14 +298,38 @@ def ms_ssim(
     >>> float(ms_ssim(x, x)[0])
     1.0
     """
+    return _structural_similarity(
+        x, y, True, data_range, color, quantize, False, reduction, input_range
+    )
+
+
+def _structural_similarity(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    multiscale: bool,
+    data_range: float,
+    color: str,
+    quantize: bool,
+    downsample: bool,
+    reduction: str,
+    input_range: tuple[float, float],
+) -> torch.Tensor:
+    """:func:`ssim` and :func:`ms_ssim`: the same checks, luma and 11-tap Gaussian window."""
     data_range = check_positive(data_range, "data_range")
     check_choice(color, "color", COLORS)
     check_choice(reduction, "reduction", REDUCTIONS)
     check_bool(quantize, "quantize")
-    x, y = _unit_pair(x, y, data_range, input_range, min_size=MS_SSIM_MIN_SIZE, what="MS-SSIM")
+    check_bool(downsample, "downsample")
+    min_size, what = (MS_SSIM_MIN_SIZE, "MS-SSIM") if multiscale else (SSIM_MIN_SIZE, "SSIM")
+    x, y = _unit_pair(x, y, data_range, input_range, min_size=min_size, what=what)
     a, b = _prepare(x, data_range, color, quantize), _prepare(y, data_range, color, quantize)
+    if downsample:
+        a, b = wang_downsample(a), wang_downsample(b)
+        if min(a.shape[-2:]) < SSIM_MIN_SIZE:
+            raise ValueError("the downsampled images are smaller than the 11 x 11 SSIM window")
     lib = _msssim_lib()
-    val = lib.ms_ssim(a, b, data_range=255.0, size_average=False, win_size=11, win_sigma=1.5)
+    index = lib.ms_ssim if multiscale else lib.ssim
+    val = index(a, b, data_range=255.0, size_average=False, win_size=11, win_sigma=1.5)
     return reduce_batch(val, reduction)
 
 
@@ -340,9 +354,8 @@ class _Baseline(nn.Module):
         super().__init__()
         self.kwargs = kwargs
 
-    @staticmethod
-    def _fn(*args: Any, **kwargs: Any) -> torch.Tensor:  # pragma: no cover - overridden
-        raise NotImplementedError
+    #: The function the module calls (a ``staticmethod`` in each subclass).
+    _fn: Callable[..., torch.Tensor]
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return self._fn(x, y, **self.kwargs)
@@ -403,21 +416,25 @@ class SSIM(_Baseline):
     ) -> None:
         _check_baseline_options(data_range, reduction, input_range, color)
         check_bool(quantize, "quantize")
-        check_bool(downsample, "downsample")
+        if check_bool(downsample, "downsample") and not self._downsample:
+            raise ValueError(f"{self.name} takes no downsample= (it downsamples by itself)")
+        options = {"downsample": downsample} if self._downsample else {}
         super().__init__(
             data_range=data_range,
             color=color,
             quantize=quantize,
-            downsample=downsample,
+            **options,
             reduction=reduction,
             input_range=input_range,
         )
 
-    _fn = staticmethod(ssim)
+    _fn: Callable[..., torch.Tensor] = staticmethod(ssim)
+    _downsample = True  # whether the options include ``downsample``
 
 
-class MSSSIM(_Baseline):
-    """:func:`ms_ssim` as a module (``name='ms-ssim'``, higher is better).
+class MSSSIM(SSIM):
+    """:func:`ms_ssim` as a module (``name='ms-ssim'``, higher is better); options as
+    :class:`SSIM` except ``downsample``.
 
     Examples
     --------
@@ -429,23 +446,5 @@ class MSSSIM(_Baseline):
 
     name = "ms-ssim"
 
-    def __init__(
-        self,
-        *,
-        data_range: float = 1.0,
-        color: str = "gray",
-        quantize: bool = True,
-        reduction: str = "none",
-        input_range: tuple[float, float] = (0.0, 1.0),
-    ) -> None:
-        _check_baseline_options(data_range, reduction, input_range, color)
-        check_bool(quantize, "quantize")
-        super().__init__(
-            data_range=data_range,
-            color=color,
-            quantize=quantize,
-            reduction=reduction,
-            input_range=input_range,
-        )
-
-    _fn = staticmethod(ms_ssim)
+    _fn: Callable[..., torch.Tensor] = staticmethod(ms_ssim)
+    _downsample = False

@@ -9,39 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-import torch
 from torch import nn
 
-from ..backbones import Backbone, get_backbone
+from ..backbones import Backbone, get_backbone, list_backbones, wrap
+from ..protocols import Metric
 from ..selection import Selection
 from .baselines import MSSSIM, PSNR, SSIM
 from .lpips_ref import LPIPS
 from .perceptual import PerceptualDistance
 
 __all__ = ["Metric", "MetricSpec", "get_metric", "list_metrics", "metric_info"]
-
-
-@runtime_checkable
-class Metric(Protocol):
-    """What :func:`get_metric` returns.
-
-    Examples
-    --------
-    Every metric of the registry satisfies it:
-
-    >>> import torch
-    >>> metric: Metric = get_metric("psnr")
-    >>> metric.name, metric.higher_is_better, tuple(metric(torch.zeros(2, 3, 4, 4), torch.ones(2, 3, 4, 4)).shape)
-    ('psnr', True, (2,))
-    """
-
-    name: str
-    higher_is_better: bool
-
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +49,17 @@ def _selected(
         selection = Selection.load(os.fspath(selection))
     if not isinstance(selection, Selection):
         raise TypeError(f"selection must be a Selection or a path, got {type(selection).__name__}")
-    kwargs.setdefault("backbone", selection.backbone)
+    if kwargs.get("backbone") is None:
+        if selection.backbone not in list_backbones():
+            raise ValueError(
+                f"the selection was made on {selection.backbone!r}, which is not a registered "
+                "backbone: pass backbone= the network it was made on (e.g. "
+                "hvsprobe.analyze(...).backbone or the hvsprobe.wrap(...) you analysed)"
+            )
+        kwargs["backbone"] = selection.backbone
+    elif isinstance(kwargs["backbone"], nn.Module) and not isinstance(kwargs["backbone"], Backbone):
+        # a plain module: wrapped under the selection's name (hvsprobe.wrap's defaults)
+        kwargs["backbone"] = wrap(kwargs["backbone"], name=selection.backbone)
     if isinstance(kwargs["backbone"], str) and "weights" not in kwargs:
         label = selection.provenance.get("scores", {}).get("weights")
         if isinstance(label, str) and (label == "imagenet" or label.startswith("random")):

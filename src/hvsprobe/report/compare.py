@@ -189,12 +189,12 @@ def _depth_colour(depth: float) -> Any:
 
 def frequency_figure(networks: Sequence[Network], path: Path, csf: CSFCurve | None) -> Path:
     """One panel per network: population frequency tuning per layer over the human CSF."""
-    fig, axes = figs._layer_axes(len(networks), ncols=3, w=4.2, h=3.2)
+    fig, axes = figs.layer_axes(len(networks), ncols=3, w=4.2, h=3.2)
     f_lo = min(float(n.tuning.grid.frequencies[0]) for n in networks)
     f_hi = max(float(n.tuning.grid.frequencies[-1]) for n in networks)
     f_dense = np.geomspace(f_lo, f_hi, 200)
     for ax, net in zip(axes, networks, strict=True):
-        figs._log_frequency_axis(ax, f_lo, f_hi)
+        figs.log_frequency_axis(ax, f_lo, f_hi)
         if csf is not None:
             ax.plot(f_dense, csf[0](f_dense), color="#555555", lw=2.0, ls="--", label=csf[2])
         freqs = np.asarray(net.tuning.grid.frequencies, dtype=np.float64)
@@ -228,7 +228,7 @@ def _depth_colourbar(fig: Any, axes: Sequence[Any]) -> None:
 
 def scores_figure(networks: Sequence[Network], path: Path) -> Path:
     """mu1, mu2 and PE against relative depth: median and quartiles of live channels."""
-    fig = figs._figure(11.5, 3.6)
+    fig = figs.new_figure(11.5, 3.6)
     axes = fig.subplots(1, 3)
     cmap = matplotlib.colormaps["tab10"]
     for ax, (col, label) in zip(axes, (("mu1", "μ1"), ("mu2", "μ2"), ("pe", "PE")), strict=True):
@@ -256,7 +256,7 @@ def scores_figure(networks: Sequence[Network], path: Path) -> Path:
 
 def shares_figure(networks: Sequence[Network], path: Path) -> Path:
     """Shares of live channels with each property against relative depth, one panel each."""
-    fig = figs._figure(13.0, 3.4)
+    fig = figs.new_figure(13.0, 3.4)
     axes = fig.subplots(1, len(_SHARES))
     cmap = matplotlib.colormaps["tab10"]
     for ax, (col, label) in zip(axes, _SHARES, strict=True):

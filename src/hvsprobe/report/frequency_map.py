@@ -30,7 +30,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from ..scores import ChannelScores
 from ..stimuli import StimulusGrid
-from .figures import _FREQ_TICKS, DPI, _figure, any_flag, save_figure, text_inches
+from .figures import DPI, FREQ_TICKS, any_flag, new_figure, save_figure, text_inches
 from .html import fmt_share
 
 __all__ = ["FrequencyRow", "best_frequency_map", "frequency_bin_edges", "frequency_rows"]
@@ -143,7 +143,7 @@ _HEADER = f"{'live':>5} {'at grid':>7} {'weak or':>8} {'median':>7}\n" + (
 def _frequency_ticks(ax: Axes, edges: np.ndarray, freqs: np.ndarray) -> None:
     """Octave ticks in range, or the sampled frequencies where fewer than 2 octaves fit."""
     lo, hi = float(edges[0]), float(edges[-1])
-    ticks = [t for t in _FREQ_TICKS if lo <= t <= hi]
+    ticks = [t for t in FREQ_TICKS if lo <= t <= hi]
     if len(ticks) < 2:
         ticks = [float(f) for f in freqs[:: max(1, math.ceil(len(freqs) / 5))]]
     ax.set_xscale("log")
@@ -244,7 +244,7 @@ def best_frequency_map(
     w1, w2, gap, top, bottom = 5.0, 2.6, 0.3, 0.8, 1.3
     map_h = max(n, 2) * _ROW_IN
     width, height = name_w + w1 + gap + w2 + text_w, top + map_h + bottom
-    fig = _figure(width, height, constrained=False)
+    fig = new_figure(width, height, constrained=False)
     x1, x2 = name_w / width, (name_w + w1 + gap) / width
     ax1 = fig.add_axes((x1, bottom / height, w1 / width, map_h / height))
     ax2 = fig.add_axes((x2, bottom / height, w2 / width, map_h / height))

@@ -46,11 +46,10 @@ def input_digest(results: Path, selections: list[Path]) -> str:
         here / "tuning_figures.py",
         here / "frequency_map.py",
         here / "scatter.py",
-        here / "png.py",
         *sorted((here.parent / "human").glob("*.py")),
     ]
     files = [results / n for n in ("tuning.json", "tuning.npz", "scores.json", "scores.csv")]
-    extra = f"{version('matplotlib')}\0{_version}\0"
+    extra = f"{version('matplotlib')}\0{version('pillow')}\0{_version}\0"
     return file_digest([*files, *selections, *code]) + extra
 
 

@@ -24,13 +24,13 @@ from matplotlib.ticker import LogLocator, MaxNLocator
 
 from ..scores import ChannelScores
 from .figures import (
-    _FLAGGED,
-    _OTHER,
-    _SELECTED,
     DPI,
-    _layer_axes,
-    _no_live_channels,
+    FLAGGED,
+    OTHER,
+    SELECTED,
     flagged_mask,
+    layer_axes,
+    no_live_channels,
     save_figure,
     text_inches,
 )
@@ -82,11 +82,11 @@ def _scatter_legend(fig: Figure, selection_label: str | None) -> None:
     mark: dict[str, Any] = {"ls": "", "markersize": 5}
     rest = "other live channels" if selection_label is not None else "live channels"
     handles = [
-        Line2D([], [], marker="o", color=_OTHER, **mark, label=rest),
-        Line2D([], [], marker="x", color=_FLAGGED, mew=1.2, **mark, label=_FLAG_LABEL),
+        Line2D([], [], marker="o", color=OTHER, **mark, label=rest),
+        Line2D([], [], marker="x", color=FLAGGED, mew=1.2, **mark, label=_FLAG_LABEL),
     ]
     if selection_label is not None:
-        handles.append(Line2D([], [], marker="o", color=_SELECTED, **mark, label=selection_label))
+        handles.append(Line2D([], [], marker="o", color=SELECTED, **mark, label=selection_label))
     fig.legend(
         handles=handles,
         loc="upper center",
@@ -156,7 +156,7 @@ def mu1_mu2_scatter(
     channels.
     """
     layers = scores.layers
-    fig, axes = _layer_axes(len(layers), h=2.45, top=0.75, bottom=0.6, wspace=0.12, grid=False)
+    fig, axes = layer_axes(len(layers), h=2.45, top=0.75, bottom=0.6, wspace=0.12, grid=False)
     title: dict[str, Any] = {"fontsize": _TITLE_SIZE, "y": 1.0, "pad": 3}  # y: no auto-placing
     panel_in = axes[0].get_position().width * fig.get_figwidth()
     for k, (ax, name) in enumerate(zip(axes, layers, strict=True)):
@@ -173,16 +173,16 @@ def mu1_mu2_scatter(
         ax.set_ylim(-0.03, 1.03)
         if not ok.any():
             plain_axes(ax, [], [0.0, 0.5, 1.0], ylabels=k % 4 == 0)
-            _no_live_channels(ax)
+            no_live_channels(ax)
             continue
         # markers on lines, not scatter collections: the same dots at half the cost
         dots: dict[str, Any] = {"ls": "", "marker": "o", "mew": 0}
-        ax.plot(t["mu1"][rest], t["mu2"][rest], ms=3.0, color=_OTHER, alpha=0.6, **dots)
+        ax.plot(t["mu1"][rest], t["mu2"][rest], ms=3.0, color=OTHER, alpha=0.6, **dots)
         if marked.any():
-            crosses = {"ls": "", "marker": "x", "ms": 3.7, "mew": 0.9, "color": _FLAGGED}
+            crosses = {"ls": "", "marker": "x", "ms": 3.7, "mew": 0.9, "color": FLAGGED}
             ax.plot(t["mu1"][marked], t["mu2"][marked], **crosses)
         if pick.any():
-            ax.plot(t["mu1"][pick], t["mu2"][pick], ms=3.7, color=_SELECTED, **dots)
+            ax.plot(t["mu1"][pick], t["mu2"][pick], ms=3.7, color=SELECTED, **dots)
         plain_axes(ax, _mu1_ticks(ax, t["mu1"][ok], log_mu1), [0.0, 0.5, 1.0], ylabels=k % 4 == 0)
     fig.supxlabel("μ1 (frequency)" + (", log axis" if log_mu1 else ""), fontsize=10, y=0.02)
     fig.supylabel("μ2 (orientation)", fontsize=10, x=0.01)

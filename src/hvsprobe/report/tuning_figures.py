@@ -21,11 +21,11 @@ from matplotlib.transforms import IdentityTransform
 from ..stimuli import StimulusGrid
 from ..tuning import tuning_curve_data
 from .figures import (
-    _CSF_COLOR,
-    _TOP_COLORS,
-    _figure,
-    _log_frequency_axis,
-    _no_live_channels,
+    CSF_COLOR,
+    TOP_COLORS,
+    log_frequency_axis,
+    new_figure,
+    no_live_channels,
     save_canvas,
 )
 from .inputs import CSFCurve
@@ -71,8 +71,8 @@ def _draw_csf(ax: Axes, csf: CSFCurve, freqs: np.ndarray) -> None:
     """The normalised human CSF, dashed over a light fill, on a frequency axis."""
     f_dense = np.geomspace(freqs[0], freqs[-1], 200)
     norm = csf[0]
-    ax.fill_between(f_dense, 0, norm(f_dense), color=_CSF_COLOR, alpha=0.12, lw=0)
-    ax.plot(f_dense, norm(f_dense), color=_CSF_COLOR, lw=2.0, ls="--")
+    ax.fill_between(f_dense, 0, norm(f_dense), color=CSF_COLOR, alpha=0.12, lw=0)
+    ax.plot(f_dense, norm(f_dense), color=CSF_COLOR, lw=2.0, ls="--")
 
 
 #: The key right of each orientation panel: font size (points) and, in units of it, the
@@ -169,7 +169,7 @@ class TuningFigure:
 
     def _build(self) -> None:
         """The figure with everything every layer shares (limits come with the background)."""
-        fig = _figure(12.5, 6.6, constrained=False)  # fixed geometry: no layout pass per layer
+        fig = new_figure(12.5, 6.6, constrained=False)  # fixed geometry: no layout pass per layer
         axes = fig.subplots(2, 2, gridspec_kw={"width_ratios": [1.3, 1.0]})
         fig.subplots_adjust(
             left=0.075, right=0.77, bottom=0.085, top=0.895, wspace=0.16, hspace=0.34
@@ -177,10 +177,10 @@ class TuningFigure:
         fc_name = _FC_NAMES.get(self.frequency_curve, self.frequency_curve)
         for row, label in enumerate(("highest PE", "lowest PE")):
             ax_f, ax_o = axes[row]
-            _log_frequency_axis(ax_f, float(self.freqs[0]), float(self.freqs[-1]))
+            log_frequency_axis(ax_f, float(self.freqs[0]), float(self.freqs[-1]))
             if self.csf is not None:  # its key entry: the same place in both rows
                 _draw_csf(ax_f, self.csf, self.freqs)
-                style = {"color": _CSF_COLOR, "lw": 2.0, "ls": "--", "marker": ""}
+                style = {"color": CSF_COLOR, "lw": 2.0, "ls": "--", "marker": ""}
                 _, used = _key(ax_o, [(f"{self.csf[2]},\nnormalised to peak 1", style)])
                 self._key_top = used + _KEY_GAP * _KEY_SIZE * fig.dpi / 72.0
             ax_f.set_ylabel(f"{label}\nresponse / max |response|")
@@ -220,19 +220,19 @@ class TuningFigure:
         """Curves of one row (and their key, or the no-channel note), not yet drawn."""
         made: list[Artist] = []
         for k, (lab, f_curve, o_curve) in enumerate(rows):
-            color = _TOP_COLORS[k % len(_TOP_COLORS)]
+            color = TOP_COLORS[k % len(TOP_COLORS)]
             style = {"color": color, "ms": 3.5, "lw": 1.5, "label": lab}
             made += ax_f.plot(self.freqs, f_curve, "o-", **style)
             y = o_curve[self.o_order]
             made += ax_o.plot(self.o_x, np.concatenate([y, y[:1]]), "o-", **style)
         if not rows:
-            made += [_no_live_channels(ax) for ax in (ax_f, ax_o)]
+            made += [no_live_channels(ax) for ax in (ax_f, ax_o)]
         if rows:
             entries = [
                 (
                     lab,
                     {
-                        "color": _TOP_COLORS[k % len(_TOP_COLORS)],
+                        "color": TOP_COLORS[k % len(TOP_COLORS)],
                         "lw": 1.5,
                         "ms": 3.5,
                         "marker": "o",

@@ -10,11 +10,11 @@ from ..tuning import Tuning, frequency_curves
 from .config import COLUMNS, ScoreConfig
 from .flags import border_shares, dead_channels, strength
 from .frequency import (
-    _csf_values,
-    _refine_peak_log,
     bandwidth_octaves,
+    csf_values,
     mu1_csf_logslope,
     mu1_vfss_v1,
+    refine_peak_log,
     resolve_csf_params,
 )
 from .orientation import orientation_columns
@@ -32,9 +32,9 @@ def _mu1(
 ) -> np.ndarray:
     """mu1 of the frequency curves with the configured variant and CSF."""
     if config.mu1 == "csf_logslope":
-        csf = csf_fn(freqs) if csf_fn else _csf_values(config.csf_name, config.csf_params, freqs)
+        csf = csf_fn(freqs) if csf_fn else csf_values(config.csf_name, config.csf_params, freqs)
         return mu1_csf_logslope(curve, freqs, csf)
-    return mu1_vfss_v1(curve, _csf_values("mannos_sakrison_v1", {}, freqs))
+    return mu1_vfss_v1(curve, csf_values("mannos_sakrison_v1", {}, freqs))
 
 
 def score_layer(
@@ -73,7 +73,7 @@ def score_layer(
     ori = orientation_columns(r, kf, orientations, config)
     pref_curve = r[rows, :, ko]
     bw, cens = bandwidth_octaves(pref_curve, freqs)
-    best_f = np.array([_refine_peak_log(pref_curve[i], freqs, int(kf[i])) for i in range(c)])
+    best_f = np.array([refine_peak_log(pref_curve[i], freqs, int(kf[i])) for i in range(c)])
     mu1, mu2, osi, pref, bw, best_f = (
         np.where(dead, np.nan, v) for v in (mu1, ori["mu2"], ori["osi"], ori["pref"], bw, best_f)
     )
@@ -139,7 +139,7 @@ def compute_scores(tuning: Tuning, config: ScoreConfig | None = None) -> Channel
     freqs = np.asarray(grid.frequencies, dtype=np.float64)
     orients = np.asarray(grid.orientations, dtype=np.float64)
     csf_params = resolve_csf_params(config.csf_name, config.csf_params, grid)
-    csf = _csf_values(config.csf_name, csf_params, freqs)
+    csf = csf_values(config.csf_name, csf_params, freqs)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in COLUMNS}
     for layer in tuning.layers:
         res = score_layer(

@@ -154,7 +154,7 @@ def bandwidth_octaves(
     return width, censored
 
 
-def _refine_peak_log(curve_row: np.ndarray, freqs: np.ndarray, k: int) -> float:
+def refine_peak_log(curve_row: np.ndarray, freqs: np.ndarray, k: int) -> float:
     """Parabolic refinement of a sampled maximum in log frequency."""
     if k == 0 or k == len(freqs) - 1:
         return float(freqs[k])
@@ -201,7 +201,7 @@ def resolve_csf_params(name: str, params: dict[str, Any], grid: Any) -> dict[str
     return out
 
 
-def _csf_values(name: str, params: dict[str, Any], freqs: np.ndarray) -> np.ndarray:
+def csf_values(name: str, params: dict[str, Any], freqs: np.ndarray) -> np.ndarray:
     from ..human import get_csf
 
     return np.asarray(get_csf(name, **params)(freqs), dtype=np.float64)

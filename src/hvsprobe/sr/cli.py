@@ -1,18 +1,10 @@
-"""Command line for super-resolution: ``hvsprobe sr train|eval`` (claim 2's ``hvsprobe experiment
-claim2`` is :mod:`hvsprobe.experiments.claim2`).
+"""Command line for super-resolution: ``hvsprobe sr train|eval`` (claim 2's options are in
+:mod:`hvsprobe.cli.experiment`).
 
-Wiring into the main parser::
-
-    from hvsprobe.sr.cli import add_sr_commands, add_experiment_commands, run
-    add_sr_commands(sub)            # adds "sr" with "train" and "eval"
-    add_experiment_commands(sub)    # adds "experiment" with "claim2" (or
-                                    # hvsprobe.experiments.claim2.add_claim2_command on an
-                                    # existing "experiment" sub-parser group)
-    ...
-    return run(args)                # for args.command in {"sr", "experiment"}
-
-Every leaf parser stores its handler in ``args.sr_handler``; :func:`run` calls it.
-``python -m hvsprobe.sr.cli ...`` works on its own, also under ``torchrun``::
+:func:`add_sr_subcommands` adds ``train`` and ``eval`` to the ``sr`` parser of
+:mod:`hvsprobe.cli.app`; every leaf parser stores its handler in ``args.sr_handler`` and
+:func:`run` calls it. ``python -m hvsprobe.sr.cli ...`` works on its own, also under
+``torchrun``, inside the same error boundary (:func:`hvsprobe.errors.run_guarded`)::
 
     torchrun --nproc_per_node 2 -m hvsprobe.sr.cli sr train --loss vgg --lambda 0.1 ...
 """
@@ -20,13 +12,11 @@ Every leaf parser stores its handler in ``args.sr_handler``; :func:`run` calls i
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "add_experiment_commands",
     "add_sr_commands",
     "add_sr_subcommands",
     "build_parser",
@@ -82,6 +72,8 @@ def _add_train(sub: Any) -> None:
 
 
 def _add_train_run_options(p: argparse.ArgumentParser, train_sets: Sequence[str]) -> None:
+    from .data import DATA_ROOT_HELP, THREADS_HELP
+
     p.add_argument("--batch-size", type=int, default=16, help="global batch (all processes)")
     p.add_argument("--patch", type=int, default=96, help="HR patch size (multiple of 4)")
     p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate")
@@ -103,14 +95,8 @@ def _add_train_run_options(p: argparse.ArgumentParser, train_sets: Sequence[str]
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-DATA_ROOT_HELP = (
-    "folder holding sr/ (default: $HVSPROBE_DATA, else the folder `hvsprobe data` registered)"
-)
-THREADS_HELP = "CPU threads, torch.set_num_threads (default: torch's choice)"
-
-
 def _add_eval(sub: Any) -> None:
-    from .data import TEST_SETS
+    from .data import DATA_ROOT_HELP, TEST_SETS, THREADS_HELP
 
     p = sub.add_parser("eval", help="PSNR/SSIM (Y), LPIPS and crops of checkpoints vs bicubic")
     p.add_argument("checkpoints", nargs="+", type=Path, help="checkpoint.pt files (or run folders)")
@@ -158,16 +144,6 @@ def add_sr_commands(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``sr`` (with ``train`` and ``eval``) to an ``add_subparsers()`` object."""
     p = subparsers.add_parser("sr", help="x4 super-resolution: train, evaluate")
     add_sr_subcommands(p)
-    return p
-
-
-def add_experiment_commands(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``experiment`` with ``claim2`` to an ``add_subparsers()`` object."""
-    p = subparsers.add_parser("experiment", help="paper experiments")
-    sub = p.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
-    from ..experiments.claim2 import add_claim2_command
-
-    add_claim2_command(sub)
     return p
 
 
@@ -251,38 +227,29 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the handler a ``sr``/``experiment`` sub-command stored in ``args``."""
+    """Run the handler an ``sr`` sub-command stored in ``args``."""
     handler = getattr(args, "sr_handler", None)
     if handler is None:
-        raise ValueError("no sr/experiment sub-command was given")
+        raise ValueError("no sr sub-command was given")
     return int(handler(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """A stand-alone parser with ``sr`` and ``experiment``."""
+    """A stand-alone parser with ``sr``."""
     from ..cli.parser import CommandParser
 
     parser = CommandParser(prog="hvsprobe", description="hvsprobe super-resolution")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_sr_commands(sub)
-    add_experiment_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m hvsprobe.sr.cli``."""
+    """Entry point of ``python -m hvsprobe.sr.cli`` (also under ``torchrun``)."""
+    from ..errors import run_guarded
+
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"hvsprobe {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "interrupted; a rerun with --resume (sr train) or the same command continues",
-            file=sys.stderr,
-        )
-        return 130
+    return run_guarded(args.command, lambda: run(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

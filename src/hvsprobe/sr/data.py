@@ -50,9 +50,11 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .._io import DATA_ENV_VAR, resolve_data_root
 
 __all__ = [
+    "DATA_ROOT_HELP",
     "DEFAULT_TRAIN_SETS",
     "IMAGE_SUFFIXES",
     "TEST_SETS",
+    "THREADS_HELP",
     "ImageBank",
     "PatchDataset",
     "StepBatchSampler",
@@ -67,6 +69,12 @@ __all__ = [
     "mod_crop",
     "resolve_sr_root",
 ]
+
+#: Help texts of the options that `hvsprobe sr` and claim 2 share.
+DATA_ROOT_HELP = (
+    "folder holding sr/ (default: $HVSPROBE_DATA, else the folder `hvsprobe data` registered)"
+)
+THREADS_HELP = "CPU threads, torch.set_num_threads (default: torch's choice)"
 
 DEFAULT_TRAIN_SETS = ("BSDS200_train", "BSDS200_test", "SunHays80")
 TEST_SETS = ("Set5", "Set14", "BSD100")
@@ -103,7 +111,7 @@ def resolve_sr_root(data_root: str | os.PathLike[str] | None = None) -> Path:
     raise FileNotFoundError(f"{root} holds neither sr/train nor sr/test")
 
 
-def _set_dir(name: str | os.PathLike[str], kind: str, data_root: object) -> Path:
+def set_dir(name: str | os.PathLike[str], kind: str, data_root: object) -> Path:
     """A set name under ``<sr root>/<kind>/`` or an explicit folder."""
     p = Path(name)
     if p.is_dir():
@@ -341,7 +349,7 @@ class ImageBank:
         """
         files: list[tuple[str, Path]] = []
         for s in sets:
-            folder = _set_dir(s, "train", data_root)
+            folder = set_dir(s, "train", data_root)
             found = list_images(folder)
             if max_images is not None:
                 found = found[:max_images]
@@ -363,7 +371,7 @@ def load_test_set(
     name: str | os.PathLike[str], data_root: str | os.PathLike[str] | None = None, scale: int = 4
 ) -> ImageBank:
     """A test set (``Set5``, ``Set14``, ``BSD100`` or a folder) with its LR images."""
-    folder = _set_dir(name, "test", data_root)
+    folder = set_dir(name, "test", data_root)
     files = list_images(folder)
     bank = ImageBank.from_tensors([load_rgb(p) for p in files], scale)
     bank.names = [p.stem for p in files]

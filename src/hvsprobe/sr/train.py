@@ -15,7 +15,7 @@ results, because every batch is a pure function of its step number.
 
 Under ``torchrun`` (``WORLD_SIZE > 1``) the function joins the process group itself (``nccl``
 on CUDA, ``gloo`` on CPU), each rank takes its contiguous share of the same global batch,
-and rank 0 alone writes files. :func:`hvsprobe.sr.distributed.launch_local` starts the
+and rank 0 alone writes files. :func:`hvsprobe.sr.launch.launch_local` starts the
 processes without torchrun; checkpoints are :mod:`hvsprobe.sr.checkpoints`.
 """
 

@@ -23,11 +23,11 @@ from ..._io import atomic_path, write_json_atomic
 from ..metric_interface import Metric
 from .criterion import fit_single_criterion
 from .thresholds import (
+    DistanceFn,
     ThresholdError,
-    _bisect,
-    _DistanceFn,
-    _monotone,
+    bisect_threshold,
     distance_curves,
+    monotone_envelope,
     thresholds_from_curves,
 )
 
@@ -159,7 +159,9 @@ def _check_curves(
             "non_finite",
         )
     flat = [i for i in range(n) if np.ptp(curves[i]) == 0]
-    non_mono = [i for i in range(n) if i not in flat and not _monotone(curves[i], monotone_rtol)]
+    non_mono = [
+        i for i in range(n) if i not in flat and not monotone_envelope(curves[i], monotone_rtol)
+    ]
     if flat or non_mono:
         names = {i: _label(labels, idx, i) for i in flat + non_mono}
         msg = (
@@ -199,8 +201,8 @@ def _refine_thresholds(
         j = int(np.argmax(curves[i] >= criterion))
         span = float(np.ptp(curves[i]))
         try:
-            thresholds[i] = _bisect(
-                _DistanceFn(metric, fn, device, batch_size),
+            thresholds[i] = bisect_threshold(
+                DistanceFn(metric, fn, device, batch_size),
                 criterion,
                 contrasts[j - 1],
                 contrasts[j],

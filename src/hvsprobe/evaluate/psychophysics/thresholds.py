@@ -36,7 +36,7 @@ class ThresholdError(RuntimeError):
         self.reason = reason
 
 
-class _DistanceFn:
+class DistanceFn:
     """``D(c) = distance(metric(blank, stimulus(c)))`` with the blank computed once."""
 
     def __init__(
@@ -77,12 +77,12 @@ class _DistanceFn:
         return out
 
 
-def _monotone(d: np.ndarray, rtol: float) -> bool:
+def monotone_envelope(d: np.ndarray, rtol: float) -> bool:
     span = float(np.ptp(d))
     return bool(np.all(np.diff(d) >= -rtol * span))
 
 
-def _bisect(
+def bisect_threshold(
     dist: Callable[[Sequence[float]], np.ndarray],
     criterion: float,
     lo: float,
@@ -181,7 +181,7 @@ def threshold_contrast(
         raise ValueError(f"need 0 < c_min < c_max, got c_min={c_min!r}, c_max={c_max!r}")
     if n_grid < 2:
         raise ValueError(f"n_grid must be >= 2, got {n_grid!r}")
-    dist = _DistanceFn(m, stimulus_fn, device, batch_size)
+    dist = DistanceFn(m, stimulus_fn, device, batch_size)
     grid = np.geomspace(c_min, c_max, int(n_grid))
     d = dist(grid)
     if not np.all(np.isfinite(d)):
@@ -193,7 +193,7 @@ def threshold_contrast(
             f"{c_min:g} and {c_max:g}",
             "flat",
         )
-    if not _monotone(d, monotone_rtol):
+    if not monotone_envelope(d, monotone_rtol):
         raise ThresholdError(
             f"metric {m.name!r}: distance is not non-decreasing in contrast on the grid "
             f"{np.array2string(grid, precision=3)}: {np.array2string(d, precision=4)}",
@@ -211,7 +211,7 @@ def threshold_contrast(
             "above_range",
         )
     j = int(np.argmax(d >= k))
-    return _bisect(
+    return bisect_threshold(
         dist, k, grid[j - 1], grid[j], d[j - 1], d[j], tol_log10, monotone_rtol * span, max_iter
     )
 
@@ -252,7 +252,7 @@ def distance_curves(
     cs = np.asarray(contrasts, dtype=np.float64).reshape(-1)
     out = np.empty((len(stimulus_fns), cs.size))
     for i, fn in enumerate(tqdm(stimulus_fns, disable=not progress, unit="stim", desc=m.name)):
-        out[i] = _DistanceFn(m, fn, device, batch_size)(cs)
+        out[i] = DistanceFn(m, fn, device, batch_size)(cs)
     return out
 
 
