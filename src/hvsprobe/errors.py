@@ -39,6 +39,7 @@ __all__ = [
     "Interrupted",
     "ResultsFolderError",
     "UserError",
+    "WeightsNotFoundError",
     "describe_user_error",
     "exit_status",
     "run_guarded",
@@ -47,6 +48,16 @@ __all__ = [
 
 #: Where bugs are reported (printed under an unexpected traceback).
 BUG_REPORT = "the hvsprobe issue tracker"
+
+
+class WeightsNotFoundError(RuntimeError):
+    """No route could provide verified weights; the message lists every route tried.
+
+    Examples
+    --------
+    >>> issubclass(WeightsNotFoundError, RuntimeError)
+    True
+    """
 
 
 class UserError(ValueError):
@@ -185,8 +196,6 @@ def describe_user_error(exc: BaseException) -> str | None:
     >>> describe_user_error(KeyError("layers")) is None
     True
     """
-    from .backbones import WeightsNotFoundError
-
     tb = exc.__traceback__
     if _raised_in(tb, "PIL") and isinstance(exc, OSError | SyntaxError | ValueError | zlib.error):
         path = _file_being_read(tb)

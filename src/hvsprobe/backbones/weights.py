@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from .._io import atomic_path, sha256_file
-from ..errors import UserError
+from ..errors import UserError, WeightsNotFoundError
 from .safe_pickle import load_numpy_pickle
 
 __all__ = [
@@ -54,16 +54,6 @@ __all__ = [
     "resolve_imagenet_weights",
     "state_dict_sha256",
 ]
-
-
-class WeightsNotFoundError(RuntimeError):
-    """No route could provide verified weights; the message lists every route tried.
-
-    Examples
-    --------
-    >>> issubclass(WeightsNotFoundError, RuntimeError)
-    True
-    """
 
 
 @dataclass(frozen=True)
