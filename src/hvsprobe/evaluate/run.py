@@ -292,6 +292,9 @@ def evaluate_metrics(
         raise ValueError(f"unknown data set {dataset!r}; choose from {', '.join(DATASET_CHOICES)}")
     if not metrics:
         raise ValueError("name at least one metric (see `hvsprobe metrics`)")
+    from ..metrics.cli_support import check_selection_used
+
+    check_selection_used(selection, list(metrics))
     resolved = [_build_metric(m, selection) for m in metrics]
     config = {
         "metrics": [m.name for m in resolved],

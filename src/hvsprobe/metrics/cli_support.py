@@ -16,7 +16,7 @@ from ..image_io import load_image
 from ..selection import Selection
 from .registry import get_metric, metric_info
 
-__all__ = ["IMAGE_SUFFIXES", "distance_command", "image_pairs"]
+__all__ = ["IMAGE_SUFFIXES", "check_selection_used", "distance_command", "image_pairs"]
 
 #: Files treated as images in folders (case-insensitive).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -73,6 +73,27 @@ def image_pairs(
     return [(name, ri[name], di[name]) for name in sorted(ri)]
 
 
+def check_selection_used(selection: object, names: Sequence[object]) -> None:
+    """Refuse a selection given with metrics none of which uses it (it would be ignored).
+
+    Examples
+    --------
+    >>> check_selection_used("s.json", ["selected", "psnr"])
+    >>> check_selection_used("s.json", ["psnr"])
+    Traceback (most recent call last):
+    ...
+    ValueError: --selection s.json is used only by the metric 'selected', which is not among the metrics asked for (psnr); drop --selection or add the metric selected
+    """
+    if selection is None or "selected" in names:
+        return
+    shown = ", ".join(n if isinstance(n, str) else str(getattr(n, "name", n)) for n in names)
+    where = selection if isinstance(selection, str | os.PathLike) else "(a Selection)"
+    raise ValueError(
+        f"--selection {where} is used only by the metric 'selected', which is not among the "
+        f"metrics asked for ({shown}); drop --selection or add the metric selected"
+    )
+
+
 def _format(v: float) -> str:
     return format_number(v, style="repr", nonfinite="text")
 
@@ -120,6 +141,7 @@ def distance_command(
         raise ValueError("give at least one metric name")
     for n in names:
         metric_info(n)
+    check_selection_used(selection, names)
     pairs = image_pairs(ref, dist)
     dev = torch.device(device) if device is not None else torch.device("cpu")
     metrics = {}

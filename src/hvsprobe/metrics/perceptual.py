@@ -15,6 +15,7 @@ layers (the uncalibrated "baseline", ``selection=None``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -327,6 +328,37 @@ def reduce_batch(values: torch.Tensor, reduction: str) -> torch.Tensor:
     return values
 
 
+@contextlib.contextmanager
+def evaluation_mode(module: nn.Module) -> Iterator[None]:
+    """Run ``module`` in evaluation mode inside the block; restore each submodule's flag after.
+
+    A metric never trains its backbone: BatchNorm in training mode would both use batch
+    statistics and update its running ones from the images compared. Nothing is done (and
+    nothing iterated) when no submodule is training.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4)).train()
+    >>> with evaluation_mode(net):
+    ...     net[1].training
+    False
+    >>> net[1].training
+    True
+    """
+    training = [m for m in module.modules() if m.training]
+    if not training:
+        yield
+        return
+    for m in training:
+        m.training = False
+    try:
+        yield
+    finally:
+        for m in training:
+            m.training = True
+
+
 # --------------------------------------------------------------------------------------------
 # the module
 
@@ -451,6 +483,19 @@ class PerceptualDistance(nn.Module):
             self._has_index.append(idx is not None)
         self.min_size = self.backbone.min_input_size(self.layers)
         self.name = name or f"perceptual-{self.backbone.name}"
+
+    def train(self, mode: bool = True) -> PerceptualDistance:
+        """Set the module's training flag; the backbone stays in evaluation mode.
+
+        A metric's backbone is frozen: in training mode its BatchNorm layers would update
+        their running statistics from the images compared (and normalise with batch
+        statistics), so ``metric.train()`` (or a parent module's) leaves it in ``eval()``.
+        A backbone put in training mode from outside is run in evaluation mode for each call
+        and given back as it was (:meth:`compute`).
+        """
+        super().train(mode)
+        self.backbone.eval()
+        return self
 
     def extra_repr(self) -> str:  # noqa: D102
         n = sum(int(getattr(self, f"channel_weights_{i}").numel()) for i in range(len(self.layers)))
@@ -578,11 +623,16 @@ class PerceptualDistance(nn.Module):
         x, y = self._prepare(x, rng), self._prepare(y, rng)
         size = (int(x.shape[-2]), int(x.shape[-1]))
         total: torch.Tensor | None = None
-        for i, (fx, fy, fxy) in enumerate(self._feature_pairs(x, y)):
-            with autocast_off(x.device):
-                d = self._layer_map(i, fx, fy, fxy)
-                term = upsample_map(d, size, self.upsample) if spatial else d.mean(dim=(1, 2, 3))
-                total = term if total is None else total + term
+        with evaluation_mode(self.backbone):
+            for i, (fx, fy, fxy) in enumerate(self._feature_pairs(x, y)):
+                with autocast_off(x.device):
+                    d = self._layer_map(i, fx, fy, fxy)
+                    term = (
+                        upsample_map(d, size, self.upsample)
+                        if spatial
+                        else d.mean(dim=(1, 2, 3))
+                    )
+                    total = term if total is None else total + term
         assert total is not None
         return reduce_batch(total, reduction)
 
