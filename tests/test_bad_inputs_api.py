@@ -462,6 +462,40 @@ ROWS: list[Any] = [
         ValueError,
         "not in the scores",
     ),
+    (
+        "select-threshold-above-all",
+        lambda c: select_channels(_table(), strategy="threshold", value=5.0),
+        ValueError,
+        "the largest pe among the selectable channels is 0.9, so no channel has pe >= 5",
+    ),
+    (
+        "select-bottom-threshold-below-all",
+        lambda c: select_channels(_table(), strategy="threshold", value=0.1, bottom=True),
+        ValueError,
+        "the smallest pe among the selectable channels is 0.5",
+    ),
+    (
+        "distance-selection-unused",
+        lambda c: __import__("hvsprobe.metrics.cli_support").metrics.cli_support.distance_command(
+            c.tmp, c.tmp, ["psnr"], selection=c.selection_file()
+        ),
+        ValueError,
+        "is used only by the metric 'selected'",
+    ),
+    (
+        "evaluate-selection-unused",
+        lambda c: __import__("hvsprobe.evaluate.run").evaluate.run.evaluate_metrics(
+            ["psnr"], csv_path=c.tmp / "none.csv", selection=c.selection_file()
+        ),
+        ValueError,
+        "is used only by the metric 'selected'",
+    ),
+    (
+        "invert-fraction-zero",
+        lambda c: __import__("hvsprobe.invert").invert.default_selections(_table(), fraction=0),
+        ValueError,
+        "fraction must be > 0 and <= 1",
+    ),
     # ---- probe arguments
     ("probe-precision", lambda c: probe(TOY, GRID, precision="fp8"), ValueError, "'fp32'"),
     ("probe-layers", lambda c: probe(TOY, GRID, ["zz"]), ValueError, "no layer(s) ['zz']"),

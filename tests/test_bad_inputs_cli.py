@@ -62,6 +62,11 @@ def files(tmp_path_factory) -> Path:
         "mixedscore": lambda f: _edit_json(f / "summary.json", score_csf="mannos_sakrison"),
         "mixedsel": lambda f: _edit_json(f / "selection.json", weights_sha256="0" * 64),
         "noscores": lambda f: (f / "scores.json").unlink(),
+        # well-formed edits that only the checksums written with the folder can see
+        "tamperpe": lambda f: _edit_csv(f / "scores.csv", "pe", "pe"),
+        "renamedcol": lambda f: _rename_column(f / "scores.json", "pe", "pe_x"),
+        "tampersummary": lambda f: _edit_json(f / "summary.json", n_stimuli=1),
+        "tampersel": lambda f: _edit_json(f / "selection.json", score="mu1"),
     }.items():
         shutil.copytree(res, d / name)
         edit(d / name)
@@ -81,8 +86,22 @@ def _edit_json(path: Path, **change: object) -> None:
 
 
 def _edit_csv(path: Path, old: str, new: str) -> None:
+    if old == "pe":  # the first channel's PE becomes 9.99 (the 0.0049 -> 9.99)
+        head, first, *rest = path.read_text().split("\n")
+        i = head.split(",").index("pe")
+        cells = first.split(",")
+        assert cells[i] != "9.99"
+        cells[i] = "9.99"
+        path.write_text("\n".join([head, ",".join(cells), *rest]))
+        return
     text = path.read_text()
     path.write_text(text.replace(old, new, 1) if old == "mu1" else text.replace(old, new))
+
+
+def _rename_column(path: Path, old: str, new: str) -> None:
+    data = json.loads(path.read_text())
+    data["columns"] = [new if c == old else c for c in data["columns"]]
+    path.write_text(json.dumps(data))
 
 
 LONG = "x" * 300
@@ -201,6 +220,55 @@ CASES = [
             "{d}/bad.json",
         ],
         "bad.json is not valid JSON",
+    ),  # fmt: skip
+    # results identity: files changed after analyze wrote them (checksums.json)
+    ("select-tampered-pe", ["select", "{d}/tamperpe"], "scores.csv was changed after"),
+    ("select-renamed-column", ["select", "{d}/renamedcol"], "scores.json was changed after"),
+    ("select-tampered-summary", ["select", "{d}/tampersummary"], "summary.json was changed"),
+    ("report-tampered-pe", ["report", "{d}/tamperpe"], "scores.csv was changed after"),
+    ("report-renamed-column", ["report", "{d}/renamedcol"], "scores.json was changed after"),
+    ("report-tampered-selection", ["report", "{d}/tampersel"], "selection.json was changed"),
+    (
+        "distance-tampered-selection",
+        [
+            "distance",
+            "{d}/a.png",
+            "{d}/b.png",
+            "--metric",
+            "selected",
+            "--selection",
+            "{d}/tampersel/selection.json",
+        ],
+        "selection.json was changed after",
+    ),  # fmt: skip
+    (
+        "invert-tampered-scores",
+        ["invert", "{d}/a.png", "--results", "{d}/tamperpe", "--out", "{d}/inv"],
+        "scores.csv was changed after",
+    ),  # fmt: skip
+    # a request that would select nothing, an option that would be ignored, option names
+    (
+        "select-threshold-above-all",
+        ["select", "{d}/res", "--strategy", "threshold", "--value", "5"],
+        "selects no channel: the largest pe among the selectable channels is",
+    ),  # fmt: skip
+    (
+        "distance-selection-unused",
+        [
+            "distance",
+            "{d}/a.png",
+            "{d}/b.png",
+            "--metric",
+            "psnr",
+            "--selection",
+            "{d}/res/selection.json",
+        ],
+        "is used only by the metric 'selected'",
+    ),  # fmt: skip
+    (
+        "invert-fraction-zero",
+        ["invert", "{d}/a.png", "--results", "{d}/res", "--fraction", "0", "--out", "{d}/inv"],
+        "--fraction: must be > 0 and <= 1",
     ),  # fmt: skip
     # csf, experiment, parser
     ("csf-data-root", ["csf", "--data-root", "{d}/nothing"], "--data-root"),

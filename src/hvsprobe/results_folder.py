@@ -24,6 +24,17 @@ previous folder's tuning is copied into ``new/`` when its configuration matches.
 
 Folders written by older versions, or edited by hand, are checked by
 :func:`check_results_folder`: files that disagree about the configuration are refused.
+
+Identity of the files: :meth:`ResultsWriter.commit` writes ``checksums.json`` (the sha256 of
+every file of :data:`OUTPUT_FILES`) into the finished folder just before it is renamed into
+place, and :func:`verify_checksums` (called by :func:`check_results_folder`,
+:func:`load_scores`, the report and :meth:`hvsprobe.selection.Selection.load` for a
+``selection.json`` inside a results folder) refuses a folder whose scores, selection,
+summary or tuning changed afterwards, in one line naming the file. The configuration checks
+alone cannot see a changed number (``pe`` 0.0049 -> 9.99 in ``scores.csv``) or a renamed
+column. Folders from before this file existed have no ``checksums.json``: they are still read,
+with the configuration checks and ``tuning.npz``'s own checksum only (rerunning ``analyze``
+adds the file; the tuning is reused, so that takes seconds).
 """
 
 from __future__ import annotations
@@ -42,18 +53,21 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: no lock, the rest works
     fcntl = None  # type: ignore[assignment]
 
-from ._io import check_schema, read_json
+from ._io import check_schema, read_json, sha256_file, write_json_atomic
 from ._preflight import check_output_dir
 from .checkpoint import CHECKPOINT_NAME
 from .errors import Interrupted, ResultsFolderError
 
 __all__ = [
+    "CHECKSUMS_FILE",
     "OUTPUT_FILES",
     "ResultsWriter",
     "check_replaceable",
     "check_results_folder",
     "load_scores",
+    "verify_checksums",
     "work_folder",
+    "write_checksums",
 ]
 
 #: Files ``analyze`` writes (``summary.json`` last).
@@ -66,6 +80,9 @@ OUTPUT_FILES = (
     "summary.json",
     "summary.md",
 )
+#: The sha256 of every file of :data:`OUTPUT_FILES` in the folder, written last.
+CHECKSUMS_FILE = "checksums.json"
+CHECKSUMS_SCHEMA = 1
 #: Files other commands derive from a results folder (``select``, ``report``).
 _DERIVED_GLOBS = ("selection-*.json", "report.html", "figures")
 #: Left inside results folders by hvsprobe <= 0.1.0 (checkpoint in the folder itself).
@@ -117,6 +134,7 @@ def check_replaceable(target: str | os.PathLike[str], option: str = "--out") -> 
             p.name
             for p in target.iterdir()
             if p.name not in OUTPUT_FILES
+            and p.name != CHECKSUMS_FILE
             and not _is_derived(p)
             and not any(p.match(g) for g in _LEGACY_GLOBS)
             and not (p.name.startswith(".") and p.name.endswith(".tmp"))
@@ -291,6 +309,7 @@ class ResultsWriter:
 
     def commit(self) -> Path:
         """Rename the finished folder into place (replacing the previous one)."""
+        write_checksums(self.new)  # before the swap: a folder in place always has it
         if self.target.exists():
             self._carry_derived()
             os.rename(self.target, self.old)
@@ -356,18 +375,24 @@ def _probe_identity(cfg: Any) -> Any:
     return {k: cfg.get(k) for k in ("backbone", "weights_sha256", "layers", "grid", "precision")}
 
 
-def check_results_folder(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """Refuse a results folder that is incomplete or mixes two configurations.
+def check_results_folder(
+    folder: str | os.PathLike[str], *, checksums: bool = True
+) -> dict[str, Any]:
+    """Refuse a results folder that is incomplete, mixes two configurations or was changed.
 
     The probe configuration is compared between ``tuning.json``, ``scores.json`` and
     ``summary.json``; the weights between those and ``selection.json``; the score settings
     between ``scores.json`` and ``summary.json``. Files that are absent are not compared,
-    but ``scores.json`` must be there.
+    but ``scores.json`` must be there. Then every file is compared with the checksums
+    written with the folder (:func:`verify_checksums`).
 
     Parameters
     ----------
     folder : path
         A results folder written by ``hvsprobe analyze``.
+    checksums : bool
+        Verify ``checksums.json`` too (:func:`load_scores` does it after parsing the
+        scores, so that a malformed file is named as such).
 
     Returns
     -------
@@ -429,6 +454,8 @@ def check_results_folder(folder: str | os.PathLike[str]) -> dict[str, Any]:
             f"{folder} mixes two configurations: selection.json and scores.json were made "
             f"from different weights; {rerun}"
         )
+    if checksums:
+        verify_checksums(folder)
     return scores
 
 
@@ -448,12 +475,105 @@ def load_scores(folder: str | os.PathLike[str]) -> Any:
     from .scores import ChannelScores
 
     folder = Path(folder)
-    check_results_folder(folder)
+    check_results_folder(folder, checksums=False)
     try:
-        return ChannelScores.load(folder)
+        scores = ChannelScores.load(folder)
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         detail = f"missing column {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ResultsFolderError(
             f"{folder / 'scores.csv'} is malformed ({detail.splitlines()[0] if detail else exc!r}); "
             f"rerun `hvsprobe analyze ... --out {folder}`"
         ) from None
+    verify_checksums(folder)  # a well-formed file changed after analyze (a number, a column)
+    return scores
+
+
+def write_checksums(folder: str | os.PathLike[str]) -> Path:
+    """Write ``checksums.json``: the sha256 of each file of :data:`OUTPUT_FILES` in ``folder``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "scores.csv").write_text("layer,channel\\n")
+    >>> sorted(read_json(write_checksums(d))["files"])
+    ['scores.csv']
+    """
+    folder = Path(folder)
+    files = {n: sha256_file(folder / n) for n in OUTPUT_FILES if (folder / n).is_file()}
+    doc = {"kind": "checksums", "schema_version": CHECKSUMS_SCHEMA, "files": files}
+    return write_json_atomic(folder / CHECKSUMS_FILE, doc)
+
+
+def verify_checksums(
+    folder: str | os.PathLike[str], names: tuple[str, ...] | None = None
+) -> bool:
+    """Refuse files of a results folder that changed after ``analyze`` wrote them.
+
+    Parameters
+    ----------
+    folder : path
+        The results folder.
+    names : tuple of str, optional
+        Check only these files (default: every file of :data:`OUTPUT_FILES`).
+
+    Returns
+    -------
+    bool
+        ``True`` when the folder has ``checksums.json`` and the files match; ``False`` for a
+        folder without one (written before hvsprobe recorded checksums: read as before).
+
+    Raises
+    ------
+    ResultsFolderError
+        One line naming the changed, missing or added file and what to do.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "scores.csv").write_text("pe\\n0.0049\\n")
+    >>> _ = write_checksums(d)
+    >>> verify_checksums(d)
+    True
+    >>> _ = (d / "scores.csv").write_text("pe\\n9.99\\n")
+    >>> verify_checksums(d)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hvsprobe.errors.ResultsFolderError: .../scores.csv was changed after `hvsprobe analyze` wrote it ...
+    """
+    folder = Path(folder)
+    path = folder / CHECKSUMS_FILE
+    rerun = f"rerun `hvsprobe analyze ... --out {folder}` to remake the folder"
+    if not path.exists():
+        return False
+    try:
+        doc = read_json(path)
+        check_schema(doc, "checksums", CHECKSUMS_SCHEMA, path)
+        recorded = doc["files"]
+        if not isinstance(recorded, dict) or not all(
+            isinstance(v, str) for v in recorded.values()
+        ):
+            raise ValueError(f"{path}: 'files' must map file names to sha256 strings")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultsFolderError(f"{path} is unreadable ({detail}); {rerun}") from None
+    for name in names if names is not None else OUTPUT_FILES:
+        p = folder / name
+        if name not in recorded:
+            if p.is_file():
+                raise ResultsFolderError(
+                    f"{p} was added after `hvsprobe analyze` wrote the folder (not in "
+                    f"{CHECKSUMS_FILE}); {rerun}"
+                )
+            continue
+        if not p.is_file():
+            raise ResultsFolderError(
+                f"{p} is missing (it is listed in {CHECKSUMS_FILE}); {rerun}"
+            )
+        if sha256_file(p) != recorded[name]:
+            raise ResultsFolderError(
+                f"{p} was changed after `hvsprobe analyze` wrote it (its sha256 differs from "
+                f"the one in {CHECKSUMS_FILE}); {rerun}"
+            )
+    return True

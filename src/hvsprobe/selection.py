@@ -179,7 +179,13 @@ class Selection:
             raise ValueError(f"{path}: not valid JSON ({exc}); is it a selection file?") from None
         except UnicodeDecodeError:
             raise ValueError(f"{path}: not a UTF-8 text file; is it a selection file?") from None
-        return cls.from_dict(data, path)
+        sel = cls.from_dict(data, path)
+        folder = Path(path).parent
+        if Path(path).name == "selection.json":  # a results folder's own: check its identity
+            from .results_folder import verify_checksums
+
+            verify_checksums(folder, ("selection.json",))
+        return sel
 
 
 def _is_int(v: object) -> bool:
