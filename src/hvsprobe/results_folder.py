@@ -84,7 +84,9 @@ OUTPUT_FILES = (
 CHECKSUMS_FILE = "checksums.json"
 CHECKSUMS_SCHEMA = 1
 #: Files other commands derive from a results folder (``select``, ``report``).
-_DERIVED_GLOBS = ("selection-*.json", "report.html", "figures")
+_DERIVED_GLOBS = ("selection-*.json", "*.html", "figures", "channels")
+#: Work subfolders that may hold a finished results folder during a swap (analyze, report).
+_NEW_NAMES = ("new", "report-new")
 #: Left inside results folders by hvsprobe <= 0.1.0 (checkpoint in the folder itself).
 _LEGACY_GLOBS = ("probe.partial*.npz",)
 
@@ -105,12 +107,16 @@ def _is_derived(p: Path) -> bool:
     return any(p.match(g) for g in _DERIVED_GLOBS)
 
 
-def check_replaceable(target: str | os.PathLike[str], option: str = "--out") -> Path:
+def check_replaceable(
+    target: str | os.PathLike[str], option: str = "--out", *, keep_others: bool = False
+) -> Path:
     """Refuse an ``--out`` that cannot hold a results folder; create nothing.
 
     ``target`` may be new, empty, or an earlier results folder (which a finished run
     replaces). A folder holding other files is refused, so that no user file is ever
-    replaced.
+    replaced. ``keep_others=True`` (a report, which carries every other entry into the new
+    folder unchanged) also accepts a results folder holding other files (an experiment's
+    ``claim1.md``, ``benchmarks/``).
 
     Examples
     --------
@@ -139,6 +145,8 @@ def check_replaceable(target: str | os.PathLike[str], option: str = "--out") -> 
             and not any(p.match(g) for g in _LEGACY_GLOBS)
             and not (p.name.startswith(".") and p.name.endswith(".tmp"))
         )
+        if foreign and keep_others and (target / "scores.json").is_file():
+            foreign = []
         if foreign:
             shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
             raise ResultsFolderError(
@@ -149,6 +157,13 @@ def check_replaceable(target: str | os.PathLike[str], option: str = "--out") -> 
     if work.exists() and not work.is_dir():
         raise ResultsFolderError(f"{work} is a file; remove it or choose another {option}")
     return target
+
+
+def _link_or_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # no hard links here (another file system, FAT, some network shares)
+        shutil.copy2(src, dst)
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -184,13 +199,22 @@ class ResultsWriter:
     """
 
     def __init__(
-        self, target: str | os.PathLike[str], log: Callable[[str], None] | None = None
+        self,
+        target: str | os.PathLike[str],
+        log: Callable[[str], None] | None = None,
+        *,
+        new_name: str = "new",
+        keep_partial: bool = True,
+        what: str = "results folder",
     ) -> None:
         self.target = Path(target)
         self.work = work_folder(self.target)
-        self.new = self.work / "new"
+        self.new = self.work / new_name
         self.old = self.work / "old"
         self.log = log or (lambda _m: None)
+        # analyze keeps a finished tuning in new/ for a rerun; a report keeps nothing
+        self.keep_partial = keep_partial
+        self.what = what
         self._fd: int | None = None
         self._made_parents: list[Path] = []  # folders this run creates, deepest first
         parent = self.target.parent
@@ -214,8 +238,8 @@ class ResultsWriter:
                 os.close(fd)
                 if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                     raise ResultsFolderError(
-                        f"{self.target}: another hvsprobe process is writing this results "
-                        f"folder (lock on {self.work}); wait for it to finish or choose "
+                        f"{self.target}: another hvsprobe process is writing this "
+                        f"{self.what} (lock on {self.work}); wait for it to finish or choose "
                         "another --out"
                     ) from None
                 raise
@@ -239,10 +263,11 @@ class ResultsWriter:
         if not self.old.exists():
             return
         if not self.target.exists():
-            if (self.new / "summary.json").exists():
-                os.rename(self.new, self.target)
+            done = [self.work / n for n in _NEW_NAMES if (self.work / n / "summary.json").exists()]
+            if done:  # a finished results folder (from analyze or a report build)
+                os.rename(done[0], self.target)
                 self.log(f"completed the interrupted replacement of {self.target}")
-            else:
+            else:  # a report folder, or nothing finished: the previous folder is whole
                 os.rename(self.old, self.target)
                 self.log(f"restored {self.target} after an interrupted replacement")
         if self.old.exists():
@@ -252,6 +277,8 @@ class ResultsWriter:
         self._lock()
         try:
             self._recover()
+            if not self.keep_partial and self.new.exists():  # left by a killed build
+                shutil.rmtree(self.new)
             self.new.mkdir(exist_ok=True)
         except BaseException:
             self._cleanup()
@@ -307,11 +334,44 @@ class ResultsWriter:
                 f"({', '.join(sorted(dropped)[:3])}{' ...' if len(dropped) > 3 else ''})"
             )
 
-    def commit(self) -> Path:
-        """Rename the finished folder into place (replacing the previous one)."""
-        write_checksums(self.new)  # before the swap: a folder in place always has it
+    def carry_entries(self, keep: Callable[[Path], bool]) -> list[str]:
+        """Hard-link the entries of the current folder that ``keep`` accepts into ``new/``.
+
+        For commands that rebuild only some entries of a folder (the report: ``report.html``,
+        ``channels/``): everything else reappears in the new folder unchanged, as the same
+        files (a copy where the file system has no hard links). hvsprobe replaces files by
+        renaming a new file onto them (:func:`hvsprobe._io.atomic_path`), never by writing
+        into them, so a file linked here is never changed through the other name.
+        Returns the names carried.
+        """
+        if not self.target.is_dir():
+            return []
+        carried = []
+        for p in sorted(self.target.iterdir()):
+            if not keep(p):
+                continue
+            dst = self.new / p.name
+            if p.is_dir() and not p.is_symlink():
+                shutil.copytree(p, dst, symlinks=True, copy_function=_link_or_copy)
+            elif p.is_symlink():
+                os.symlink(os.readlink(p), dst)
+            else:
+                _link_or_copy(p, dst)
+            carried.append(p.name)
+        return carried
+
+    def commit(self, *, results: bool = True) -> Path:
+        """Rename the finished folder into place (replacing the previous one).
+
+        ``results=False`` is for a folder whose results files were carried unchanged
+        (:meth:`carry_entries`): their ``checksums.json`` is kept as it is and nothing is
+        dropped as derived.
+        """
+        if results:
+            write_checksums(self.new)  # before the swap: a folder in place always has it
         if self.target.exists():
-            self._carry_derived()
+            if results:
+                self._carry_derived()
             os.rename(self.target, self.old)
         os.rename(self.new, self.target)
         self.committed = True
@@ -319,12 +379,15 @@ class ResultsWriter:
         return self.target
 
     def _keeps_something(self) -> bool:
+        if not self.keep_partial:
+            return False
         return (self.work / CHECKPOINT_NAME).exists() or (self.new / "tuning.json").exists()
 
     def _cleanup(self) -> None:
         """Remove what a rerun cannot use; release the lock."""
         try:
-            if self.new.exists() and not (self.new / "tuning.json").exists():
+            useful = self.keep_partial and (self.new / "tuning.json").exists()
+            if self.new.exists() and not useful:
                 shutil.rmtree(self.new, ignore_errors=True)
             with contextlib.suppress(OSError):
                 self.work.rmdir()  # only when empty: checkpoints and set-aside files stay
