@@ -19,6 +19,7 @@ from typing import Any
 
 from .._io import atomic_path, resolve_data_root, write_json_atomic
 from .bapps import JNDResult, TwoAFCResult, evaluate_2afc, evaluate_jnd
+from .iqa.evaluation import per_type_rows
 from .iqa import IQADataset, IQAResult, evaluate_iqa, load_iqa_dataset, read_csv_dataset
 from .metric_interface import Metric, resolve_metric
 
@@ -216,7 +217,7 @@ def _format_iqa(name: str, r: IQAResult, n_refs: int | None) -> list[str]:
         f"{100 * level:g} % intervals resample reference images"
     )
     lines = [head, f"  {'subset':14s} {'n':>5s} {'refs':>4s}  {'SRCC':21s} {'KRCC':21s} PLCC"]
-    for label, s in [("all", r.overall), *r.per_type.items()]:
+    for label, s in [("all", r.overall), *per_type_rows(r)]:
         lines.append(
             f"  {label:14s} {s.n:5d} {s.n_groups:4d}  {_ci(r, s, 'srcc')} {_ci(r, s, 'krcc')} "
             f"{_ci(r, s, 'plcc')}"
