@@ -90,6 +90,13 @@ def _bapps_root(data_root: str | os.PathLike[str] | None) -> Path:
     for cand in (base / "bapps", base / "BAPPS", base):
         if (cand / "2afc").is_dir() or (cand / "jnd").is_dir() or (cand / "dataset").is_dir():
             return cand
+    from ..datasets.registry import list_datasets
+    from ..datasets.store import moved_registration
+
+    for name in [n for n in list_datasets() if n.startswith("bapps")]:
+        moved = moved_registration(base, name)
+        if moved is not None:
+            raise FileNotFoundError(moved)
     raise FileNotFoundError(
         f"no BAPPS folder under {base} (looked for bapps/, BAPPS/ or 2afc/ and jnd/ in it)"
     )

@@ -84,6 +84,11 @@ def _resolve_root(name: str, root: str | os.PathLike[str] | None, data_root: Any
     for folder in _DEFAULT_FOLDERS[name]:
         if (base / folder).is_dir():
             return base / folder
+    from ...datasets.store import moved_registration
+
+    moved = moved_registration(base.parent, name)
+    if moved is not None:
+        raise FileNotFoundError(moved)
     raise FileNotFoundError(
         f"no {name} folder under {base} (tried {', '.join(_DEFAULT_FOLDERS[name])}); point --data-root "
         "(data_root=... in Python, or HVSPROBE_DATA) at the folder that holds iqa/, or pass "
