@@ -50,6 +50,15 @@ def files(tmp_path_factory) -> Path:
     (d / "file.txt").write_text("a file")
     (d / "bad.json").write_text("{not json")
     (d / "list.json").write_text("[1, 2]")
+    # evaluate: CSVs with an empty cell and a repeated pair; a registered data set moved away
+    head = "ref,dist,score,higher_is_better\n"
+    (d / "ev_empty.csv").write_text(head + "a.png,b.png,1,false\na.png,a.png,,false\n")
+    (d / "ev_dupes.csv").write_text(head + "a.png,b.png,1,false\nb.png,a.png,2,false\n" * 2)
+    (d / "data" / "iqa").mkdir(parents=True)
+    (d / "data" / "iqa" / "LIVE").symlink_to(d / "moved-live", target_is_directory=True)
+    registry = {"kind": "hvsprobe_data_registry", "schema_version": 1, "hashes": {}}
+    registry["datasets"] = {"live": {"path": str(d / "moved-live"), "source": "add"}}
+    (d / "data" / "hvsprobe-data.json").write_text(json.dumps(registry))
     # one real results folder (tiny grid, one layer) and broken copies of it
     res = d / "res"
     assert main([*AN, *TINY, "--out", str(res)]) == 0
@@ -269,6 +278,31 @@ CASES = [
         "invert-fraction-zero",
         ["invert", "{d}/a.png", "--results", "{d}/res", "--fraction", "0", "--out", "{d}/inv"],
         "--fraction: must be > 0 and <= 1",
+    ),  # fmt: skip
+    # evaluate
+    (
+        "evaluate-empty-cell",
+        ["evaluate", "psnr", "--csv", "{d}/ev_empty.csv", "--no-cache", "--no-progress"],
+        "row 3: the score cell is empty",
+    ),  # fmt: skip
+    (
+        "evaluate-repeated-pair",
+        ["evaluate", "psnr", "--csv", "{d}/ev_dupes.csv", "--no-cache", "--no-progress"],
+        "rows 2, 4 rate the same pair (a.png, b.png)",
+    ),  # fmt: skip
+    (
+        "evaluate-moved-dataset",
+        [
+            "evaluate",
+            "psnr",
+            "--dataset",
+            "live",
+            "--data-root",
+            "{d}/data",
+            "--no-cache",
+            "--no-progress",
+        ],
+        "moved-live, which no longer exists (moved or deleted?); the link",
     ),  # fmt: skip
     # csf, experiment, parser
     ("csf-data-root", ["csf", "--data-root", "{d}/nothing"], "--data-root"),
