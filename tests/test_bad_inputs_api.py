@@ -137,6 +137,20 @@ ROWS: list[Any] = [
     ("metric-small", lambda c: c.metric(X[..., :20, :20], Y[..., :20, :20]), ValueError, "31 x 31"),
     ("metric-empty", lambda c: c.metric(X[:0], Y[:0]), ValueError, "empty"),
     # ---- metric options
+    (
+        "metric-memory-estimate",
+        lambda c: PerceptualDistance(TOY, None, max_memory=1e-6)(X, Y),
+        __import__("hvsprobe.metrics.memory").metrics.memory.MemoryNeedError,
+        # 7 channels, 34 x 34 of them from the 64-pixel dry run (31-pixel kernel, no padding):
+        # 4 B x 2 images x 32 x 32 x (2 + 1) x 7 x (34 / 64)^2 = 48552 B
+        "needs about 0.049 MB of features, more than the --max-memory / max_memory limit",
+    ),
+    (
+        "metric-memory-negative",
+        lambda c: PerceptualDistance(TOY, None, max_memory=-1.0),
+        ValueError,
+        "max_memory",
+    ),
     ("opt-spatial-str", lambda c: PerceptualDistance(TOY, spatial="no"), TypeError, "spatial"),
     (
         "opt-spatial-compute",

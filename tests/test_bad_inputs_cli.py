@@ -279,6 +279,27 @@ CASES = [
         ["invert", "{d}/a.png", "--results", "{d}/res", "--fraction", "0", "--out", "{d}/inv"],
         "--fraction: must be > 0 and <= 1",
     ),  # fmt: skip
+    (
+        "distance-memory-estimate",
+        [
+            "distance",
+            "{d}/a.png",
+            "{d}/b.png",
+            "--metric",
+            "selected",
+            "--selection",
+            "{d}/res/selection.json",
+            "--max-memory",
+            "0.000001",
+        ],
+        # VGG-16 up to relu1_1: 4 B x 2 images x 32 x 32 x (2 x 64 + 64) = 1.57 MB
+        "32 x 32 images needs about 1.6 MB of features, more than the --max-memory",
+    ),  # fmt: skip
+    (
+        "distance-memory-zero",
+        ["distance", "{d}/a.png", "{d}/b.png", "--metric", "psnr", "--max-memory", "0"],
+        "--max-memory: must be a positive number of GB",
+    ),  # fmt: skip
     # evaluate
     (
         "evaluate-empty-cell",

@@ -140,3 +140,43 @@ def test_constant_human_scores_give_a_reason_and_all_is_printed_once(tmp_path, c
     out = capsys.readouterr().out
     assert "the human scores are all 5 (a correlation needs them to vary)" in out
     assert sum(line.split()[0] == "all" for line in out.splitlines() if line.strip()) == 1
+
+
+def test_vgg16_6000_pixels_estimate_matches_the_architecture():
+    """The estimate from the dry run equals the count from VGG-16's published layout."""
+    metric = PerceptualDistance("vgg16", None, weights="random:0")  # the five LPIPS layers
+    # elements per input pixel up to relu5_3: the widest module has 64 channels at stride 1;
+    # recorded: relu1_2 64/1 + relu2_2 128/4 + relu3_3 256/16 + relu4_3 512/64 + relu5_3 512/256
+    used = 64 + 128 / 4 + 256 / 16 + 512 / 64 + 512 / 256
+    expected = 4 * 2 * 6000 * 6000 * (2 * 64 + used)
+    assert metric.memory_need((1, 3, 6000, 6000)) == pytest.approx(expected, rel=1e-12)
+    assert expected / 1e9 == pytest.approx(72.0)
+
+
+def test_a_call_over_the_limit_is_refused_before_any_feature(monkeypatch):
+    from hvsprobe.metrics.memory import MemoryNeedError
+
+    net, bb = _bn_network()
+    sizes = []
+    net[0].register_forward_hook(lambda _m, inputs, _o: sizes.append(inputs[0].shape[-1]))
+    metric = PerceptualDistance(bb, None, max_memory=1e-4)  # 0.1 MB
+    x = torch.rand(1, 3, 96, 96)
+    # 8 channels at stride 1: 4 B x 2 x 96 x 96 x (2 x 8 + 8) = 1.77 MB
+    with pytest.raises(MemoryNeedError, match="needs about 1.8 MB"):
+        metric(x, x)
+    assert 96 not in sizes  # only the small dry run that measures the strides ran
+    metric.max_memory = None
+    assert float(metric(x, x)) == 0.0
+
+
+def test_an_allocation_failure_is_a_resource_error():
+    from hvsprobe.metrics.memory import MemoryNeedError
+
+    net, bb = _bn_network()
+
+    def fail(*_a):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes")
+
+    net[0].register_forward_hook(fail)
+    with pytest.raises(MemoryNeedError, match="ran out of memory on 1 pair"):
+        PerceptualDistance(bb, None)(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -107,6 +108,7 @@ def distance_command(
     selection: Selection | str | os.PathLike[str] | None = None,
     device: str | torch.device | None = None,
     progress: Callable[[str], None] | None = None,
+    max_memory: float | None = None,
 ) -> list[dict[str, Any]]:
     """Compute metrics between two images or two folders of images and write a CSV.
 
@@ -124,6 +126,9 @@ def distance_command(
         Where to compute (default CPU).
     progress : callable, optional
         Receives one line per pair.
+    max_memory : float, optional
+        Gigabytes a perceptual metric may use per pair (default: the memory available); a
+        pair whose estimate is larger is refused before it runs (docs/metric.md).
 
     Returns
     -------
@@ -137,6 +142,8 @@ def distance_command(
         different sizes or too small for a metric (the message names the pair).
     """
     names = list(dict.fromkeys(metric_names))
+    if max_memory is not None and not (math.isfinite(max_memory) and max_memory > 0):
+        raise ValueError(f"--max-memory: must be a positive number of GB, got {max_memory:g}")
     if not names:
         raise ValueError("give at least one metric name")
     for n in names:
@@ -148,6 +155,8 @@ def distance_command(
     for n in names:
         kwargs: dict[str, Any] = {"selection": selection} if n == "selected" else {}
         metrics[n] = get_metric(n, **kwargs).to(dev)
+        if max_memory is not None and hasattr(metrics[n], "max_memory"):
+            metrics[n].max_memory = max_memory
     rows: list[dict[str, Any]] = []
     with torch.no_grad():
         for pair, rp, dp in pairs:
