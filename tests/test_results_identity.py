@@ -175,7 +175,9 @@ def test_an_allocation_failure_is_a_resource_error():
     net, bb = _bn_network()
 
     def fail(*_a):
-        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes")
+        raise RuntimeError(
+            "DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes"
+        )
 
     net[0].register_forward_hook(fail)
     with pytest.raises(MemoryNeedError, match="ran out of memory on 1 pair"):

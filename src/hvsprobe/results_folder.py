@@ -195,7 +195,7 @@ class ResultsWriter:
     ...     _ = (w.new / "summary.json").write_text("{}")
     ...     _ = w.commit()
     >>> sorted(p.name for p in target.iterdir()), w.work.exists()
-    (['summary.json'], False)
+    (['checksums.json', 'summary.json'], False)
     """
 
     def __init__(
@@ -568,9 +568,7 @@ def write_checksums(folder: str | os.PathLike[str]) -> Path:
     return write_json_atomic(folder / CHECKSUMS_FILE, doc)
 
 
-def verify_checksums(
-    folder: str | os.PathLike[str], names: tuple[str, ...] | None = None
-) -> bool:
+def verify_checksums(folder: str | os.PathLike[str], names: tuple[str, ...] | None = None) -> bool:
     """Refuse files of a results folder that changed after ``analyze`` wrote them.
 
     Parameters
@@ -614,9 +612,7 @@ def verify_checksums(
         doc = read_json(path)
         check_schema(doc, "checksums", CHECKSUMS_SCHEMA, path)
         recorded = doc["files"]
-        if not isinstance(recorded, dict) or not all(
-            isinstance(v, str) for v in recorded.values()
-        ):
+        if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
             raise ValueError(f"{path}: 'files' must map file names to sha256 strings")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -631,9 +627,7 @@ def verify_checksums(
                 )
             continue
         if not p.is_file():
-            raise ResultsFolderError(
-                f"{p} is missing (it is listed in {CHECKSUMS_FILE}); {rerun}"
-            )
+            raise ResultsFolderError(f"{p} is missing (it is listed in {CHECKSUMS_FILE}); {rerun}")
         if sha256_file(p) != recorded[name]:
             raise ResultsFolderError(
                 f"{p} was changed after `hvsprobe analyze` wrote it (its sha256 differs from "

@@ -19,8 +19,8 @@ from typing import Any
 
 from .._io import atomic_path, resolve_data_root, write_json_atomic
 from .bapps import JNDResult, TwoAFCResult, evaluate_2afc, evaluate_jnd
-from .iqa.evaluation import per_type_rows
 from .iqa import IQADataset, IQAResult, evaluate_iqa, load_iqa_dataset, read_csv_dataset
+from .iqa.evaluation import per_type_rows
 from .metric_interface import Metric, resolve_metric
 
 __all__ = [

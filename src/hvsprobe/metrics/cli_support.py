@@ -156,7 +156,7 @@ def distance_command(
         kwargs: dict[str, Any] = {"selection": selection} if n == "selected" else {}
         metrics[n] = get_metric(n, **kwargs).to(dev)
         if max_memory is not None and hasattr(metrics[n], "max_memory"):
-            metrics[n].max_memory = max_memory
+            setattr(metrics[n], "max_memory", max_memory)  # noqa: B010 - nn.Module typing
     rows: list[dict[str, Any]] = []
     with torch.no_grad():
         for pair, rp, dp in pairs:

@@ -92,7 +92,9 @@ def feature_elements(
     names = backbone.layer_names[: deepest + 1]
     if exact:
         size = max(64, backbone.min_input_size(list(layers)))
-        info = {i.name: i.channels / i.stride**2 for i in backbone.describe_layers(names, size=size)}
+        info = {
+            i.name: i.channels / i.stride**2 for i in backbone.describe_layers(names, size=size)
+        }
     else:
         info = {n: float(backbone.channels[n]) for n in names}
     per = [info[n] for n in names]
@@ -122,9 +124,7 @@ def memory_estimate(
     return float(per_pixel * factor)
 
 
-def refuse_line(
-    need: float, limit: float, shape: Sequence[int], name: str, *, given: bool
-) -> str:
+def refuse_line(need: float, limit: float, shape: Sequence[int], name: str, *, given: bool) -> str:
     """The one-line refusal: the estimate, the limit and what lowers the need."""
     h, w = int(shape[-2]), int(shape[-1])
     scale = (limit / need) ** 0.5 if need > 0 else 1.0
@@ -148,4 +148,3 @@ def max_memory_bytes(value: float | None, device: torch.device) -> tuple[float |
         return float(value) * GB, True
     avail = available_memory(device)
     return (float(avail) if avail is not None else None), False
-

@@ -21,7 +21,6 @@ from ..tuning import Tuning
 from .cache import FigureCache
 from .channels import write_channel_pages
 from .html import kv_table, rel_href, render, slug
-from .output import report_folder
 from .inputs import (
     check_consistent,
     check_inputs,
@@ -34,6 +33,7 @@ from .inputs import (
     selection_files,
     timing_items,
 )
+from .output import report_folder
 from .page_figures import FigureContext, PageFigures, draw_page_figures, input_digest
 from .parallel import default_workers
 from .sections import (
@@ -283,9 +283,7 @@ def _build(
     # written into work_dir, renamed to html_dir when complete (report/output.py); links to
     # files outside the folder are made from html_dir, links inside it are the same in both
     with report_folder(html_path, say) as (work_dir, html_dir):
-        inv_html = (
-            inversion_section(Path(inversion), html_dir) if inversion is not None else None
-        )
+        inv_html = inversion_section(Path(inversion), html_dir) if inversion is not None else None
         made, finish, cache = _start_figures(ctx, results, work_dir, say, n_workers)
         context = _page_context(ctx, results, html_dir, summary)
         pages = write_channel_pages(

@@ -29,8 +29,8 @@ from ..scores import ChannelScores
 from ..tuning import Tuning, tuning_curve_data
 from . import figures as figs
 from .html import fmt_share, rel_href, render, table
-from .output import report_folder
 from .inputs import CSFCurve, check_consistent, check_inputs, csf_for, response_method_text
+from .output import report_folder
 
 __all__ = ["Network", "bootstrap_median", "build_comparison", "load_network", "ranking"]
 

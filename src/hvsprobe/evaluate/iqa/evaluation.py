@@ -228,7 +228,9 @@ def evaluate_iqa(
         *((t, per_type[t], types == t) for t in per_type),
     ]:
         if not math.isfinite(s.srcc) and not (label == "all" and s is not overall):
-            notes.append(f"subset {label}: no correlation (—): {_undefined(pred[mask], scores[mask])}")
+            notes.append(
+                f"subset {label}: no correlation (—): {_undefined(pred[mask], scores[mask])}"
+            )
     return IQAResult(
         m.name,
         bool(m.higher_is_better),
