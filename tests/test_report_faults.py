@@ -272,3 +272,17 @@ def test_comparison_is_replaced_whole(runs, tmp_path, monkeypatch, capsys):
         compare.build_comparison([runs["1"], runs["0"]], out, n_boot=20)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert not work_folder(out).exists()
+
+
+def test_a_report_swap_killed_inside_a_results_folder_is_repaired_by_select(runs, tmp_path):
+    import shutil
+
+    res = Path(shutil.copytree(runs["0"], tmp_path / "res"))
+    proc = _child("swap", res, res / "report.html")
+    assert proc.wait(timeout=300) == -signal.SIGKILL
+    assert not res.exists()  # between the renames
+    # a reader finishes the swap (the new folder is complete: same results, new report)
+    assert main(["select", str(res), "--strategy", "top_count", "--value", "1"]) == 0
+    assert check_report(res, LABELS) == "(random:0)" and not work_folder(res).exists()
+    for name in ("scores.csv", "tuning.npz", "checksums.json"):
+        assert (res / name).read_bytes() == (runs["0"] / name).read_bytes()

@@ -273,12 +273,25 @@ class ResultsWriter:
         if self.old.exists():
             shutil.rmtree(self.old)
 
+    def recover(self) -> None:
+        """Finish or undo an interrupted swap now (under the lock), then release the lock."""
+        self._lock()
+        try:
+            self._recover()
+            with contextlib.suppress(OSError):
+                self.work.rmdir()  # only when empty
+        finally:
+            self._unlock()
+
     def __enter__(self) -> ResultsWriter:
         self._lock()
         try:
             self._recover()
             if not self.keep_partial and self.new.exists():  # left by a killed build
                 shutil.rmtree(self.new)
+            stale = self.work / "report-new"  # a killed report build's; analyze has no use
+            if stale != self.new and stale.exists():
+                shutil.rmtree(stale)
             self.new.mkdir(exist_ok=True)
         except BaseException:
             self._cleanup()
@@ -476,6 +489,8 @@ def check_results_folder(
     """
     folder = Path(folder)
     rerun = f"rerun `hvsprobe analyze ... --out {folder}`"
+    if not folder.exists() and (work_folder(folder) / "old").is_dir():
+        ResultsWriter(folder).recover()  # a swap killed between its two renames
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise ResultsFolderError(
