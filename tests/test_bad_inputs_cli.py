@@ -181,6 +181,12 @@ CASES = [
     # report
     ("report-missing", ["report", "{d}/nothing"], "does not exist"),
     ("report-mixed", ["report", "{d}/mixed"], "mixes two configurations"),
+    (
+        "report-out-current-folder",
+        ["report", "{d}/res", "--out", "page.html"],
+        "is the current folder or contains it (the report folder is replaced as a whole)",
+    ),  # fmt: skip
+    ("report-out-foreign", ["report", "{d}/res", "--out", "{d}/foreign"], "did not write (notes"),
     # distance
     (
         "distance-truncated",

@@ -108,7 +108,11 @@ def _is_derived(p: Path) -> bool:
 
 
 def check_replaceable(
-    target: str | os.PathLike[str], option: str = "--out", *, keep_others: bool = False
+    target: str | os.PathLike[str],
+    option: str = "--out",
+    *,
+    keep_others: bool = False,
+    what: str = "results folder",
 ) -> Path:
     """Refuse an ``--out`` that cannot hold a results folder; create nothing.
 
@@ -131,8 +135,8 @@ def check_replaceable(
     here, there = Path.cwd().resolve(), Path(os.path.abspath(target))
     if there == here or there in here.parents or not there.name:
         raise ResultsFolderError(
-            f"{option} {target}: is the current folder or contains it (the results folder is "
-            "replaced as a whole); give a subfolder such as results/"
+            f"{option} {target}: is the current folder or contains it (the {what} is "
+            f"replaced as a whole); give a subfolder such as {what.split()[0]}s/"
         )
     target = there
     if target.is_dir():

@@ -73,7 +73,7 @@ def report_folder(
     (['report.html'], True)
     """
     html_path = Path(html_path)
-    final_dir = check_replaceable(html_path.parent, keep_others=True)
+    final_dir = check_replaceable(html_path.parent, keep_others=True, what="report folder")
     skip = {html_path.name, *rebuilt}
     writer = ResultsWriter(
         final_dir, log, new_name="report-new", keep_partial=False, what="report folder"
