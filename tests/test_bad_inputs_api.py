@@ -178,6 +178,20 @@ ROWS: list[Any] = [
     ("metric-small", lambda c: c.metric(X[..., :20, :20], Y[..., :20, :20]), ValueError, "31 x 31"),
     ("metric-empty", lambda c: c.metric(X[:0], Y[:0]), ValueError, "empty"),
     # ---- metric options
+    (
+        "metric-memory-estimate",
+        lambda c: PerceptualDistance(TOY, None, max_memory=1e-6)(X, Y),
+        __import__("hvsprobe.metrics.memory").metrics.memory.MemoryNeedError,
+        # 7 channels, 34 x 34 of them from the 64-pixel dry run (31-pixel kernel, no padding):
+        # 4 B x 2 images x 32 x 32 x (2 + 1) x 7 x (34 / 64)^2 = 48552 B
+        "needs about 0.049 MB of features, more than the --max-memory / max_memory limit",
+    ),
+    (
+        "metric-memory-negative",
+        lambda c: PerceptualDistance(TOY, None, max_memory=-1.0),
+        ValueError,
+        "max_memory",
+    ),
     ("opt-spatial-str", lambda c: PerceptualDistance(TOY, spatial="no"), TypeError, "spatial"),
     (
         "opt-spatial-compute",
@@ -604,6 +618,40 @@ ROWS: list[Any] = [
         lambda c: check_analysis(StimulusGrid.default(ppd=1e9, size=32, n_frequencies=3)),
         UserError,
         "lower --ppd",
+    ),
+    (
+        "select-threshold-above-all",
+        lambda c: select_channels(_table(), strategy="threshold", value=5.0),
+        ValueError,
+        "the largest pe among the selectable channels is 0.9, so no channel has pe >= 5",
+    ),
+    (
+        "select-bottom-threshold-below-all",
+        lambda c: select_channels(_table(), strategy="threshold", value=0.1, bottom=True),
+        ValueError,
+        "the smallest pe among the selectable channels is 0.5",
+    ),
+    (
+        "distance-selection-unused",
+        lambda c: __import__("hvsprobe.metrics.cli_support").metrics.cli_support.distance_command(
+            c.tmp, c.tmp, ["psnr"], selection=c.selection_file()
+        ),
+        ValueError,
+        "is used only by the metric 'selected'",
+    ),
+    (
+        "evaluate-selection-unused",
+        lambda c: __import__("hvsprobe.evaluate.run").evaluate.run.evaluate_metrics(
+            ["psnr"], csv_path=c.tmp / "none.csv", selection=c.selection_file()
+        ),
+        ValueError,
+        "is used only by the metric 'selected'",
+    ),
+    (
+        "invert-fraction-zero",
+        lambda c: __import__("hvsprobe.invert").invert.default_selections(_table(), fraction=0),
+        ValueError,
+        "fraction must be > 0 and <= 1",
     ),
     # ---- probe arguments
     ("probe-precision", lambda c: probe(TOY, GRID, precision="fp8"), ValueError, "'fp32'"),

@@ -81,6 +81,15 @@ def files(tmp_path_factory) -> Path:
     (d / "file.txt").write_text("a file")
     (d / "bad.json").write_text("{not json")
     (d / "list.json").write_text("[1, 2]")
+    # evaluate: CSVs with an empty cell and a repeated pair; a registered data set moved away
+    head = "ref,dist,score,higher_is_better\n"
+    (d / "ev_empty.csv").write_text(head + "a.png,b.png,1,false\na.png,a.png,,false\n")
+    (d / "ev_dupes.csv").write_text(head + "a.png,b.png,1,false\nb.png,a.png,2,false\n" * 2)
+    (d / "data" / "iqa").mkdir(parents=True)
+    (d / "data" / "iqa" / "LIVE").symlink_to(d / "moved-live", target_is_directory=True)
+    registry = {"kind": "hvsprobe_data_registry", "schema_version": 1, "hashes": {}}
+    registry["datasets"] = {"live": {"path": str(d / "moved-live"), "source": "add"}}
+    (d / "data" / "hvsprobe-data.json").write_text(json.dumps(registry))
     # one real results folder (tiny grid, one layer) and broken copies of it
     res = d / "res"
     assert main([*AN, *TINY, "--out", str(res)]) == 0
@@ -93,6 +102,11 @@ def files(tmp_path_factory) -> Path:
         "mixedscore": lambda f: _edit_json(f / "summary.json", score_csf="mannos_sakrison"),
         "mixedsel": lambda f: _edit_json(f / "selection.json", weights_sha256="0" * 64),
         "noscores": lambda f: (f / "scores.json").unlink(),
+        # well-formed edits that only the checksums written with the folder can see
+        "tamperpe": lambda f: _edit_csv(f / "scores.csv", "pe", "pe"),
+        "renamedcol": lambda f: _rename_column(f / "scores.json", "pe", "pe_x"),
+        "tampersummary": lambda f: _edit_json(f / "summary.json", n_stimuli=1),
+        "tampersel": lambda f: _edit_json(f / "selection.json", score="mu1"),
     }.items():
         shutil.copytree(res, d / name)
         edit(d / name)
@@ -112,8 +126,22 @@ def _edit_json(path: Path, **change: object) -> None:
 
 
 def _edit_csv(path: Path, old: str, new: str) -> None:
+    if old == "pe":  # the first channel's PE becomes 9.99 (the 0.0049 -> 9.99)
+        head, first, *rest = path.read_text().split("\n")
+        i = head.split(",").index("pe")
+        cells = first.split(",")
+        assert cells[i] != "9.99"
+        cells[i] = "9.99"
+        path.write_text("\n".join([head, ",".join(cells), *rest]))
+        return
     text = path.read_text()
     path.write_text(text.replace(old, new, 1) if old == "mu1" else text.replace(old, new))
+
+
+def _rename_column(path: Path, old: str, new: str) -> None:
+    data = json.loads(path.read_text())
+    data["columns"] = [new if c == old else c for c in data["columns"]]
+    path.write_text(json.dumps(data))
 
 
 LONG = "x" * 300
@@ -210,6 +238,12 @@ CASES = [
     # report
     ("report-missing", ["report", "{d}/nothing"], "does not exist"),
     ("report-mixed", ["report", "{d}/mixed"], "mixes two configurations"),
+    (
+        "report-out-current-folder",
+        ["report", "{d}/res", "--out", "page.html"],
+        "is the current folder or contains it (the report folder is replaced as a whole)",
+    ),  # fmt: skip
+    ("report-out-foreign", ["report", "{d}/res", "--out", "{d}/foreign"], "did not write (notes"),
     # distance
     (
         "distance-truncated",
@@ -258,6 +292,101 @@ CASES = [
             "{d}/bad.json",
         ],
         "bad.json is not valid JSON",
+    ),  # fmt: skip
+    # results identity: files changed after analyze wrote them (checksums.json)
+    ("select-tampered-pe", ["select", "{d}/tamperpe"], "scores.csv was changed after"),
+    ("select-renamed-column", ["select", "{d}/renamedcol"], "scores.json was changed after"),
+    ("select-tampered-summary", ["select", "{d}/tampersummary"], "summary.json was changed"),
+    ("report-tampered-pe", ["report", "{d}/tamperpe"], "scores.csv was changed after"),
+    ("report-renamed-column", ["report", "{d}/renamedcol"], "scores.json was changed after"),
+    ("report-tampered-selection", ["report", "{d}/tampersel"], "selection.json was changed"),
+    (
+        "distance-tampered-selection",
+        [
+            "distance",
+            "{d}/a.png",
+            "{d}/b.png",
+            "--metric",
+            "selected",
+            "--selection",
+            "{d}/tampersel/selection.json",
+        ],
+        "selection.json was changed after",
+    ),  # fmt: skip
+    (
+        "invert-tampered-scores",
+        ["invert", "{d}/a.png", "--results", "{d}/tamperpe", "--out", "{d}/inv"],
+        "scores.csv was changed after",
+    ),  # fmt: skip
+    # a request that would select nothing, an option that would be ignored, option names
+    (
+        "select-threshold-above-all",
+        ["select", "{d}/res", "--strategy", "threshold", "--value", "5"],
+        "selects no channel: the largest pe among the selectable channels is",
+    ),  # fmt: skip
+    (
+        "distance-selection-unused",
+        [
+            "distance",
+            "{d}/a.png",
+            "{d}/b.png",
+            "--metric",
+            "psnr",
+            "--selection",
+            "{d}/res/selection.json",
+        ],
+        "is used only by the metric 'selected'",
+    ),  # fmt: skip
+    (
+        "invert-fraction-zero",
+        ["invert", "{d}/a.png", "--results", "{d}/res", "--fraction", "0", "--out", "{d}/inv"],
+        "--fraction: must be > 0 and <= 1",
+    ),  # fmt: skip
+    (
+        "distance-memory-estimate",
+        [
+            "distance",
+            "{d}/a.png",
+            "{d}/b.png",
+            "--metric",
+            "selected",
+            "--selection",
+            "{d}/res/selection.json",
+            "--max-memory",
+            "0.000001",
+        ],
+        # VGG-16 up to relu1_1: 4 B x 2 images x 32 x 32 x (2 x 64 + 64) = 1.57 MB
+        "32 x 32 images needs about 1.6 MB of features, more than the --max-memory",
+    ),  # fmt: skip
+    (
+        "distance-memory-zero",
+        ["distance", "{d}/a.png", "{d}/b.png", "--metric", "psnr", "--max-memory", "0"],
+        "--max-memory: must be a positive number of GB",
+    ),  # fmt: skip
+    # evaluate
+    (
+        "evaluate-empty-cell",
+        ["evaluate", "psnr", "--csv", "{d}/ev_empty.csv", "--no-cache", "--no-progress"],
+        "row 3: the score cell is empty",
+    ),  # fmt: skip
+    (
+        "evaluate-repeated-pair",
+        ["evaluate", "psnr", "--csv", "{d}/ev_dupes.csv", "--no-cache", "--no-progress"],
+        "rows 2, 4 rate the same pair (a.png, b.png)",
+    ),  # fmt: skip
+    (
+        "evaluate-moved-dataset",
+        [
+            "evaluate",
+            "psnr",
+            "--dataset",
+            "live",
+            "--data-root",
+            "{d}/data",
+            "--no-cache",
+            "--no-progress",
+        ],
+        "moved-live, which no longer exists (moved or deleted?); the link",
     ),  # fmt: skip
     # csf, experiment, parser
     ("csf-data-root", ["csf", "--data-root", "{d}/nothing"], "--data-root"),

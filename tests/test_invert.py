@@ -296,7 +296,7 @@ def test_default_selections_same_size_disjoint_ends(toy_backbone) -> None:
             "not both",
         ),
         (["invert", "img.png"], "either --selection"),
-        (["invert", "img.png", "--results", "/nonexistent/r"], "scores.json"),
+        (["invert", "img.png", "--results", "/nonexistent/r"], "/nonexistent/r does not exist"),
         (["report", "/nonexistent/r", "--inversion", "/nonexistent/i"], "/nonexistent/r"),
     ],
 )
@@ -374,7 +374,7 @@ def test_cli_invert_and_report(random_results: Path, tmp_path: Path, capsys) -> 
     assert list(doc["reconstructions"]) == ["top", "bottom", "random"]
     assert doc["config"]["image_shape"] == [3, 24, 24] and doc["weights"] == "random:0"
     assert doc["images"][0]["sha256"] and doc["selections"]["bottom"]["strategy"]["bottom"]
-    html = tmp_path / "report.html"
+    html = tmp_path / "rep" / "report.html"  # a report replaces its folder as a whole
     assert main(["report", str(random_results), "--out", str(html), "--inversion", str(out)]) == 0
     text = html.read_text()
     assert "Feature inversion" in text and "inversion.png" in text

@@ -159,7 +159,7 @@ def analyze(
     ...     res = analyze(bb, grid=grid, out=Path(d) / "tiny", progress=False, response="whole_map")
     ...     files = sorted(p.name for p in res.out.iterdir())
     >>> files
-    ['scores.csv', 'scores.json', 'selection.json', 'summary.json', 'summary.md', 'tuning.json', 'tuning.npz']
+    ['checksums.json', 'scores.csv', 'scores.json', 'selection.json', 'summary.json', 'summary.md', 'tuning.json', 'tuning.npz']
     >>> res.scores.layers, res.selection.strategy["name"]
     (['1', '3'], 'top_fraction')
     """

@@ -235,6 +235,10 @@ def default_selections(
     >>> list(sels), len({sel.n_selected for sel in sels.values()})
     (['top', 'bottom', 'random'], 1)
     """
+    if not (isinstance(fraction, int | float) and 0.0 < fraction <= 1.0):
+        raise ValueError(
+            f"fraction must be > 0 and <= 1 (the share of each layer's channels), got {fraction!r}"
+        )
     names = list(layers) if layers is not None else None
     common = {"score": score, "value": fraction, "scope": "layer", "layers": names}
     out = {

@@ -24,6 +24,17 @@ previous folder's tuning is copied into ``new/`` when its configuration matches.
 
 Folders written by older versions, or edited by hand, are checked by
 :func:`check_results_folder`: files that disagree about the configuration are refused.
+
+Identity of the files: :meth:`ResultsWriter.commit` writes ``checksums.json`` (the sha256 of
+every file of :data:`OUTPUT_FILES`) into the finished folder just before it is renamed into
+place, and :func:`verify_checksums` (called by :func:`check_results_folder`,
+:func:`load_scores`, the report and :meth:`hvsprobe.selection.Selection.load` for a
+``selection.json`` inside a results folder) refuses a folder whose scores, selection,
+summary or tuning changed afterwards, in one line naming the file. The configuration checks
+alone cannot see a changed number (``pe`` 0.0049 -> 9.99 in ``scores.csv``) or a renamed
+column. Folders from before this file existed have no ``checksums.json``: they are still read,
+with the configuration checks and ``tuning.npz``'s own checksum only (rerunning ``analyze``
+adds the file; the tuning is reused, so that takes seconds).
 """
 
 from __future__ import annotations
@@ -42,18 +53,21 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: no lock, the rest works
     fcntl = None  # type: ignore[assignment]
 
-from ._io import check_schema, read_json
+from ._io import check_schema, read_json, sha256_file, write_json_atomic
 from ._preflight import check_output_dir
 from .checkpoint import CHECKPOINT_NAME
 from .errors import Interrupted, ResultsFolderError
 
 __all__ = [
+    "CHECKSUMS_FILE",
     "OUTPUT_FILES",
     "ResultsWriter",
     "check_replaceable",
     "check_results_folder",
     "load_scores",
+    "verify_checksums",
     "work_folder",
+    "write_checksums",
 ]
 
 #: Files ``analyze`` writes (``summary.json`` last).
@@ -66,8 +80,13 @@ OUTPUT_FILES = (
     "summary.json",
     "summary.md",
 )
+#: The sha256 of every file of :data:`OUTPUT_FILES` in the folder, written last.
+CHECKSUMS_FILE = "checksums.json"
+CHECKSUMS_SCHEMA = 1
 #: Files other commands derive from a results folder (``select``, ``report``).
-_DERIVED_GLOBS = ("selection-*.json", "report.html", "figures")
+_DERIVED_GLOBS = ("selection-*.json", "*.html", "figures", "channels")
+#: Work subfolders that may hold a finished results folder during a swap (analyze, report).
+_NEW_NAMES = ("new", "report-new")
 #: Left inside results folders by hvsprobe <= 0.1.0 (checkpoint in the folder itself).
 _LEGACY_GLOBS = ("probe.partial*.npz",)
 
@@ -88,12 +107,20 @@ def _is_derived(p: Path) -> bool:
     return any(p.match(g) for g in _DERIVED_GLOBS)
 
 
-def check_replaceable(target: str | os.PathLike[str], option: str = "--out") -> Path:
+def check_replaceable(
+    target: str | os.PathLike[str],
+    option: str = "--out",
+    *,
+    keep_others: bool = False,
+    what: str = "results folder",
+) -> Path:
     """Refuse an ``--out`` that cannot hold a results folder; create nothing.
 
     ``target`` may be new, empty, or an earlier results folder (which a finished run
     replaces). A folder holding other files is refused, so that no user file is ever
-    replaced.
+    replaced. ``keep_others=True`` (a report, which carries every other entry into the new
+    folder unchanged) also accepts a results folder holding other files (an experiment's
+    ``claim1.md``, ``benchmarks/``).
 
     Examples
     --------
@@ -108,8 +135,8 @@ def check_replaceable(target: str | os.PathLike[str], option: str = "--out") -> 
     here, there = Path.cwd().resolve(), Path(os.path.abspath(target))
     if there == here or there in here.parents or not there.name:
         raise ResultsFolderError(
-            f"{option} {target}: is the current folder or contains it (the results folder is "
-            "replaced as a whole); give a subfolder such as results/"
+            f"{option} {target}: is the current folder or contains it (the {what} is "
+            f"replaced as a whole); give a subfolder such as {what.split()[0]}s/"
         )
     target = there
     if target.is_dir():
@@ -117,10 +144,13 @@ def check_replaceable(target: str | os.PathLike[str], option: str = "--out") -> 
             p.name
             for p in target.iterdir()
             if p.name not in OUTPUT_FILES
+            and p.name != CHECKSUMS_FILE
             and not _is_derived(p)
             and not any(p.match(g) for g in _LEGACY_GLOBS)
             and not (p.name.startswith(".") and p.name.endswith(".tmp"))
         )
+        if foreign and keep_others and (target / "scores.json").is_file():
+            foreign = []
         if foreign:
             shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
             raise ResultsFolderError(
@@ -131,6 +161,13 @@ def check_replaceable(target: str | os.PathLike[str], option: str = "--out") -> 
     if work.exists() and not work.is_dir():
         raise ResultsFolderError(f"{work} is a file; remove it or choose another {option}")
     return target
+
+
+def _link_or_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # no hard links here (another file system, FAT, some network shares)
+        shutil.copy2(src, dst)
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -162,17 +199,26 @@ class ResultsWriter:
     ...     _ = (w.new / "summary.json").write_text("{}")
     ...     _ = w.commit()
     >>> sorted(p.name for p in target.iterdir()), w.work.exists()
-    (['summary.json'], False)
+    (['checksums.json', 'summary.json'], False)
     """
 
     def __init__(
-        self, target: str | os.PathLike[str], log: Callable[[str], None] | None = None
+        self,
+        target: str | os.PathLike[str],
+        log: Callable[[str], None] | None = None,
+        *,
+        new_name: str = "new",
+        keep_partial: bool = True,
+        what: str = "results folder",
     ) -> None:
         self.target = Path(target)
         self.work = work_folder(self.target)
-        self.new = self.work / "new"
+        self.new = self.work / new_name
         self.old = self.work / "old"
         self.log = log or (lambda _m: None)
+        # analyze keeps a finished tuning in new/ for a rerun; a report keeps nothing
+        self.keep_partial = keep_partial
+        self.what = what
         self._fd: int | None = None
         self._made_parents: list[Path] = []  # folders this run creates, deepest first
         parent = self.target.parent
@@ -196,8 +242,8 @@ class ResultsWriter:
                 os.close(fd)
                 if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                     raise ResultsFolderError(
-                        f"{self.target}: another hvsprobe process is writing this results "
-                        f"folder (lock on {self.work}); wait for it to finish or choose "
+                        f"{self.target}: another hvsprobe process is writing this "
+                        f"{self.what} (lock on {self.work}); wait for it to finish or choose "
                         "another --out"
                     ) from None
                 raise
@@ -221,19 +267,35 @@ class ResultsWriter:
         if not self.old.exists():
             return
         if not self.target.exists():
-            if (self.new / "summary.json").exists():
-                os.rename(self.new, self.target)
+            done = [self.work / n for n in _NEW_NAMES if (self.work / n / "summary.json").exists()]
+            if done:  # a finished results folder (from analyze or a report build)
+                os.rename(done[0], self.target)
                 self.log(f"completed the interrupted replacement of {self.target}")
-            else:
+            else:  # a report folder, or nothing finished: the previous folder is whole
                 os.rename(self.old, self.target)
                 self.log(f"restored {self.target} after an interrupted replacement")
         if self.old.exists():
             shutil.rmtree(self.old)
 
+    def recover(self) -> None:
+        """Finish or undo an interrupted swap now (under the lock), then release the lock."""
+        self._lock()
+        try:
+            self._recover()
+            with contextlib.suppress(OSError):
+                self.work.rmdir()  # only when empty
+        finally:
+            self._unlock()
+
     def __enter__(self) -> ResultsWriter:
         self._lock()
         try:
             self._recover()
+            if not self.keep_partial and self.new.exists():  # left by a killed build
+                shutil.rmtree(self.new)
+            stale = self.work / "report-new"  # a killed report build's; analyze has no use
+            if stale != self.new and stale.exists():
+                shutil.rmtree(stale)
             self.new.mkdir(exist_ok=True)
         except BaseException:
             self._cleanup()
@@ -289,10 +351,44 @@ class ResultsWriter:
                 f"({', '.join(sorted(dropped)[:3])}{' ...' if len(dropped) > 3 else ''})"
             )
 
-    def commit(self) -> Path:
-        """Rename the finished folder into place (replacing the previous one)."""
+    def carry_entries(self, keep: Callable[[Path], bool]) -> list[str]:
+        """Hard-link the entries of the current folder that ``keep`` accepts into ``new/``.
+
+        For commands that rebuild only some entries of a folder (the report: ``report.html``,
+        ``channels/``): everything else reappears in the new folder unchanged, as the same
+        files (a copy where the file system has no hard links). hvsprobe replaces files by
+        renaming a new file onto them (:func:`hvsprobe._io.atomic_path`), never by writing
+        into them, so a file linked here is never changed through the other name.
+        Returns the names carried.
+        """
+        if not self.target.is_dir():
+            return []
+        carried = []
+        for p in sorted(self.target.iterdir()):
+            if not keep(p):
+                continue
+            dst = self.new / p.name
+            if p.is_dir() and not p.is_symlink():
+                shutil.copytree(p, dst, symlinks=True, copy_function=_link_or_copy)
+            elif p.is_symlink():
+                os.symlink(os.readlink(p), dst)
+            else:
+                _link_or_copy(p, dst)
+            carried.append(p.name)
+        return carried
+
+    def commit(self, *, results: bool = True) -> Path:
+        """Rename the finished folder into place (replacing the previous one).
+
+        ``results=False`` is for a folder whose results files were carried unchanged
+        (:meth:`carry_entries`): their ``checksums.json`` is kept as it is and nothing is
+        dropped as derived.
+        """
+        if results:
+            write_checksums(self.new)  # before the swap: a folder in place always has it
         if self.target.exists():
-            self._carry_derived()
+            if results:
+                self._carry_derived()
             os.rename(self.target, self.old)
         os.rename(self.new, self.target)
         self.committed = True
@@ -300,12 +396,15 @@ class ResultsWriter:
         return self.target
 
     def _keeps_something(self) -> bool:
+        if not self.keep_partial:
+            return False
         return (self.work / CHECKPOINT_NAME).exists() or (self.new / "tuning.json").exists()
 
     def _cleanup(self) -> None:
         """Remove what a rerun cannot use; release the lock."""
         try:
-            if self.new.exists() and not (self.new / "tuning.json").exists():
+            useful = self.keep_partial and (self.new / "tuning.json").exists()
+            if self.new.exists() and not useful:
                 shutil.rmtree(self.new, ignore_errors=True)
             with contextlib.suppress(OSError):
                 self.work.rmdir()  # only when empty: checkpoints and set-aside files stay
@@ -356,18 +455,24 @@ def _probe_identity(cfg: Any) -> Any:
     return {k: cfg.get(k) for k in ("backbone", "weights_sha256", "layers", "grid", "precision")}
 
 
-def check_results_folder(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """Refuse a results folder that is incomplete or mixes two configurations.
+def check_results_folder(
+    folder: str | os.PathLike[str], *, checksums: bool = True
+) -> dict[str, Any]:
+    """Refuse a results folder that is incomplete, mixes two configurations or was changed.
 
     The probe configuration is compared between ``tuning.json``, ``scores.json`` and
     ``summary.json``; the weights between those and ``selection.json``; the score settings
     between ``scores.json`` and ``summary.json``. Files that are absent are not compared,
-    but ``scores.json`` must be there.
+    but ``scores.json`` must be there. Then every file is compared with the checksums
+    written with the folder (:func:`verify_checksums`).
 
     Parameters
     ----------
     folder : path
         A results folder written by ``hvsprobe analyze``.
+    checksums : bool
+        Verify ``checksums.json`` too (:func:`load_scores` does it after parsing the
+        scores, so that a malformed file is named as such).
 
     Returns
     -------
@@ -388,6 +493,8 @@ def check_results_folder(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """
     folder = Path(folder)
     rerun = f"rerun `hvsprobe analyze ... --out {folder}`"
+    if not folder.exists() and (work_folder(folder) / "old").is_dir():
+        ResultsWriter(folder).recover()  # a swap killed between its two renames
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise ResultsFolderError(
@@ -429,6 +536,8 @@ def check_results_folder(folder: str | os.PathLike[str]) -> dict[str, Any]:
             f"{folder} mixes two configurations: selection.json and scores.json were made "
             f"from different weights; {rerun}"
         )
+    if checksums:
+        verify_checksums(folder)
     return scores
 
 
@@ -448,12 +557,99 @@ def load_scores(folder: str | os.PathLike[str]) -> Any:
     from .scores import ChannelScores
 
     folder = Path(folder)
-    check_results_folder(folder)
+    check_results_folder(folder, checksums=False)
     try:
-        return ChannelScores.load(folder)
+        scores = ChannelScores.load(folder)
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         detail = f"missing column {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ResultsFolderError(
             f"{folder / 'scores.csv'} is malformed ({detail.splitlines()[0] if detail else exc!r}); "
             f"rerun `hvsprobe analyze ... --out {folder}`"
         ) from None
+    verify_checksums(folder)  # a well-formed file changed after analyze (a number, a column)
+    return scores
+
+
+def write_checksums(folder: str | os.PathLike[str]) -> Path:
+    """Write ``checksums.json``: the sha256 of each file of :data:`OUTPUT_FILES` in ``folder``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "scores.csv").write_text("layer,channel\\n")
+    >>> sorted(read_json(write_checksums(d))["files"])
+    ['scores.csv']
+    """
+    folder = Path(folder)
+    files = {n: sha256_file(folder / n) for n in OUTPUT_FILES if (folder / n).is_file()}
+    doc = {"kind": "checksums", "schema_version": CHECKSUMS_SCHEMA, "files": files}
+    return write_json_atomic(folder / CHECKSUMS_FILE, doc)
+
+
+def verify_checksums(folder: str | os.PathLike[str], names: tuple[str, ...] | None = None) -> bool:
+    """Refuse files of a results folder that changed after ``analyze`` wrote them.
+
+    Parameters
+    ----------
+    folder : path
+        The results folder.
+    names : tuple of str, optional
+        Check only these files (default: every file of :data:`OUTPUT_FILES`).
+
+    Returns
+    -------
+    bool
+        ``True`` when the folder has ``checksums.json`` and the files match; ``False`` for a
+        folder without one (written before hvsprobe recorded checksums: read as before).
+
+    Raises
+    ------
+    ResultsFolderError
+        One line naming the changed, missing or added file and what to do.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "scores.csv").write_text("pe\\n0.0049\\n")
+    >>> _ = write_checksums(d)
+    >>> verify_checksums(d)
+    True
+    >>> _ = (d / "scores.csv").write_text("pe\\n9.99\\n")
+    >>> verify_checksums(d)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hvsprobe.errors.ResultsFolderError: .../scores.csv was changed after `hvsprobe analyze` wrote it ...
+    """
+    folder = Path(folder)
+    path = folder / CHECKSUMS_FILE
+    rerun = f"rerun `hvsprobe analyze ... --out {folder}` to remake the folder"
+    if not path.exists():
+        return False
+    try:
+        doc = read_json(path)
+        check_schema(doc, "checksums", CHECKSUMS_SCHEMA, path)
+        recorded = doc["files"]
+        if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+            raise ValueError(f"{path}: 'files' must map file names to sha256 strings")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultsFolderError(f"{path} is unreadable ({detail}); {rerun}") from None
+    for name in names if names is not None else OUTPUT_FILES:
+        p = folder / name
+        if name not in recorded:
+            if p.is_file():
+                raise ResultsFolderError(
+                    f"{p} was added after `hvsprobe analyze` wrote the folder (not in "
+                    f"{CHECKSUMS_FILE}); {rerun}"
+                )
+            continue
+        if not p.is_file():
+            raise ResultsFolderError(f"{p} is missing (it is listed in {CHECKSUMS_FILE}); {rerun}")
+        if sha256_file(p) != recorded[name]:
+            raise ResultsFolderError(
+                f"{p} was changed after `hvsprobe analyze` wrote it (its sha256 differs from "
+                f"the one in {CHECKSUMS_FILE}); {rerun}"
+            )
+    return True

@@ -179,7 +179,13 @@ class Selection:
             raise ValueError(f"{path}: not valid JSON ({exc}); is it a selection file?") from None
         except UnicodeDecodeError:
             raise ValueError(f"{path}: not a UTF-8 text file; is it a selection file?") from None
-        return cls.from_dict(data, path)
+        sel = cls.from_dict(data, path)
+        folder = Path(path).parent
+        if Path(path).name == "selection.json":  # a results folder's own: check its identity
+            from .results_folder import verify_checksums
+
+            verify_checksums(folder, ("selection.json",))
+        return sel
 
 
 def _is_int(v: object) -> bool:
@@ -380,6 +386,8 @@ def select_channels(
         all_vals = np.concatenate([values_of(t) for t in per_layer.values()])
         idx, w = _pick(all_vals, strategy, value, bottom, rng)
         out = _split_global(per_layer, idx, w)
+    if strategy == "threshold" and not any(e["channels"] for e in out.values()):
+        _refuse_empty_threshold(per_layer, score, value, bottom, flags)
     return Selection(
         backbone=str(scores.config.get("backbone", "")),
         weights_sha256=str(scores.config.get("weights_sha256", "")),
@@ -408,6 +416,34 @@ def _check_request(score: str, strategy: str, value: float, scope: str) -> None:
         raise ValueError(f"top_count needs a positive integer value, got {value}")
     if strategy == "soft" and not value > 0:
         raise ValueError(f"soft needs a positive exponent value, got {value}")
+
+
+def _refuse_empty_threshold(
+    per_layer: dict[str, dict[str, np.ndarray]],
+    score: str,
+    value: float,
+    bottom: bool,
+    flags: tuple[str, ...],
+) -> None:
+    """Raise ``ValueError`` naming the best available score: a threshold above every channel.
+
+    An empty selection is never what was meant (a metric built on it refuses it later, far
+    from the cause), so the threshold is refused where it is chosen.
+    """
+    vals = np.concatenate([_ranked_values(t, score, flags, {}) for t in per_layer.values()])
+    finite = vals[np.isfinite(vals)]
+    side, word = ("<=", "smallest") if bottom else (">=", "largest")
+    if finite.size == 0:
+        raise ValueError(
+            f"threshold {value:g} selects no channel: no selectable channel has a finite "
+            f"{score} score in these layers; choose other layers or another score"
+        )
+    best = float(finite.min() if bottom else finite.max())
+    raise ValueError(
+        f"threshold {value:g} selects no channel: the {word} {score} among the selectable "
+        f"channels is {best:.6g}, so no channel has {score} {side} {value:g}; give a value "
+        f"{'at or above' if bottom else 'at or below'} {best:.6g}"
+    )
 
 
 def _exclusion_flags(exclude: Sequence[str] | None, strategy: str) -> tuple[str, ...]:

@@ -43,6 +43,14 @@ def build_distance(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", type=Path, default=None, help="CSV to write (default: print only)")
     p.add_argument("--device", default=None, help="torch device (default: cpu)")
+    p.add_argument(
+        "--max-memory",
+        type=float,
+        default=None,
+        metavar="GB",
+        help="memory a perceptual metric may use per pair; larger pairs are refused before "
+        "they run (default: the memory available)",
+    )
 
 
 def run_distance(args: argparse.Namespace) -> int:
@@ -53,7 +61,13 @@ def run_distance(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_file(args.out)
     rows = distance_command(
-        args.ref, args.dist, args.metric, args.out, selection=args.selection, device=args.device
+        args.ref,
+        args.dist,
+        args.metric,
+        args.out,
+        selection=args.selection,
+        device=args.device,
+        max_memory=args.max_memory,
     )
     names = list(args.metric)
     print("pair," + ",".join(names))

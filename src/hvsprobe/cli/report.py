@@ -85,13 +85,18 @@ def build_invert(p: argparse.ArgumentParser) -> None:
 def run_invert(args: argparse.Namespace) -> int:
     """Run ``hvsprobe invert``; returns the exit status."""
     from ..invert import InversionConfig, default_selections, invert, load_target, save_inversion
-    from ..scores import ChannelScores
+    from ..results_folder import load_scores
 
     if (args.selection is None) == (args.results is None):
         raise ValueError("give either --selection FILE (repeatable) or --results DIR, not both")
+    if not 0.0 < args.fraction <= 1.0:  # named here: the library's message says `fraction`
+        raise ValueError(
+            f"--fraction: must be > 0 and <= 1 (the share of each layer's channels used for "
+            f"the top, bottom and random subsets), got {args.fraction:g}"
+        )
     cfg = InversionConfig(steps=args.steps, lr=args.lr, tv_weight=args.tv_weight, seed=args.seed)
     if args.results is not None:
-        scores = ChannelScores.load(args.results)
+        scores = load_scores(args.results)  # refuses incomplete, mixed or changed folders
         sels = default_selections(
             scores, fraction=args.fraction, layers=args.layers, seed=args.seed
         )

@@ -140,6 +140,7 @@ def _add_add(dsub: argparse._SubParsersAction) -> None:
 def _list(args: argparse.Namespace) -> int:
     from .._io import resolve_data_root
     from .fetch import dataset_status
+    from .store import moved_registration
 
     root, source = resolve_data_root(args.data_root, user_default=True)
     print(f"data root: {root} ({source})")
@@ -150,6 +151,9 @@ def _list(args: argparse.Namespace) -> int:
         else:
             state = "absent"
         print(f"{info.name:15s} {state}: {s.path}")
+        moved = moved_registration(root, info.name)
+        if moved is not None:
+            print(f"{'':15s} note: {moved}")
         print(f"{'':15s} {info.title}, {info.size}")
         print(f"{'':15s} source: {info.source}")
         for f in info.files:

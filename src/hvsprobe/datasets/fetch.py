@@ -117,6 +117,10 @@ def _merge_into(staging: Path, folder: Path) -> None:
 def _link_standard(info: DatasetInfo, path: Path, root: Path) -> str:
     """Make ``<root>/<info.folder>`` point at ``path`` so the readers' defaults find it."""
     standard = root / info.folder
+    relinked = ""
+    if standard.is_symlink() and not standard.exists():  # the registered folder was moved
+        relinked = f" (replacing the broken link to {os.readlink(standard)})"
+        standard.unlink()
     if standard.exists() or standard.is_symlink():
         if standard.resolve() == path.resolve():
             return ""
@@ -126,7 +130,7 @@ def _link_standard(info: DatasetInfo, path: Path, root: Path) -> str:
         )
     standard.parent.mkdir(parents=True, exist_ok=True)
     standard.symlink_to(path.resolve(), target_is_directory=True)
-    return f"linked {standard} -> {path}"
+    return f"linked {standard} -> {path}{relinked}"
 
 
 _LIVE_PROVENANCE = ".hvsprobe-live-labels.json"

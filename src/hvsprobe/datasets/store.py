@@ -110,3 +110,49 @@ class DataStore:
         if entry.get("source") == "fetch":
             return marker_path(folder, name).is_file()
         return folder.is_dir()
+
+
+def moved_registration(root: str | os.PathLike[str], name: str) -> str | None:
+    """Why a data set registered in ``root`` cannot be found, or ``None``.
+
+    ``hvsprobe data add NAME PATH`` records ``PATH`` and links the standard folder under
+    ``root`` to it; when the folder is moved or deleted later, the link is left pointing
+    nowhere and the readers would only say that no folder was found.
+
+    Returns
+    -------
+    str or None
+        One sentence naming the registered path, the broken link and the command that
+        registers the new place; ``None`` when ``name`` is not registered or its folder is
+        still there.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> store = DataStore(root, {"live": {"path": str(root / "gone"), "source": "add"}})
+    >>> _ = store.save()
+    >>> print(moved_registration(root, "live"))  # doctest: +ELLIPSIS
+    live was registered at .../gone, which no longer exists (moved or deleted?); ...
+    """
+    try:
+        entry = DataStore.load(root).datasets.get(name)
+    except (OSError, ValueError):
+        return None
+    if not entry or "path" not in entry:
+        return None
+    path = Path(entry["path"])
+    if path.is_dir():
+        return None
+    links = sorted(
+        str(p)
+        for sub in (Path(root), Path(root) / "iqa")
+        if sub.is_dir()
+        for p in sub.iterdir()
+        if p.is_symlink() and not p.exists() and os.readlink(p) == str(path)
+    )
+    link = f"; the link {links[0]} -> {path} is broken" if links else ""
+    return (
+        f"{name} was registered at {path}, which no longer exists (moved or deleted?){link}; "
+        f"register its new place with `hvsprobe data add {name} NEWPATH`"
+    )

@@ -20,6 +20,7 @@ from typing import Any
 from .._io import atomic_path, resolve_data_root, write_json_atomic
 from .bapps import JNDResult, TwoAFCResult, evaluate_2afc, evaluate_jnd
 from .iqa import IQADataset, IQAResult, evaluate_iqa, load_iqa_dataset, read_csv_dataset
+from .iqa.evaluation import per_type_rows
 from .metric_interface import Metric, resolve_metric
 
 __all__ = [
@@ -89,6 +90,13 @@ def _bapps_root(data_root: str | os.PathLike[str] | None) -> Path:
     for cand in (base / "bapps", base / "BAPPS", base):
         if (cand / "2afc").is_dir() or (cand / "jnd").is_dir() or (cand / "dataset").is_dir():
             return cand
+    from ..datasets.registry import list_datasets
+    from ..datasets.store import moved_registration
+
+    for name in [n for n in list_datasets() if n.startswith("bapps")]:
+        moved = moved_registration(base, name)
+        if moved is not None:
+            raise FileNotFoundError(moved)
     raise FileNotFoundError(
         f"no BAPPS folder under {base} (looked for bapps/, BAPPS/ or 2afc/ and jnd/ in it)"
     )
@@ -216,7 +224,7 @@ def _format_iqa(name: str, r: IQAResult, n_refs: int | None) -> list[str]:
         f"{100 * level:g} % intervals resample reference images"
     )
     lines = [head, f"  {'subset':14s} {'n':>5s} {'refs':>4s}  {'SRCC':21s} {'KRCC':21s} PLCC"]
-    for label, s in [("all", r.overall), *r.per_type.items()]:
+    for label, s in [("all", r.overall), *per_type_rows(r)]:
         lines.append(
             f"  {label:14s} {s.n:5d} {s.n_groups:4d}  {_ci(r, s, 'srcc')} {_ci(r, s, 'krcc')} "
             f"{_ci(r, s, 'plcc')}"
@@ -292,6 +300,9 @@ def evaluate_metrics(
         raise ValueError(f"unknown data set {dataset!r}; choose from {', '.join(DATASET_CHOICES)}")
     if not metrics:
         raise ValueError("name at least one metric (see `hvsprobe metrics`)")
+    from ..metrics.cli_support import check_selection_used
+
+    check_selection_used(selection, list(metrics))
     resolved = [_build_metric(m, selection) for m in metrics]
     config = {
         "metrics": [m.name for m in resolved],

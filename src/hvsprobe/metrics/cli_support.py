@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from ..image_io import load_image
 from ..selection import Selection
 from .registry import get_metric, metric_info
 
-__all__ = ["IMAGE_SUFFIXES", "distance_command", "image_pairs"]
+__all__ = ["IMAGE_SUFFIXES", "check_selection_used", "distance_command", "image_pairs"]
 
 #: Files treated as images in folders (case-insensitive).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -73,6 +74,27 @@ def image_pairs(
     return [(name, ri[name], di[name]) for name in sorted(ri)]
 
 
+def check_selection_used(selection: object, names: Sequence[object]) -> None:
+    """Refuse a selection given with metrics none of which uses it (it would be ignored).
+
+    Examples
+    --------
+    >>> check_selection_used("s.json", ["selected", "psnr"])
+    >>> check_selection_used("s.json", ["psnr"])
+    Traceback (most recent call last):
+    ...
+    ValueError: --selection s.json is used only by the metric 'selected', which is not among the metrics asked for (psnr); drop --selection or add the metric selected
+    """
+    if selection is None or "selected" in names:
+        return
+    shown = ", ".join(n if isinstance(n, str) else str(getattr(n, "name", n)) for n in names)
+    where = selection if isinstance(selection, str | os.PathLike) else "(a Selection)"
+    raise ValueError(
+        f"--selection {where} is used only by the metric 'selected', which is not among the "
+        f"metrics asked for ({shown}); drop --selection or add the metric selected"
+    )
+
+
 def _format(v: float) -> str:
     return format_number(v, style="repr", nonfinite="text")
 
@@ -86,6 +108,7 @@ def distance_command(
     selection: Selection | str | os.PathLike[str] | None = None,
     device: str | torch.device | None = None,
     progress: Callable[[str], None] | None = None,
+    max_memory: float | None = None,
 ) -> list[dict[str, Any]]:
     """Compute metrics between two images or two folders of images and write a CSV.
 
@@ -103,6 +126,9 @@ def distance_command(
         Where to compute (default CPU).
     progress : callable, optional
         Receives one line per pair.
+    max_memory : float, optional
+        Gigabytes a perceptual metric may use per pair (default: the memory available); a
+        pair whose estimate is larger is refused before it runs (docs/metric.md).
 
     Returns
     -------
@@ -116,16 +142,21 @@ def distance_command(
         different sizes or too small for a metric (the message names the pair).
     """
     names = list(dict.fromkeys(metric_names))
+    if max_memory is not None and not (math.isfinite(max_memory) and max_memory > 0):
+        raise ValueError(f"--max-memory: must be a positive number of GB, got {max_memory:g}")
     if not names:
         raise ValueError("give at least one metric name")
     for n in names:
         metric_info(n)
+    check_selection_used(selection, names)
     pairs = image_pairs(ref, dist)
     dev = torch.device(device) if device is not None else torch.device("cpu")
     metrics = {}
     for n in names:
         kwargs: dict[str, Any] = {"selection": selection} if n == "selected" else {}
         metrics[n] = get_metric(n, **kwargs).to(dev)
+        if max_memory is not None and hasattr(metrics[n], "max_memory"):
+            setattr(metrics[n], "max_memory", max_memory)  # noqa: B010 - nn.Module typing
     rows: list[dict[str, Any]] = []
     with torch.no_grad():
         for pair, rp, dp in pairs:

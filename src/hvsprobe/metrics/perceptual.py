@@ -15,6 +15,7 @@ layers (the uncalibrated "baseline", ``selection=None``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,6 +40,13 @@ from ..backbones.base import default_channels_last
 from ..backbones.weights import LPIPS_LAYERS
 from ..selection import Selection
 from .dtypes import accumulation_dtype, autocast_off, iter_layers_as, module_dtype
+from .memory import (
+    MemoryNeedError,
+    feature_elements,
+    max_memory_bytes,
+    memory_estimate,
+    refuse_line,
+)
 
 __all__ = [
     "DEFAULT_EPS",
@@ -327,6 +335,37 @@ def reduce_batch(values: torch.Tensor, reduction: str) -> torch.Tensor:
     return values
 
 
+@contextlib.contextmanager
+def evaluation_mode(module: nn.Module) -> Iterator[None]:
+    """Run ``module`` in evaluation mode inside the block; restore each submodule's flag after.
+
+    A metric never trains its backbone: BatchNorm in training mode would both use batch
+    statistics and update its running ones from the images compared. Nothing is done (and
+    nothing iterated) when no submodule is training.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4)).train()
+    >>> with evaluation_mode(net):
+    ...     net[1].training
+    False
+    >>> net[1].training
+    True
+    """
+    training = [m for m in module.modules() if m.training]
+    if not training:
+        yield
+        return
+    for m in training:
+        m.training = False
+    try:
+        yield
+    finally:
+        for m in training:
+            m.training = True
+
+
 # --------------------------------------------------------------------------------------------
 # the module
 
@@ -376,6 +415,12 @@ class PerceptualDistance(nn.Module):
         on the CPU, where both the convolutions and the per-position channel reductions of the
         distance are faster in that layout (``docs/performance.md``). The value is the same
         up to summation order (tested to 1e-5 relative).
+
+    max_memory : float, optional
+        Gigabytes a call may use for its features; default: the memory available on the
+        device at the call. A call whose estimate (:mod:`hvsprobe.metrics.memory`) is larger
+        is refused before any feature is computed (:class:`~hvsprobe.metrics.memory.MemoryNeedError`,
+        a ``ValueError`` naming the estimate and an image size that fits).
 
     Notes
     -----
@@ -431,8 +476,13 @@ class PerceptualDistance(nn.Module):
         name: str | None = None,
         channels_last: bool | None = None,
         input_range: tuple[float, float] = (0.0, 1.0),
+        max_memory: float | None = None,
     ) -> None:
         super().__init__()
+        if max_memory is not None:
+            check_positive(max_memory, "max_memory")
+        self.max_memory = max_memory
+        self._elements: dict[bool, tuple[float, float, float]] = {}
         if channels_last is not None and not isinstance(channels_last, bool):
             raise TypeError(f"channels_last must be True, False or None, got {channels_last!r}")
         self.channels_last = channels_last
@@ -451,6 +501,19 @@ class PerceptualDistance(nn.Module):
             self._has_index.append(idx is not None)
         self.min_size = self.backbone.min_input_size(self.layers)
         self.name = name or f"perceptual-{self.backbone.name}"
+
+    def train(self, mode: bool = True) -> PerceptualDistance:
+        """Set the module's training flag; the backbone stays in evaluation mode.
+
+        A metric's backbone is frozen: in training mode its BatchNorm layers would update
+        their running statistics from the images compared (and normalise with batch
+        statistics), so ``metric.train()`` (or a parent module's) leaves it in ``eval()``.
+        A backbone put in training mode from outside is run in evaluation mode for each call
+        and given back as it was (:meth:`compute`).
+        """
+        super().train(mode)
+        self.backbone.eval()
+        return self
 
     def extra_repr(self) -> str:  # noqa: D102
         n = sum(int(getattr(self, f"channel_weights_{i}").numel()) for i in range(len(self.layers)))
@@ -575,16 +638,76 @@ class PerceptualDistance(nn.Module):
         rng = self.input_range if input_range is None else check_input_range(input_range)
         self.check_inputs(x, y, rng)
         self._follow_device(x.device)
+        grad = torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)
+        self.check_memory(x.shape, torch.promote_types(x.dtype, self.dtype), x.device, grad=grad)
         x, y = self._prepare(x, rng), self._prepare(y, rng)
         size = (int(x.shape[-2]), int(x.shape[-1]))
         total: torch.Tensor | None = None
-        for i, (fx, fy, fxy) in enumerate(self._feature_pairs(x, y)):
-            with autocast_off(x.device):
-                d = self._layer_map(i, fx, fy, fxy)
-                term = upsample_map(d, size, self.upsample) if spatial else d.mean(dim=(1, 2, 3))
-                total = term if total is None else total + term
+        try:
+            with evaluation_mode(self.backbone):
+                for i, (fx, fy, fxy) in enumerate(self._feature_pairs(x, y)):
+                    with autocast_off(x.device):
+                        d = self._layer_map(i, fx, fy, fxy)
+                        term = (
+                            upsample_map(d, size, self.upsample)
+                            if spatial
+                            else d.mean(dim=(1, 2, 3))
+                        )
+                        total = term if total is None else total + term
+        except (MemoryError, RuntimeError) as exc:
+            text = str(exc)
+            if not (
+                isinstance(exc, MemoryError)
+                or "can't allocate memory" in text
+                or "out of memory" in text.lower()
+            ):
+                raise
+            raise MemoryNeedError(
+                f"metric {self.name} ran out of memory on {x.shape[0]} pair(s) of "
+                f"{size[0]} x {size[1]} images ({text.splitlines()[0] if text else 'MemoryError'}); "
+                "resize the images, compare crops of them, or lower --max-memory so that the "
+                "check refuses before running"
+            ) from None
         assert total is not None
         return reduce_batch(total, reduction)
+
+    def memory_need(
+        self, shape: Sequence[int], dtype: torch.dtype = torch.float32, *, grad: bool = False
+    ) -> float:
+        """Estimated bytes of a call on two ``shape`` batches (:mod:`hvsprobe.metrics.memory`).
+
+        Examples
+        --------
+        >>> import hvsprobe
+        >>> from torch import nn
+        >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"])
+        >>> PerceptualDistance(bb, None).memory_need((1, 3, 100, 100)) / 1e6  # 4 B x 2 x 1e4 x 24
+        1.92
+        """
+        return memory_estimate(self._feature_elements(True), shape, dtype, grad=grad)
+
+    def _feature_elements(self, exact: bool) -> tuple[float, float, float]:
+        if exact not in self._elements:
+            self._elements[exact] = feature_elements(self.backbone, self.layers, exact=exact)
+        return self._elements[exact]
+
+    def check_memory(
+        self, shape: Sequence[int], dtype: torch.dtype, device: torch.device, *, grad: bool
+    ) -> None:
+        """Refuse a call whose features would not fit (``max_memory``, else what is available).
+
+        A bound without a dry run (every stride taken as 1) is tried first; the backbone's
+        dry run (:func:`~hvsprobe.metrics.memory.feature_elements`) is made only for images
+        large enough for that bound to exceed the limit.
+        """
+        limit, given = max_memory_bytes(self.max_memory, device)
+        if limit is None:
+            return
+        if memory_estimate(self._feature_elements(False), shape, dtype, grad=grad) <= limit:
+            return
+        need = memory_estimate(self._feature_elements(True), shape, dtype, grad=grad)
+        if need > limit:
+            raise MemoryNeedError(refuse_line(need, limit, shape, self.name, given=given))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Distance between image batches ``x`` and ``y`` (``N x 3 x H x W`` in ``input_range``).

@@ -33,6 +33,7 @@ from .inputs import (
     selection_files,
     timing_items,
 )
+from .output import report_folder
 from .page_figures import FigureContext, PageFigures, draw_page_figures, input_digest
 from .parallel import default_workers
 from .sections import (
@@ -276,29 +277,32 @@ def _build(
     notes: list[str] = []
     ctx, summary = _load(results, n_curves, notes)
     html_path = _resolve_out(results, out)
-    html_dir = html_path.parent
-    inv_html = inversion_section(Path(inversion), html_dir) if inversion is not None else None
     if workers is not None and int(workers) < 1:
         raise ValueError(f"workers must be >= 1 (or None: the CPUs available), got {workers}")
     n_workers = default_workers() if workers is None else int(workers)
-    made, finish, cache = _start_figures(ctx, results, html_dir, say, n_workers)
-    context = _page_context(ctx, results, html_dir, summary)
-    pages = write_channel_pages(
-        ctx.tuning,
-        ctx.scores,
-        html_dir / "channels",
-        report_href=rel_href(html_path, html_dir / "channels"),
-        title=context["title"].removeprefix("hvsprobe report: "),
-        contrast_index=int(ctx.score_cfg.get("contrast_index", -1)),
-        frequency_curve=str(ctx.score_cfg.get("frequency_curve", "preferred")),
-    )
-    finish()
-    has_csf = _finish_figures(ctx, made, cache, html_dir, notes, say)
-    page_hrefs = {k: rel_href(v, html_dir) for k, v in pages.items()}
-    extra = _extra_sections(sections, results, html_dir, inv_html)
-    html = _render_page(
-        context, made, page_hrefs, extra, notes=notes, has_csf=has_csf, scores=ctx.scores
-    )
-    write_text_atomic(html_path, html)
+    # written into work_dir, renamed to html_dir when complete (report/output.py); links to
+    # files outside the folder are made from html_dir, links inside it are the same in both
+    with report_folder(html_path, say) as (work_dir, html_dir):
+        inv_html = inversion_section(Path(inversion), html_dir) if inversion is not None else None
+        made, finish, cache = _start_figures(ctx, results, work_dir, say, n_workers)
+        context = _page_context(ctx, results, html_dir, summary)
+        pages = write_channel_pages(
+            ctx.tuning,
+            ctx.scores,
+            work_dir / "channels",
+            report_href=rel_href(work_dir / html_path.name, work_dir / "channels"),
+            title=context["title"].removeprefix("hvsprobe report: "),
+            contrast_index=int(ctx.score_cfg.get("contrast_index", -1)),
+            frequency_curve=str(ctx.score_cfg.get("frequency_curve", "preferred")),
+        )
+        finish()
+        has_csf = _finish_figures(ctx, made, cache, work_dir, notes, say)
+        page_hrefs = {k: rel_href(v, work_dir) for k, v in pages.items()}
+        extra = _extra_sections(sections, results, html_dir, inv_html)
+        html = _render_page(
+            context, made, page_hrefs, extra, notes=notes, has_csf=has_csf, scores=ctx.scores
+        )
+        write_text_atomic(work_dir / html_path.name, html)
+    html_path = html_dir / html_path.name
     say(f"report: {html_path}")
     return html_path

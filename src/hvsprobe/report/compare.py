@@ -30,6 +30,7 @@ from ..tuning import Tuning, tuning_curve_data
 from . import figures as figs
 from .html import fmt_share, rel_href, render, table
 from .inputs import CSFCurve, check_consistent, check_inputs, csf_for, response_method_text
+from .output import report_folder
 
 __all__ = ["Network", "bootstrap_median", "build_comparison", "load_network", "ranking"]
 
@@ -401,39 +402,41 @@ def build_comparison(
     _labels(networks)
     out = Path(out)
     html_path = out if out.suffix.lower() in (".html", ".htm") else out / "compare.html"
-    html_dir = html_path.parent
-    fig_dir = html_dir / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
     notes = _config_notes(networks)
     csf = csf_for(dict(networks[0].scores.config.get("score") or {}), notes)
-    with figs.report_style():
-        say("figure: population frequency tuning")
-        f_freq = frequency_figure(networks, fig_dir / "compare_frequency.png", csf)
-        say("figure: scores and shares")
-        f_scores = scores_figure(networks, fig_dir / "compare_scores.png")
-        f_shares = shares_figure(networks, fig_dir / "compare_shares.png")
     say("ranking (bootstrap)")
     rows = ranking(networks, n_boot=n_boot, seed=seed)
-    folders = []
-    for net in networks:
-        report = net.folder / "report.html"
-        href = rel_href(report, html_dir) if report.is_file() else None
-        folders.append((net.label, str(net.folder), response_method_text(net.tuning), href))
-    html = render(
-        "compare.html.j2",
-        title="hvsprobe comparison: " + ", ".join(n.label for n in networks),
-        folders=folders,
-        notes=notes,
-        measure=MEASURE,
-        n_boot=int(n_boot),
-        seed=int(seed),
-        csf_label=csf[2] if csf is not None else None,
-        f_freq=rel_href(f_freq, html_dir),
-        f_scores=rel_href(f_scores, html_dir),
-        f_shares=rel_href(f_shares, html_dir),
-        ranking_table=_ranking_table(rows),
-        shares_table=_shares_table(networks),
-    )
-    write_text_atomic(html_path, html)
+    # built in a work folder and renamed into place whole (report/output.py)
+    with report_folder(html_path, say, rebuilt=()) as (work_dir, html_dir):
+        fig_dir = work_dir / "figures"
+        fig_dir.mkdir(exist_ok=True)
+        with figs.report_style():
+            say("figure: population frequency tuning")
+            f_freq = frequency_figure(networks, fig_dir / "compare_frequency.png", csf)
+            say("figure: scores and shares")
+            f_scores = scores_figure(networks, fig_dir / "compare_scores.png")
+            f_shares = shares_figure(networks, fig_dir / "compare_shares.png")
+        folders = []
+        for net in networks:
+            report = net.folder / "report.html"
+            href = rel_href(report, html_dir) if report.is_file() else None
+            folders.append((net.label, str(net.folder), response_method_text(net.tuning), href))
+        html = render(
+            "compare.html.j2",
+            title="hvsprobe comparison: " + ", ".join(n.label for n in networks),
+            folders=folders,
+            notes=notes,
+            measure=MEASURE,
+            n_boot=int(n_boot),
+            seed=int(seed),
+            csf_label=csf[2] if csf is not None else None,
+            f_freq=rel_href(f_freq, work_dir),
+            f_scores=rel_href(f_scores, work_dir),
+            f_shares=rel_href(f_shares, work_dir),
+            ranking_table=_ranking_table(rows),
+            shares_table=_shares_table(networks),
+        )
+        write_text_atomic(work_dir / html_path.name, html)
+    html_path = html_dir / html_path.name
     say(f"comparison: {html_path}")
     return html_path

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._io import read_json
+from ..results_folder import verify_checksums
 from ..scores import ChannelScores
 from ..selection import Selection
 from ..tuning import Tuning
@@ -54,6 +55,7 @@ def check_inputs(results: Path) -> None:
             f"responses (tuning.json, tuning.npz) and the channel scores (scores.json, "
             f"scores.csv); `{make}` writes them all"
         )
+    verify_checksums(results)  # files changed after analyze wrote them
 
 
 def check_consistent(tuning: Tuning, scores: ChannelScores, results: Path) -> None:

@@ -19,7 +19,7 @@ from ..stats import CorrelationSummary, correlation_summary
 from .data import IQADataset, IQAPair
 from .metric_values import compute_metric_values
 
-__all__ = ["IQAResult", "evaluate_iqa"]
+__all__ = ["IQAResult", "evaluate_iqa", "per_type_rows"]
 
 
 _SUMMARY_COLUMNS = ("subset", "n", "n_refs", "srcc", "krcc", "plcc", "rmse")
@@ -70,7 +70,7 @@ class IQAResult:
     def rows(self) -> list[dict[str, Any]]:
         """Flat summary rows (``all`` first, then each type) with CI bounds."""
         out = []
-        for subset, s in [("all", self.overall), *self.per_type.items()]:
+        for subset, s in [("all", self.overall), *per_type_rows(self)]:
             row: dict[str, Any] = {"subset": subset, "n": s.n, "n_refs": s.n_groups}
             for stat in ("srcc", "krcc", "plcc", "rmse"):
                 row[stat] = getattr(s, stat)
@@ -223,6 +223,14 @@ def evaluate_iqa(
         t: _summary(pred[types == t], human[types == t], refs[types == t], kw)
         for t in dataset.dist_types
     }
+    for label, s, mask in [
+        ("all", overall, np.ones(len(types), dtype=bool)),
+        *((t, per_type[t], types == t) for t in per_type),
+    ]:
+        if not math.isfinite(s.srcc) and not (label == "all" and s is not overall):
+            notes.append(
+                f"subset {label}: no correlation (—): {_undefined(pred[mask], scores[mask])}"
+            )
     return IQAResult(
         m.name,
         bool(m.higher_is_better),
@@ -236,6 +244,37 @@ def evaluate_iqa(
         kw,
         [*dataset.notes, *notes],
     )
+
+
+def _undefined(pred: np.ndarray, scores: np.ndarray) -> str:
+    """Why a rank correlation of ``pred`` with the human ``scores`` is undefined.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _undefined(np.array([1.0, 2.0, 3.0]), np.array([5.0, 5.0, 5.0]))
+    'the human scores are all 5 (a correlation needs them to vary)'
+    """
+    if pred.size < 3:
+        return f"{pred.size} pair(s); a correlation needs at least 3"
+    if np.ptp(scores) == 0:
+        return f"the human scores are all {scores[0]:g} (a correlation needs them to vary)"
+    finite = pred[np.isfinite(pred)]
+    if finite.size and np.ptp(finite) == 0:
+        return f"the metric gives every pair the same value {finite[0]:g}"
+    return "the metric's values are not finite"
+
+
+def per_type_rows(result: IQAResult) -> list[tuple[str, Any]]:
+    """The per-type summaries to show beside ``all``: none when the only type is ``all``.
+
+    A CSV without a ``dist_type`` column puts every pair in the type ``all`` (the default),
+    whose summary is the overall one; it is shown once.
+    """
+    items = list(result.per_type.items())
+    if len(items) == 1 and items[0][0] == "all" and items[0][1].n == result.overall.n:
+        return []
+    return items
 
 
 def _summary(

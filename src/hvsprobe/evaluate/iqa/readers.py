@@ -84,6 +84,11 @@ def _resolve_root(name: str, root: str | os.PathLike[str] | None, data_root: Any
     for folder in _DEFAULT_FOLDERS[name]:
         if (base / folder).is_dir():
             return base / folder
+    from ...datasets.store import moved_registration
+
+    moved = moved_registration(base.parent, name)
+    if moved is not None:
+        raise FileNotFoundError(moved)
     raise FileNotFoundError(
         f"no {name} folder under {base} (tried {', '.join(_DEFAULT_FOLDERS[name])}); point --data-root "
         "(data_root=... in Python, or HVSPROBE_DATA) at the folder that holds iqa/, or pass "
@@ -339,6 +344,26 @@ _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
 
 
+def _refuse_duplicates(path: Path, rows: list[dict[str, str]]) -> None:
+    """Refuse a CSV that rates the same (ref, dist) pair in several rows, naming the rows.
+
+    A repeated row would be counted twice in every correlation and weigh its reference image
+    more in the bootstrap; whether repeats are separate ratings to average or a copy-paste
+    slip is the data's owner's call, so it is not guessed here.
+    """
+    seen: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rows, start=2):
+        seen.setdefault((r["ref"], r["dist"]), []).append(i)
+    dupes = [(k, v) for k, v in seen.items() if len(v) > 1]
+    if dupes:
+        (ref, dist), lines = dupes[0]
+        more = f" (and {len(dupes) - 1} more repeated pair(s))" if len(dupes) > 1 else ""
+        raise ValueError(
+            f"{path}: rows {', '.join(map(str, lines))} rate the same pair ({ref}, {dist}){more}; "
+            "keep one row per pair (average repeated ratings into one score)"
+        )
+
+
 def read_csv_dataset(path: str | os.PathLike[str], *, name: str | None = None) -> IQADataset:
     """Read any IQA dataset described by a CSV file.
 
@@ -359,7 +384,16 @@ def read_csv_dataset(path: str | os.PathLike[str], *, name: str | None = None) -
     IQADataset
     """
     p = Path(path).expanduser()
-    rows = _read_rows(p, ("ref", "dist", "score", "higher_is_better"))
+    required = ("ref", "dist", "score", "higher_is_better")
+    rows = _read_rows(p, required)
+    for i, r in enumerate(rows, start=2):  # row 1 is the header
+        empty = [c for c in required if not r.get(c)]
+        if empty:
+            raise ValueError(
+                f"{p}, row {i}: the {', '.join(empty)} cell{'s are' if len(empty) > 1 else ' is'} "
+                "empty; fill it in or remove the row"
+            )
+    _refuse_duplicates(p, rows)
     hib_values = {r["higher_is_better"].lower() for r in rows}
     if len(hib_values) != 1 or not hib_values <= (_TRUE | _FALSE):
         raise ValueError(
