@@ -369,7 +369,7 @@ class StimulusGrid:
         >>> a.shape, a.dtype
         ((2, 8, 12), dtype('float64'))
         """
-        return _render_array(*self._render_args(indices))
+        return np.asarray(_render_array(*self._render_args(indices)))
 
     def _render_args(
         self, indices: object

@@ -16,9 +16,10 @@ import numpy as np
 import torch
 
 from ..._validation import check_positive
+from ...stimuli.patterns import grating_wave, square_window
 from ..metric_interface import Metric, resolve_metric
 from .prediction import ThresholdPrediction, predict_thresholds
-from .waveforms import _contrast_array, _coords_deg, _gabor_wave, _images_from_wave, _WaveStimulus
+from .waveforms import _contrast_array, _gabor_wave, _images_from_wave, _WaveStimulus
 
 __all__ = ["castle_stimulus", "castle_stimulus_size", "predict_castle_csf"]
 
@@ -73,12 +74,9 @@ def _castle_wave(frequency: float, area: float, kind: str, ppd: float, size: int
     if kind == "gabor":
         sigma = math.sqrt(area / math.pi)
         return _gabor_wave(size, ppd, frequency, 0.0, sigma, sigma)
-    x, y = _coords_deg(size, ppd)
-    half = 0.5 * math.sqrt(area) * ppd  # pixels
-    # anti-aliased hard-edged square: fraction of each pixel inside |x|, |y| <= half
-    cover_x = np.clip(half - np.abs(x * ppd) + 0.5, 0.0, 1.0)
-    cover_y = np.clip(half - np.abs(y * ppd) + 0.5, 0.0, 1.0)
-    return cover_x * cover_y * np.cos(2.0 * math.pi * frequency * x)
+    # anti-aliased hard-edged square aperture of side sqrt(area) (fraction of each pixel inside)
+    window = square_window((size, size), math.sqrt(area) * ppd)
+    return grating_wave((size, size), frequency / ppd, 0.0, 0.0, window=window)[0]
 
 
 def castle_stimulus(
