@@ -182,6 +182,7 @@ def _statistics(test: str, t: dict[str, Any], variants: Sequence[str]) -> dict[s
                 "censored": cens,
                 "criterion": crit,
                 "cells_dropped": int((~np.isfinite(r)).sum()),
+                "conditions_not_shown": int((~np.isfinite(e)).sum()),
             }
     return out
 
@@ -222,6 +223,9 @@ class BatteryResult:
                         "value": s[primary],
                         "pooled_spearman": s.get("pooled_spearman", math.nan),
                         "censored": int(np.count_nonzero(s["censored"])),
+                        "conditions": int(
+                            np.isfinite(s.get("log10_threshold_ratio", s.get("log10_match"))).sum()
+                        ),
                     }
                 )
         return rows

@@ -64,6 +64,8 @@ def threshold_errors(
     -------
     (numpy.ndarray, numpy.ndarray, float)
         ``e`` (C,), censoring flags (C,) and the criterion ``R*`` (median response at 1).
+        ``e`` is NaN for a condition not shown at ``m = 1`` (its human threshold cannot be
+        displayed), which the statistics leave out.
 
     Examples
     --------
@@ -83,7 +85,9 @@ def threshold_errors(
     crit = float(np.nanmedian(at_one)) if np.isfinite(at_one).any() else math.nan
     lm = np.log10(m)
     out = np.array([crossing(row, lm, crit) for row in r], dtype=np.float64).reshape(-1, 2)
-    return out[:, 0], out[:, 1].astype(np.int64), crit
+    # a condition whose human threshold itself cannot be shown has no threshold here
+    e = np.where(np.isfinite(at_one), out[:, 0], math.nan)
+    return e, np.where(np.isfinite(at_one), out[:, 1], 0).astype(np.int64), crit
 
 
 def threshold_rmse(e: np.ndarray) -> float:
