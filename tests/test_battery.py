@@ -110,7 +110,8 @@ class _CSFSubject:
     def __init__(self, display: Display, rows: dict[str, np.ndarray]) -> None:
         self.d, self.rows = display, rows
         self.templates = [
-            gabor_wave_deg(display, f, s) for f, s in zip(rows["frequency"], rows["sigma"])
+            gabor_wave_deg(display, f, s)
+            for f, s in zip(rows["frequency"], rows["sigma"], strict=True)
         ]
 
     def respond(self, test: torch.Tensor, reference: torch.Tensor) -> np.ndarray:
