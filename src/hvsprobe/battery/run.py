@@ -129,6 +129,8 @@ def _masking(subject: Subject, display: Display, data_root: Any, batch: int, bar
 
 def _constancy(subject: Subject, display: Display, data_root: Any, batch: int, bar: Any):
     d = human.georgeson_sullivan(data_root)
+    keep = d["frequency"] < display.ppd / 2  # rows at or above the Nyquist limit are left out
+    d = {k: v[keep] for k, v in d.items()}
     bg = CONSTANCY["background_cd"]
     zero = np.zeros((display.size, display.size))
     freqs = np.unique(d["frequency"])
