@@ -181,6 +181,13 @@ def test_results_folder_round_trip(tmp_path: Path) -> None:
     assert back.summary() == res.summary()
 
 
+def test_cli_test_names_are_the_battery_tests() -> None:
+    from hvsprobe.battery import TESTS
+    from hvsprobe.cli.battery import TEST_NAMES
+
+    assert TEST_NAMES == TESTS
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, HVSPROBE_DATA=str(DATA), OMP_NUM_THREADS="1")
     return subprocess.run(

@@ -6,17 +6,27 @@ import argparse
 import math
 from pathlib import Path
 
+#: hvsprobe.battery.TESTS, spelled out so that building the parser imports no torch
+#: (tests/test_battery.py checks that they agree).
+TEST_NAMES = (
+    "detection_achromatic",
+    "detection_red_green",
+    "detection_yellow_violet",
+    "masking",
+    "constancy",
+)
+
 
 def build_battery(p: argparse.ArgumentParser) -> None:
     """Options of ``hvsprobe battery`` (docs/battery.md)."""
-    from ..battery import TESTS
-
     p.add_argument(
         "subject",
         help="a backbone (vgg16, alexnet, ...: its layers), a metric (hvsprobe metrics) or "
         "'pixels' (the raw-pixel baseline)",
     )
-    p.add_argument("--weights", default="imagenet", help="backbone weights (default: imagenet)")
+    p.add_argument(
+        "--weights", default="imagenet", help="backbone weights, or random:SEED (default: imagenet)"
+    )
     p.add_argument("--layers", nargs="+", default=None, help="layers (default: LPIPS's five)")
     p.add_argument(
         "--subset",
@@ -25,7 +35,12 @@ def build_battery(p: argparse.ArgumentParser) -> None:
         choices=["selection", "random", "bottom", "all"],
         help="channel subsets chosen from --scores (default: whole layers)",
     )
-    p.add_argument("--scores", type=Path, default=None, help="`hvsprobe analyze` results folder")
+    p.add_argument(
+        "--scores",
+        type=Path,
+        default=None,
+        help="`hvsprobe analyze` results folder for --subset (default: none)",
+    )
     p.add_argument("--fraction", type=float, default=0.25, help="subset size (default: 0.25)")
     p.add_argument("--n-random", type=int, default=20, help="random subsets (default: 20)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random subsets (default: 0)")
@@ -35,14 +50,25 @@ def build_battery(p: argparse.ArgumentParser) -> None:
         default=None,
         help="selection.json for the metric 'selected' (default: none)",
     )
-    p.add_argument("--tests", nargs="+", default=list(TESTS), choices=list(TESTS))
+    p.add_argument(
+        "--tests",
+        nargs="+",
+        default=list(TEST_NAMES),
+        choices=list(TEST_NAMES),
+        help="tests to run (default: all five)",
+    )
     p.add_argument("--peak", type=float, default=400.0, help="display peak cd/m2 (default: 400)")
-    p.add_argument("--encoding", default="srgb", choices=["srgb", "linear"])
+    p.add_argument(
+        "--encoding",
+        default="srgb",
+        choices=["srgb", "linear"],
+        help="pixel encoding of linear RGB (default: srgb)",
+    )
     p.add_argument("--ppd", type=float, default=60.0, help="pixels per degree (default: 60)")
     p.add_argument("--size", type=int, default=224, help="image side in pixels (default: 224)")
     p.add_argument("--data-root", type=Path, default=None, help="default: $HVSPROBE_DATA")
-    p.add_argument("--device", default=None)
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default=None, help="torch device (default: CPU)")
+    p.add_argument("--batch-size", type=int, default=16, help="images per call (default: 16)")
     p.add_argument("--out", type=Path, required=True, help="results folder to write")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
