@@ -275,7 +275,10 @@ def write_page(args: argparse.Namespace) -> Path:
         "ImageNet weights, a reduced grid of 12 frequencies x 6 orientations x 2 phases at "
         "224 px); top / bottom 25 % of each layer by PE, 20 seeded random 25 % subsets, all "
         "channels. Human data used to choose anything: **none** (PE comes from gratings and "
-        "the Barten CSF model).",
+        "the Barten CSF model). The score folders were made by `hvsprobe analyze vgg16 "
+        "--layers relu1_2 relu2_2 relu3_3 relu4_3 relu5_3 --n-frequencies 12 "
+        "--n-orientations 6 --n-phases 2 --out DIR` (and `alexnet --layers relu1 relu2 relu3 "
+        "relu4 relu5`, same grid).",
         "",
         "## Scores",
         "",
