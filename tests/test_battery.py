@@ -216,3 +216,48 @@ def test_cli_network_subset_and_metric(tmp_path: Path) -> None:
     bad = _cli("battery", "nonsense", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def _fabricated(top_good: bool) -> object:
+    """A BatteryResult whose top subset has known masking and constancy answers."""
+    from hvsprobe.battery.run import CONSTANCY_CONTRASTS, BatteryResult
+
+    rng = np.random.default_rng(0)
+    names = ["top 25% pe", *[f"random 25% #{i}" for i in range(5)], "bottom 25% pe"]
+    names.append("all channels")
+    c = 10
+    good = np.tile(MULTIPLIERS, (c, 1))  # thresholds proportional to the human ones
+    resp = np.stack([good * 10 ** rng.normal(0, 0.3, (c, 1)) for _ in names], axis=2)
+    resp[:, :, 0 if top_good else 1] = good
+    freqs, refs = np.array([1.0, 5.0, 10.0]), np.array([0.1, 0.5])
+    fr, rf = np.meshgrid(freqs, refs, indexing="xy")
+    cond = {"frequency": fr.ravel(), "reference": rf.ravel(), "match": rf.ravel().copy()}
+    lc = np.log10(CONSTANCY_CONTRASTS)
+    ladders = np.stack(
+        [np.stack([lc + (0.0 if (v == 0) == top_good else 0.5 + 0.1 * v) for _ in freqs])
+         for v in range(len(names))], axis=2,
+    )  # fmt: skip
+    ref_resp = np.tile(np.log10(refs)[:, None], (1, len(names)))
+    tests = {
+        "masking": {"responses": resp},
+        "constancy": {
+            "conditions": cond,
+            "frequencies": freqs,
+            "reference_contrasts": refs,
+            "ladders": ladders,
+            "reference_responses": ref_resp,
+        },
+    }
+    return BatteryResult("fabricated", names, {}, tests)
+
+
+def test_claim1_verdicts_on_a_subset_with_known_answer() -> None:
+    from hvsprobe.battery.page import claim1
+
+    rows = {r["test"]: r for r in claim1(_fabricated(True), n_boot=200, seed=0)}
+    for test in ("masking", "constancy"):
+        assert rows[test]["random"].verdict == "supported"
+        assert rows[test]["random"].value == pytest.approx(0.0, abs=1e-9)  # exact answers
+        assert rows[test]["bottom 25% pe"].verdict == "supported"
+    rows = {r["test"]: r for r in claim1(_fabricated(False), n_boot=200, seed=0)}
+    assert rows["constancy"]["random"].verdict == "contradicted"
