@@ -267,8 +267,10 @@ def write_page(args: argparse.Namespace) -> Path:
             "left out (the condition counts are in the tables)."
         ),
         "",
-        f"Wall time of the subjects run or reused by this command: {run_s / 60:.1f} min "
-        f"({platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs).",
+        "Battery time of each subject, as recorded in its results folder "
+        f"({platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs): "
+        + ", ".join(f"{k} {v.timings['total_s'] / 60:.1f} min" for k, v in results.items())
+        + f"; this command ran or reused them in {run_s / 60:.1f} min.",
         "",
         "Channel subsets: chosen from `hvsprobe analyze` results folders "
         f"(`{args.scores_vgg16}`, `{args.scores_alexnet}`: the five LPIPS layers, "
