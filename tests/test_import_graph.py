@@ -25,53 +25,6 @@ ALLOWED_EDGES = {
     ("hvsprobe.experiments.claim1_report", "hvsprobe.experiments.claim1"),
 }
 ALLOWED_PRIVATE = {
-    # reliability helper (analyze.py, probe.py)
-    ("hvsprobe.analyze", "hvsprobe.probe", "_checked_layers"),
-    ("hvsprobe.analyze", "hvsprobe.probe", "_identity"),
-    # reliability helper (evaluate/iqa/readers.py)
-    ("hvsprobe.evaluate.iqa.readers", "hvsprobe.evaluate.iqa.data", "_CSIQ_TYPES"),
-    ("hvsprobe.evaluate.iqa.readers", "hvsprobe.evaluate.iqa.data", "_DEFAULT_FOLDERS"),
-    # one-renderer helper (stimuli/, evaluate/psychophysics/waveforms.py, castle_csf.py)
-    *{
-        (user, "hvsprobe.evaluate.psychophysics.waveforms", name)
-        for user in (
-            "hvsprobe.evaluate.psychophysics.castle_csf",
-            "hvsprobe.evaluate.psychophysics.modelfest",
-        )
-        for name in (
-            "_WaveStimulus",
-            "_contrast_array",
-            "_coords_deg",
-            "_gabor_wave",
-            "_images_from_wave",
-        )
-    },
-    ("hvsprobe.stimuli.geometry", "hvsprobe.stimuli._checks", "_check_finite"),
-    ("hvsprobe.stimuli.geometry", "hvsprobe.stimuli._checks", "_check_frequency"),
-    *{
-        ("hvsprobe.stimuli.grids", "hvsprobe.stimuli._checks", name)
-        for name in (
-            "_as_float_tuple",
-            "_check_contrast",
-            "_check_dtype",
-            "_check_frequency",
-            "_check_mean",
-            "_check_size",
-        )
-    },
-    ("hvsprobe.stimuli.grids", "hvsprobe.stimuli.patterns", "_render"),
-    ("hvsprobe.stimuli.grids", "hvsprobe.stimuli.patterns", "_render_array"),
-    *{
-        ("hvsprobe.stimuli.patterns", "hvsprobe.stimuli._checks", name)
-        for name in (
-            "_check_contrast",
-            "_check_dtype",
-            "_check_finite",
-            "_check_frequency",
-            "_check_mean",
-            "_check_size",
-        )
-    },
     # claim-1 helper (experiments/claim1_data.py)
     ("hvsprobe.experiments.claim1_data", "hvsprobe.evaluate.psychophysics.castle_csf", "_castle_plan"),
     ("hvsprobe.experiments.claim1_data", "hvsprobe.evaluate.psychophysics.castle_csf", "_castle_wave"),

@@ -35,7 +35,7 @@ from ._io import write_json_atomic, write_text_atomic
 from ._preflight import available_memory, check_device, check_memory, check_output_dir
 from .backbones import Backbone, as_backbone, get_backbone
 from .errors import UserError
-from .probe import PRECISIONS, _checked_layers, _identity, cached_probe, probe_config
+from .probe import PRECISIONS, cached_probe, checked_layers, probe_config, probe_identity
 from .response import ResponseConfig, TorusError, plan_torus
 from .results_folder import ResultsWriter, check_replaceable
 from .scores import ChannelScores, ScoreConfig, compute_scores
@@ -185,7 +185,7 @@ def analyze(
     else:
         bb = as_backbone(backbone)
     timings["load_backbone_s"] = time.perf_counter() - t0
-    names = _checked_layers(bb, grid, layers)
+    names = checked_layers(bb, grid, layers)
     _check_layer_memory(bb, names, grid, response, batch_size)
     out = Path(out) if out is not None else Path("hvsprobe-results") / results_folder_name(bb)
     out = check_replaceable(out)
@@ -283,8 +283,8 @@ def _probe_into(
     cfg = probe_config(
         bb, grid, names, precision=kwargs.get("precision", "fp32"), response=kwargs.get("response")
     )
-    key = _identity(cfg)
-    seeded = writer.seed_tuning(_identity, key)
+    key = probe_identity(cfg)
+    seeded = writer.seed_tuning(probe_identity, key)
     tuning, reused = cached_probe(
         bb, grid, writer.new, names, checkpoint=writer.checkpoint_dir, log=say, **kwargs
     )

@@ -108,7 +108,7 @@ def probe_config(
     }
 
 
-def _identity(cfg: dict[str, Any]) -> str:
+def probe_identity(cfg: dict[str, Any]) -> str:
     """Cache key: the parts of the config that change the numbers."""
     keep = {k: cfg[k] for k in ("backbone", "weights_sha256", "layers", "grid", "precision")}
     if cfg.get("code_sha256"):  # a network from your own code: the code is its identity too
@@ -133,7 +133,7 @@ def _check_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-def _checked_layers(
+def checked_layers(
     backbone: Backbone, grid: StimulusGrid, layers: Sequence[str] | None
 ) -> list[str]:
     """``layers`` (default: the backbone's) in network order, checked against the grid size."""
@@ -263,7 +263,7 @@ def probe(
     if device is not None:
         device = _check_device(device)
     resp = ResponseConfig.coerce(response)
-    names = _checked_layers(backbone, grid, layers)
+    names = checked_layers(backbone, grid, layers)
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     backbone = backbone.to(dev)
     cl = default_channels_last(dev) if channels_last is None else bool(channels_last)
@@ -277,7 +277,7 @@ def probe(
         response=resp,
     )
     runner = _make_runner(backbone, grid, names, resp, int(batch_size), dev, cfg)
-    key = _identity(cfg)
+    key = probe_identity(cfg)
     n = len(grid)
     sums = {name: np.zeros((backbone.channels[name], n), dtype=np.float32) for name in names}
     ckpt = ProbeCheckpoint(checkpoint, key, sums, n, every=checkpoint_every, log=log)
@@ -586,7 +586,7 @@ def probe_paper_protocol(
     """
     backbone = as_backbone(backbone)
     check_choice(precision, "precision", PRECISIONS)
-    names = _checked_layers(backbone, grid, layers)
+    names = checked_layers(backbone, grid, layers)
     idx = np.arange(len(grid)) if indices is None else np.asarray(indices, dtype=np.int64)
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     backbone = backbone.to(dev)
@@ -654,7 +654,7 @@ def cached_probe(
             old = Tuning.load(directory)
         except (ValueError, OSError, KeyError):
             old = None
-        if old is not None and _identity(old.config) == _identity(cfg):
+        if old is not None and probe_identity(old.config) == probe_identity(cfg):
             return old, True
     ckpt_dir = directory if checkpoint is None else checkpoint
     tuning = probe(backbone, grid, names, checkpoint=ckpt_dir, **kwargs)

@@ -562,14 +562,14 @@ def render_torus(
     torch.Tensor
         ``(P * K) x 3 x height x width`` in [0, 1].
     """
-    f64 = torch.float64
-    x = (torch.arange(width, dtype=f64) - (width - 1) / 2.0).view(1, 1, width)
-    y = ((height - 1) / 2.0 - torch.arange(height, dtype=f64)).view(1, height, 1)
-    ph = torch.tensor(np.deg2rad(np.asarray(phases_deg, dtype=np.float64)), dtype=f64)
-    cs = torch.tensor(np.asarray(contrasts, dtype=np.float64), dtype=f64)
-    # cycles taken modulo 1 before the cosine keeps the periodicity exact in floating point
-    cycles = torch.remainder(x * kx + y * ky, 1.0)
-    wave = torch.cos(2.0 * math.pi * cycles + ph.view(-1, 1, 1))  # P x H x W
-    lum = mean * (1.0 + cs.view(1, -1, 1, 1) * wave.unsqueeze(1))  # P x K x H x W
-    lum = lum.clamp(0.0, 1.0).reshape(-1, 1, height, width).expand(-1, 3, height, width)
+    from .stimuli.patterns import grating_wave, luminance
+
+    ph = np.asarray(phases_deg, dtype=np.float64)
+    cs = np.asarray(contrasts, dtype=np.float64)
+    # one wave per phase, drawn by the package's one grating renderer (exactly periodic)
+    wave = grating_wave((height, width), kx, ky, ph, backend="torch")  # P x H x W
+    lum: torch.Tensor = luminance(
+        wave.repeat_interleave(len(cs), dim=0), np.tile(cs, len(ph)), mean
+    )
+    lum = lum.reshape(-1, 1, height, width).expand(-1, 3, height, width)
     return lum.to(dtype=dtype).contiguous().to(device if device is not None else "cpu")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..errors import run_guarded
-from . import analyze, experiment, human, metrics, networks, report
+from . import analyze, battery, experiment, human, metrics, networks, report
 from .parser import CommandParser
 
 _DESCRIPTION = """\
@@ -71,6 +71,8 @@ _TABLE: tuple[tuple[str, str, _Build, _Run], ...] = (
      report.build_invert, report.run_invert),
     ("csf", "human CSF models and their error against castleCSF data",
      human.build_csf, human.run_csf),
+    ("battery", "low-level human-vision battery on a network, channel subset or metric",
+     battery.build_battery, battery.run_battery_command),
     ("experiment", "the experiments: claim1, claim2 and the studies (generated results)",
      experiment.build_experiment, experiment.run_experiment),
     ("sr", "x4 super-resolution: train, evaluate", experiment.build_sr, experiment.run_sr),

@@ -22,7 +22,7 @@ _CONTRAST_TOL = 1e-9
 
 class _Float32:
     """Stands for ``torch.float32`` as a default argument, so that defining the renderers
-    (and importing :mod:`hvsprobe.stimuli`) needs no torch; :func:`_check_dtype` resolves it."""
+    (and importing :mod:`hvsprobe.stimuli`) needs no torch; :func:`check_dtype` resolves it."""
 
     __slots__ = ()
 
@@ -31,11 +31,11 @@ class _Float32:
 
 
 #: The default ``dtype=`` of the renderers: ``torch.float32`` once passed through
-#: :func:`_check_dtype`.
+#: :func:`check_dtype`.
 FLOAT32 = cast("torch.dtype", _Float32())
 
 
-def _check_finite(value: object, name: str) -> float:
+def check_finite(value: object, name: str) -> float:
     """Return ``float(value)`` if it is a finite real number."""
     if isinstance(value, bool | np.bool_ | str) or value is None:
         raise TypeError(f"{name} must be a real number, got {value!r}")
@@ -57,9 +57,9 @@ def _nyquist_message(frequency: float, ppd: float, name: str) -> str:
     )
 
 
-def _check_frequency(frequency: object, ppd: float, name: str = "frequency") -> float:
+def check_frequency_cpd(frequency: object, ppd: float, name: str = "frequency") -> float:
     """Return the frequency (cpd) as float if ``0 < frequency < ppd / 2``."""
-    f = _check_finite(frequency, name)
+    f = check_finite(frequency, name)
     if f <= 0:
         raise ValueError(
             f"{name} must be > 0 cycles/degree, got {frequency!r} (ppd {ppd:g}, Nyquist limit "
@@ -74,15 +74,15 @@ def _max_contrast(mean: float) -> float:
     return min(1.0, (1.0 - mean) / mean)
 
 
-def _check_mean(mean: object) -> float:
-    m = _check_finite(mean, "mean")
+def check_mean(mean: object) -> float:
+    m = check_finite(mean, "mean")
     if not 0.0 < m < 1.0:
         raise ValueError(f"mean luminance must lie in (0, 1) (display units), got {mean!r}")
     return m
 
 
-def _check_contrast(contrast: object, mean: float, name: str = "contrast") -> float:
-    c = _check_finite(contrast, name)
+def check_contrast(contrast: object, mean: float, name: str = "contrast") -> float:
+    c = check_finite(contrast, name)
     cmax = _max_contrast(mean)
     if c < 0.0:
         raise ValueError(f"{name} (Michelson) must be >= 0, got {contrast!r}")
@@ -96,7 +96,7 @@ def _check_contrast(contrast: object, mean: float, name: str = "contrast") -> fl
     return c
 
 
-def _check_size(size: object, name: str = "size", min_size: int = 1) -> tuple[int, int]:
+def check_size(size: object, name: str = "size", min_size: int = 1) -> tuple[int, int]:
     """Return ``(H, W)`` from an int or a pair of ints, each ``>= min_size``."""
 
     def is_int(v: object) -> bool:
@@ -117,7 +117,7 @@ def _check_size(size: object, name: str = "size", min_size: int = 1) -> tuple[in
     return hw
 
 
-def _check_dtype(dtype: torch.dtype) -> torch.dtype:
+def check_dtype(dtype: torch.dtype) -> torch.dtype:
     """Return ``dtype`` (``torch.float32`` for the default :data:`FLOAT32`) if it is a
     floating-point torch dtype, else raise ``TypeError``."""
     import torch
@@ -129,7 +129,7 @@ def _check_dtype(dtype: torch.dtype) -> torch.dtype:
     return dtype
 
 
-def _as_float_tuple(values: object, name: str) -> tuple[float, ...]:
+def as_float_tuple(values: object, name: str) -> tuple[float, ...]:
     """Normalise a number or a 1-D sequence/array of numbers to a non-empty tuple of floats."""
     if isinstance(values, str | bytes):
         raise TypeError(f"{name} must be a sequence of numbers, got {values!r}")
@@ -144,7 +144,7 @@ def _as_float_tuple(values: object, name: str) -> tuple[float, ...]:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if not items:
         raise ValueError(f"{name} must hold at least one value, got none")
-    out = tuple(_check_finite(v, f"{name}[{i}]") for i, v in enumerate(items))
+    out = tuple(check_finite(v, f"{name}[{i}]") for i, v in enumerate(items))
     if len(set(out)) != len(out):
         dup = sorted({v for v in out if out.count(v) > 1})
         raise ValueError(f"{name} must hold unique values, got duplicates {dup} in {out}")

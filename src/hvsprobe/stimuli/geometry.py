@@ -12,7 +12,7 @@ from typing import cast
 import numpy as np
 
 from .._validation import check_positive
-from ._checks import _check_finite, _check_frequency
+from ._checks import check_finite, check_frequency_cpd
 
 __all__ = ["DisplayGeometry", "bar_orientation", "cos_sin_deg"]
 
@@ -42,7 +42,7 @@ def bar_orientation(orientation_deg: float | np.ndarray) -> float | np.ndarray:
     """
     if isinstance(orientation_deg, np.ndarray):
         return np.mod(orientation_deg + 90.0, 180.0)
-    return float((_check_finite(orientation_deg, "orientation_deg") + 90.0) % 180.0)
+    return float((check_finite(orientation_deg, "orientation_deg") + 90.0) % 180.0)
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class DisplayGeometry:
         float
             ``frequency_cpd / ppd``.
         """
-        return _check_finite(frequency_cpd, "frequency_cpd") / self.ppd
+        return check_finite(frequency_cpd, "frequency_cpd") / self.ppd
 
     def check_frequency(self, frequency_cpd: float) -> float:
         """Return ``float(frequency_cpd)`` if it can be shown on this display.
@@ -148,7 +148,7 @@ class DisplayGeometry:
         ValueError
             If the frequency is not finite, ``<= 0`` or ``>= ppd / 2`` (Nyquist).
         """
-        return _check_frequency(frequency_cpd, self.ppd, "frequency")
+        return check_frequency_cpd(frequency_cpd, self.ppd, "frequency")
 
 
 # --------------------------------------------------------------------------------------------

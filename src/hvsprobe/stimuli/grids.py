@@ -11,14 +11,14 @@ import numpy as np
 from .._validation import check_choice, check_positive, is_tensor
 from ._checks import (
     FLOAT32,
-    _as_float_tuple,
-    _check_contrast,
-    _check_dtype,
-    _check_frequency,
-    _check_mean,
-    _check_size,
+    as_float_tuple,
+    check_contrast,
+    check_dtype,
+    check_frequency_cpd,
+    check_mean,
+    check_size,
 )
-from .patterns import KINDS, _render, _render_array
+from .patterns import KINDS, render_batch, render_batch_array
 
 if TYPE_CHECKING:
     import torch
@@ -100,18 +100,18 @@ class StimulusGrid:
         check_choice(self.kind, "stimulus kind", KINDS)
         ppd = check_positive(self.ppd, "ppd")
         put("ppd", ppd)
-        put("size", _check_size(self.size, "size", min_size=8))
-        mean = _check_mean(self.mean)
+        put("size", check_size(self.size, "size", min_size=8))
+        mean = check_mean(self.mean)
         put("mean", mean)
 
-        freqs = _as_float_tuple(self.frequencies, "frequencies")
+        freqs = as_float_tuple(self.frequencies, "frequencies")
         for i, f in enumerate(freqs):
-            _check_frequency(f, ppd, f"frequencies[{i}]")
+            check_frequency_cpd(f, ppd, f"frequencies[{i}]")
         if any(b <= a for a, b in zip(freqs, freqs[1:], strict=False)):
             raise ValueError(f"frequencies must be strictly increasing, got {freqs}")
         put("frequencies", freqs)
 
-        orients = _as_float_tuple(self.orientations, "orientations")
+        orients = as_float_tuple(self.orientations, "orientations")
         if self.kind == "concentric" and len(orients) != 1:
             raise ValueError(
                 "a concentric grating contains all orientations, so kind='concentric' needs "
@@ -119,10 +119,10 @@ class StimulusGrid:
                 "pass orientations=(0.0,)"
             )
         put("orientations", orients)
-        put("phases", _as_float_tuple(self.phases, "phases"))
-        contrasts = _as_float_tuple(self.contrasts, "contrasts")
+        put("phases", as_float_tuple(self.phases, "phases"))
+        contrasts = as_float_tuple(self.contrasts, "contrasts")
         for i, c in enumerate(contrasts):
-            _check_contrast(c, mean, f"contrasts[{i}]")
+            check_contrast(c, mean, f"contrasts[{i}]")
         put("contrasts", contrasts)
 
         if self.kind == "gabor":
@@ -193,8 +193,8 @@ class StimulusGrid:
         for name, n in counts.items():
             if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {n!r}")
-        f_lo = _check_frequency(f_min, ppd, "f_min")
-        f_hi = 0.95 * ppd / 2.0 if f_max is None else _check_frequency(f_max, ppd, "f_max")
+        f_lo = check_frequency_cpd(f_min, ppd, "f_min")
+        f_hi = 0.95 * ppd / 2.0 if f_max is None else check_frequency_cpd(f_max, ppd, "f_max")
         if n_frequencies > 1 and not f_lo < f_hi:
             raise ValueError(
                 f"f_min must be below f_max for {n_frequencies} frequencies, got f_min={f_lo:g} "
@@ -335,8 +335,8 @@ class StimulusGrid:
         IndexError
             If an index is out of range.
         """
-        dtype = _check_dtype(dtype)
-        return _render(*self._render_args(indices), device, dtype)
+        dtype = check_dtype(dtype)
+        return render_batch(*self._render_args(indices), device, dtype)
 
     def render_array(
         self, indices: int | Sequence[int] | np.ndarray | torch.Tensor | slice
@@ -369,7 +369,7 @@ class StimulusGrid:
         >>> a.shape, a.dtype
         ((2, 8, 12), dtype('float64'))
         """
-        return _render_array(*self._render_args(indices))
+        return np.asarray(render_batch_array(*self._render_args(indices)))
 
     def _render_args(
         self, indices: object
@@ -428,7 +428,7 @@ class StimulusGrid:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        _check_dtype(dtype)
+        check_dtype(dtype)
         n = len(self)
         for start in range(0, n, int(batch_size)):
             idx = np.arange(start, min(start + int(batch_size), n), dtype=np.int64)

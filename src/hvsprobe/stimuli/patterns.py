@@ -6,64 +6,221 @@ See :mod:`hvsprobe.stimuli` for the conventions (luminance, coordinates, phase, 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from .._validation import check_positive
 from ._checks import (
     FLOAT32,
-    _check_contrast,
-    _check_dtype,
-    _check_finite,
-    _check_frequency,
-    _check_mean,
-    _check_size,
+    check_contrast,
+    check_dtype,
+    check_finite,
+    check_frequency_cpd,
+    check_mean,
+    check_size,
 )
 from .geometry import cos_sin_deg
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["KINDS", "concentric_grating", "gabor", "grating"]
+__all__ = [
+    "KINDS",
+    "concentric_grating",
+    "gabor",
+    "gaussian_window",
+    "grating",
+    "grating_wave",
+    "luminance",
+    "square_window",
+]
 
 #: Stimulus kinds understood by :class:`~hvsprobe.stimuli.StimulusGrid`.
 KINDS: tuple[str, ...] = ("grating", "gabor", "concentric")
 
 
-def _columns(
-    f_cpp: np.ndarray, orientation_deg: np.ndarray, phase_deg: np.ndarray, contrast: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Per-stimulus factors of the formula as float64 arrays of shape ``(N, 1, 1)``.
+def _backend(backend: str) -> Any:
+    """The array module of ``backend``: numpy, or torch (imported only when asked for)."""
+    if backend == "numpy":
+        return np
+    if backend == "torch":
+        import torch
 
-    Shared by :func:`_render` (torch) and :func:`_render_array` (numpy): ``2 pi f_cpp``, the
-    cosine and sine of the orientation, the phase in radians and the contrast.
-    """
-
-    def col(values: np.ndarray) -> np.ndarray:
-        return np.asarray(values, dtype=np.float64).reshape(-1, 1, 1)
-
-    cos_t, sin_t = cos_sin_deg(orientation_deg)
-    return {
-        "two_pi_f": col(2.0 * math.pi * np.asarray(f_cpp, dtype=np.float64)),
-        "cos": col(cos_t),
-        "sin": col(sin_t),
-        "phase": col(np.deg2rad(np.asarray(phase_deg, dtype=np.float64))),
-        "contrast": col(contrast),
-    }
+        return torch
+    raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
 
 
-def _coordinates(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+def _coordinates(h: int, w: int, xp: Any = np, device: Any = None) -> tuple[Any, Any]:
     """Pixel coordinates ``x`` (1 x 1 x W, to the right) and ``y`` (1 x H x 1, up), in float64.
 
     The values are integers or half-integers, so they are exact whatever computes them.
     """
     x = (np.arange(w, dtype=np.float64) - (w - 1) / 2.0).reshape(1, 1, w)
     y = ((h - 1) / 2.0 - np.arange(h, dtype=np.float64)).reshape(1, h, 1)
-    return x, y
+    if xp is np:
+        return x, y
+    return xp.as_tensor(x, device=device), xp.as_tensor(y, device=device)
 
 
-def _render(
+def _column(values: object, xp: Any, device: Any) -> Any:
+    """Per-stimulus values as a float64 ``(N, 1, 1)`` array of the backend."""
+    col = np.asarray(values, dtype=np.float64).reshape(-1, 1, 1)
+    return col if xp is np else xp.as_tensor(col, device=device)
+
+
+def gaussian_window(
+    size: tuple[int, int],
+    orientation_deg: object,
+    sigma_u_px: float,
+    sigma_v_px: float,
+    *,
+    backend: str = "numpy",
+    device: Any = None,
+) -> Any:
+    """Gaussian envelopes ``exp(-(u / sigma_u)^2 / 2 - (v / sigma_v)^2 / 2)``, peak 1 at the centre.
+
+    ``u = x cos(theta) + y sin(theta)`` is the coordinate along the wave vector and
+    ``v = y cos(theta) - x sin(theta)`` the one across it (along the bars), in pixels from the
+    image centre (see :mod:`hvsprobe.stimuli`).  A window for :func:`grating_wave`.
+
+    Parameters
+    ----------
+    size : tuple of int
+        ``(H, W)``.
+    orientation_deg : float or array of float
+        Wave-vector direction(s) ``theta`` in degrees, one per stimulus.
+    sigma_u_px, sigma_v_px : float
+        Standard deviations along and across the wave vector, in pixels.
+    backend : {'numpy', 'torch'}
+        Array library of the result.
+    device : torch.device or str, optional
+        Device of a torch result.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        float64, N x H x W.
+
+    Examples
+    --------
+    >>> w = gaussian_window((5, 5), 0.0, 1.0, 1.0)
+    >>> w.shape, float(w[0, 2, 2]), round(float(w[0, 2, 3]), 4)  # exp(-1/2) one pixel right
+    ((1, 5, 5), 1.0, 0.6065)
+    """
+    xp = _backend(backend)
+    cos_t, sin_t = cos_sin_deg(np.atleast_1d(np.asarray(orientation_deg, dtype=np.float64)))
+    c, s = _column(cos_t, xp, device), _column(sin_t, xp, device)
+    x, y = _coordinates(*size, xp=xp, device=device)
+    u = x * c + y * s
+    v = y * c - x * s
+    return xp.exp(((u / sigma_u_px) ** 2 + (v / sigma_v_px) ** 2) * -0.5)
+
+
+def square_window(size: tuple[int, int], side_px: float, *, backend: str = "numpy") -> Any:
+    """Anti-aliased square aperture of side ``side_px`` centred on the image, as 1 x H x W.
+
+    Each pixel holds the fraction of its area inside ``|x|, |y| <= side_px / 2``.  A window for
+    :func:`grating_wave`.
+
+    Examples
+    --------
+    >>> square_window((4, 4), 2.0)[0].tolist()[1]
+    [0.0, 1.0, 1.0, 0.0]
+    """
+    xp = _backend(backend)
+    x, y = _coordinates(*size)
+    half = 0.5 * side_px
+    cover = np.clip(half - np.abs(x) + 0.5, 0.0, 1.0) * np.clip(half - np.abs(y) + 0.5, 0.0, 1.0)
+    return cover if xp is np else xp.as_tensor(cover)
+
+
+def grating_wave(
+    size: tuple[int, int],
+    kx: object,
+    ky: object,
+    phase_deg: object = 0.0,
+    *,
+    radial: bool = False,
+    window: Any = None,
+    backend: str = "numpy",
+    device: Any = None,
+) -> Any:
+    """THE grating renderer of hvsprobe: unit-contrast waves ``window * cos(2 pi c + phase)``.
+
+    ``c = frac(kx x + ky y)`` is the number of cycles from the image centre (taken modulo 1
+    before the cosine, which keeps a grating whose wave vector fits a ``H x W`` torus exactly
+    periodic in floating point); with ``radial=True``, ``c = frac(kx r)``, ``r`` the distance
+    from the centre (concentric gratings; ``ky`` is ignored).  Coordinates are pixels from the
+    image centre, ``x`` right and ``y`` up (:mod:`hvsprobe.stimuli`).  The stimulus grid, the
+    torus route of :mod:`hvsprobe.response`, the psychophysics stimuli and the battery all
+    render through this function; :func:`luminance` turns waves into images.
+
+    Parameters
+    ----------
+    size : tuple of int
+        ``(H, W)``.
+    kx, ky : float or array of float
+        Wave vector(s) in cycles per pixel, one per stimulus (broadcast together).
+    phase_deg : float or array of float
+        Phase at the centre in degrees (0 = cosine phase: the maximum at the centre).
+    radial : bool
+        Concentric gratings of radial frequency ``kx``.
+    window : array, optional
+        Envelope multiplied into the wave, broadcastable to N x H x W, of ``backend``
+        (:func:`gaussian_window`, :func:`square_window`).
+    backend : {'numpy', 'torch'}
+        Array library; computation is float64 in both.
+    device : torch.device or str, optional
+        Device of a torch result.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        float64 N x H x W in [-1, 1].
+
+    Examples
+    --------
+    >>> w = grating_wave((1, 8), 0.25, 0.0)  # 4 pixels per cycle, vertical bars
+    >>> w.shape, [round(float(v), 3) for v in w[0, 0, :4]]
+    ((1, 1, 8), [0.707, -0.707, -0.707, 0.707])
+    """
+    xp = _backend(backend)
+    kx_a, ky_a, ph_a = np.broadcast_arrays(
+        np.atleast_1d(np.asarray(kx, dtype=np.float64)),
+        np.atleast_1d(np.asarray(ky, dtype=np.float64)),
+        np.atleast_1d(np.asarray(phase_deg, dtype=np.float64)),
+    )
+    x, y = _coordinates(*size, xp=xp, device=device)
+    if radial:
+        cycles = xp.sqrt(x * x + y * y) * _column(kx_a, xp, device)
+    else:
+        cycles = x * _column(kx_a, xp, device) + y * _column(ky_a, xp, device)
+    cycles = xp.remainder(cycles, 1.0)
+    wave = xp.cos(2.0 * math.pi * cycles + _column(np.deg2rad(ph_a), xp, device))
+    return wave if window is None else wave * window
+
+
+def luminance(wave: Any, contrast: object, mean: float) -> Any:
+    """Images ``clip(mean * (1 + contrast * wave), 0, 1)`` from waves (N x H x W, float64).
+
+    ``contrast`` is one value per wave (or one for all); numpy or torch follows ``wave``.
+
+    Examples
+    --------
+    >>> luminance(grating_wave((1, 4), 0.25, 0.0), 0.5, 0.5).round(3).tolist()
+    [[[0.323, 0.677, 0.677, 0.323]]]
+    """
+    c: Any = np.asarray(contrast, dtype=np.float64).reshape(-1, 1, 1)
+    if not isinstance(wave, np.ndarray):
+        import torch
+
+        c = torch.as_tensor(c, device=wave.device)
+    lum = mean * (1.0 + c * wave)
+    return lum.clip(0.0, 1.0)
+
+
+def render_batch(
     size: tuple[int, int],
     f_cpp: np.ndarray,
     orientation_deg: np.ndarray,
@@ -76,43 +233,31 @@ def _render(
     device: torch.device | str | None,
     dtype: torch.dtype,
 ) -> torch.Tensor:
-    """Render ``N`` stimuli (parameters given as 1-D arrays of length ``N``) as N x 3 x H x W.
-
-    Parameters are assumed to be validated.  Everything is broadcast over the batch: no Python
-    loop over stimuli or pixels.  :func:`_render_array` is the same formula in numpy.
-    """
+    """``N`` stimuli of the grid (parameters as 1-D arrays of length ``N``) as N x 3 x H x W."""
     import torch
 
     h, w = size
     out_device = torch.device(device) if device is not None else torch.device("cpu")
     # float64 is not available on every backend (e.g. Apple MPS): compute there on the CPU.
     work = out_device if out_device.type != "mps" else torch.device("cpu")
-    c = {
-        k: torch.as_tensor(v, device=work)
-        for k, v in _columns(f_cpp, orientation_deg, phase_deg, contrast).items()
-    }
-    n = int(c["two_pi_f"].shape[0])
-    x, y = (torch.as_tensor(a, device=work) for a in _coordinates(h, w))
-    envelope = None
-    if kind == "concentric":
-        arg = torch.sqrt(x * x + y * y) * c["two_pi_f"]  # r, the distance from the centre
-    else:
-        arg = x * c["cos"] + y * c["sin"]  # u, the coordinate along the wave vector
-        if kind == "gabor":
-            assert sigma_px is not None and sigma_y_px is not None
-            v = y * c["cos"] - x * c["sin"]  # across the wave vector (along the bars)
-            envelope = (arg / sigma_px).square_().add_(v.div_(sigma_y_px).square_())
-            envelope = envelope.mul_(-0.5).exp_()
-        arg = arg.mul_(c["two_pi_f"])
-    # in-place from here on: one N x H x W float64 buffer (two for Gabor patches)
-    lum = arg.add_(c["phase"]).cos_()
-    if envelope is not None:
-        lum = lum.mul_(envelope)
-    lum = lum.mul_(c["contrast"]).add_(1.0).mul_(mean).clamp_(0.0, 1.0).to(dtype=dtype)
-    return lum.unsqueeze(1).expand(n, 3, h, w).contiguous().to(out_device)
+    lum: torch.Tensor = render_batch_array(
+        size,
+        f_cpp,
+        orientation_deg,
+        phase_deg,
+        contrast,
+        mean,
+        kind,
+        sigma_px,
+        sigma_y_px,
+        backend="torch",
+        device=work,
+    )
+    n = int(lum.shape[0])
+    return lum.to(dtype=dtype).unsqueeze(1).expand(n, 3, h, w).contiguous().to(out_device)
 
 
-def _render_array(
+def render_batch_array(
     size: tuple[int, int],
     f_cpp: np.ndarray,
     orientation_deg: np.ndarray,
@@ -122,36 +267,30 @@ def _render_array(
     kind: str,
     sigma_px: float | None,
     sigma_y_px: float | None,
-) -> np.ndarray:
-    """:func:`_render` in numpy, without torch: ``N`` stimuli as one float64 N x H x W array.
-
-    The same operations in the same order; only the cosine and exponential come from
-    numpy rather than torch, so the values agree with :func:`_render` in float64 to a few
-    units in the last place.
-    """
-    c = _columns(f_cpp, orientation_deg, phase_deg, contrast)
-    x, y = _coordinates(*size)
-    envelope = None
-    arg: np.ndarray
-    if kind == "concentric":
-        arg = np.sqrt(x * x + y * y) * c["two_pi_f"]
-    else:
-        arg = x * c["cos"] + y * c["sin"]
-        if kind == "gabor":
-            assert sigma_px is not None and sigma_y_px is not None
-            v = y * c["cos"] - x * c["sin"]
-            envelope = np.square(arg / sigma_px) + np.square(v / sigma_y_px)
-            envelope = np.exp(envelope * -0.5, out=envelope)
-        arg *= c["two_pi_f"]
-    arg += c["phase"]
-    lum: np.ndarray = np.cos(arg, out=arg)
-    if envelope is not None:
-        lum *= envelope
-    lum *= c["contrast"]
-    lum += 1.0
-    lum *= mean
-    np.clip(lum, 0.0, 1.0, out=lum)
-    return lum
+    *,
+    backend: str = "numpy",
+    device: Any = None,
+) -> Any:
+    """The grid's stimuli as float64 N x H x W luminance, through :func:`grating_wave`."""
+    f = np.asarray(f_cpp, dtype=np.float64)
+    cos_t, sin_t = cos_sin_deg(orientation_deg)
+    window = None
+    if kind == "gabor":
+        assert sigma_px is not None and sigma_y_px is not None
+        window = gaussian_window(
+            size, orientation_deg, sigma_px, sigma_y_px, backend=backend, device=device
+        )
+    wave = grating_wave(
+        size,
+        f * cos_t if kind != "concentric" else f,
+        f * sin_t,
+        phase_deg,
+        radial=kind == "concentric",
+        window=window,
+        backend=backend,
+        device=device,
+    )
+    return luminance(wave, contrast, mean)
 
 
 def _single(
@@ -168,14 +307,14 @@ def _single(
     dtype: torch.dtype,
     device: torch.device | str | None,
 ) -> torch.Tensor:
-    hw = _check_size(size)
+    hw = check_size(size)
     p = check_positive(cast(float, ppd), "ppd")
-    f = _check_frequency(frequency, p)
-    o = _check_finite(orientation, "orientation")
-    ph = _check_finite(phase, "phase")
-    m = _check_mean(mean)
-    c = _check_contrast(contrast, m)
-    dtype = _check_dtype(dtype)
+    f = check_frequency_cpd(frequency, p)
+    o = check_finite(orientation, "orientation")
+    ph = check_finite(phase, "phase")
+    m = check_mean(mean)
+    c = check_contrast(contrast, m)
+    dtype = check_dtype(dtype)
     sx = sy = None
     if kind == "gabor":
         sx = check_positive(cast(float, sigma_deg), "sigma_deg") * p
@@ -184,7 +323,7 @@ def _single(
             if sigma_y_deg is None
             else check_positive(cast(float, sigma_y_deg), "sigma_y_deg") * p
         )
-    img = _render(
+    img = render_batch(
         hw,
         np.array([f / p]),
         np.array([o]),

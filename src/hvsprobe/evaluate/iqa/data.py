@@ -66,7 +66,7 @@ KADID_TYPES: dict[int, str] = {
 }
 
 # CSIQ: distortion names as written in the DMOS sheet -> (canonical type, folder, file tag)
-_CSIQ_TYPES: dict[str, tuple[str, str, str]] = {
+CSIQ_TYPES: dict[str, tuple[str, str, str]] = {
     "noise": ("awgn", "awgn", "AWGN"),
     "awgn": ("awgn", "awgn", "AWGN"),
     "jpeg": ("jpeg", "jpeg", "JPEG"),
@@ -80,7 +80,7 @@ _CSIQ_TYPES: dict[str, tuple[str, str, str]] = {
 DATASETS: tuple[str, ...] = ("live", "tid2013", "kadid10k", "csiq", "csv")
 
 # default folders under <data_root>/iqa/, tried in order
-_DEFAULT_FOLDERS: dict[str, tuple[str, ...]] = {
+DEFAULT_FOLDERS: dict[str, tuple[str, ...]] = {
     "live": ("LIVE_subset", "LIVE", "live"),
     "tid2013": ("TID2013", "tid2013"),
     "kadid10k": ("KADID-10k", "kadid10k", "kadid-10k"),

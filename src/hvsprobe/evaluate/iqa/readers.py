@@ -15,9 +15,9 @@ import numpy as np
 from ..._io import resolve_data_root
 from ..._validation import check_choice
 from .data import (
-    _CSIQ_TYPES,
-    _DEFAULT_FOLDERS,
+    CSIQ_TYPES,
     DATASETS,
+    DEFAULT_FOLDERS,
     KADID_TYPES,
     TID2013_TYPES,
     IQADataset,
@@ -81,7 +81,7 @@ def _resolve_root(name: str, root: str | os.PathLike[str] | None, data_root: Any
     if root is not None:
         return Path(root).expanduser()
     base = resolve_data_root(data_root)[0] / "iqa"
-    for folder in _DEFAULT_FOLDERS[name]:
+    for folder in DEFAULT_FOLDERS[name]:
         if (base / folder).is_dir():
             return base / folder
     from ...datasets.store import moved_registration
@@ -90,7 +90,7 @@ def _resolve_root(name: str, root: str | os.PathLike[str] | None, data_root: Any
     if moved is not None:
         raise FileNotFoundError(moved)
     raise FileNotFoundError(
-        f"no {name} folder under {base} (tried {', '.join(_DEFAULT_FOLDERS[name])}); point --data-root "
+        f"no {name} folder under {base} (tried {', '.join(DEFAULT_FOLDERS[name])}); point --data-root "
         "(data_root=... in Python, or HVSPROBE_DATA) at the folder that holds iqa/, or pass "
         "root=... in Python"
     )
@@ -267,12 +267,12 @@ def read_kadid10k(
 
 def _csiq_type(text: str) -> tuple[str, str, str]:
     key = re.sub(r"[\s_\-]", "", text.lower())
-    if key not in _CSIQ_TYPES:
+    if key not in CSIQ_TYPES:
         raise ValueError(
             f"unknown CSIQ distortion {text!r}; expected one of noise/awgn, jpeg, jpeg 2000, "
             "f noise, blur, contrast"
         )
-    return _CSIQ_TYPES[key]
+    return CSIQ_TYPES[key]
 
 
 def read_csiq(

@@ -16,9 +16,10 @@ import numpy as np
 import torch
 
 from ..._validation import check_positive
+from ...stimuli.patterns import grating_wave, square_window
 from ..metric_interface import Metric, resolve_metric
 from .prediction import ThresholdPrediction, predict_thresholds
-from .waveforms import _contrast_array, _coords_deg, _gabor_wave, _images_from_wave, _WaveStimulus
+from .waveforms import WaveStimulus, contrast_array, gabor_wave, images_from_wave
 
 __all__ = ["castle_stimulus", "castle_stimulus_size", "predict_castle_csf"]
 
@@ -72,13 +73,10 @@ def castle_stimulus_size(
 def _castle_wave(frequency: float, area: float, kind: str, ppd: float, size: int) -> np.ndarray:
     if kind == "gabor":
         sigma = math.sqrt(area / math.pi)
-        return _gabor_wave(size, ppd, frequency, 0.0, sigma, sigma)
-    x, y = _coords_deg(size, ppd)
-    half = 0.5 * math.sqrt(area) * ppd  # pixels
-    # anti-aliased hard-edged square: fraction of each pixel inside |x|, |y| <= half
-    cover_x = np.clip(half - np.abs(x * ppd) + 0.5, 0.0, 1.0)
-    cover_y = np.clip(half - np.abs(y * ppd) + 0.5, 0.0, 1.0)
-    return cover_x * cover_y * np.cos(2.0 * math.pi * frequency * x)
+        return gabor_wave(size, ppd, frequency, 0.0, sigma, sigma)
+    # anti-aliased hard-edged square aperture of side sqrt(area) (fraction of each pixel inside)
+    window = square_window((size, size), math.sqrt(area) * ppd)
+    return grating_wave((size, size), frequency / ppd, 0.0, 0.0, window=window)[0]
 
 
 def castle_stimulus(
@@ -133,8 +131,8 @@ def castle_stimulus(
     if not 0.0 < mean < 1.0:
         raise ValueError(f"mean must lie in (0, 1), got {mean!r}")
     n = castle_stimulus_size(f, a, kind, ppd=ppd) if size is None else int(size)
-    c, _ = _contrast_array(contrast, min(1.0, (1.0 - mean) / mean))
-    return _images_from_wave(_castle_wave(f, a, kind, ppd, n), c, mean, dtype, device)
+    c, _ = contrast_array(contrast, min(1.0, (1.0 - mean) / mean))
+    return images_from_wave(_castle_wave(f, a, kind, ppd, n), c, mean, dtype, device)
 
 
 def _castle_plan(
@@ -204,7 +202,7 @@ def _distinct_stimuli(
         if key not in keys:
             keys[key] = len(fns)
             w = _castle_wave(key[1], key[2], key[0], ppd, size)
-            fns.append(_WaveStimulus(w, 0.5))
+            fns.append(WaveStimulus(w, 0.5))
         index.append(keys[key])
     return fns, index
 

@@ -19,7 +19,7 @@ import torch
 from ..._io import read_csv_rows, resolve_data_root
 from ..metric_interface import Metric, resolve_metric
 from .prediction import ThresholdPrediction, predict_thresholds
-from .waveforms import _contrast_array, _coords_deg, _gabor_wave, _images_from_wave, _WaveStimulus
+from .waveforms import WaveStimulus, contrast_array, coords_deg, gabor_wave, images_from_wave
 
 __all__ = [
     "MODELFEST_MEAN",
@@ -202,21 +202,21 @@ def load_modelfest(data_root: str | os.PathLike[str] | None = None) -> ModelFest
 
 def _render_modelfest(s: ModelFestStimulus, size: int, ppd: float) -> np.ndarray:
     if s.kind == "gaussian_blob":
-        x, y = _coords_deg(size, ppd)
+        x, y = coords_deg(size, ppd)
         return np.exp(-0.5 * ((x / s.sigma_x_deg) ** 2 + (y / s.sigma_y_deg) ** 2))
     if s.kind == "gabor":
-        return _gabor_wave(
+        return gabor_wave(
             size, ppd, s.frequencies[0], s.bar_orientations[0] - 90.0, s.sigma_x_deg, s.sigma_y_deg
         )
     if s.kind == "compound_gabor":
         parts = [
-            _gabor_wave(size, ppd, f, s.bar_orientations[0] - 90.0, s.sigma_x_deg, s.sigma_y_deg)
+            gabor_wave(size, ppd, f, s.bar_orientations[0] - 90.0, s.sigma_x_deg, s.sigma_y_deg)
             for f in s.frequencies
         ]
         return sum(parts) / len(parts)
     if s.kind == "plaid":
         parts = [
-            _gabor_wave(size, ppd, s.frequencies[0], b - 90.0, s.sigma_x_deg, s.sigma_y_deg)
+            gabor_wave(size, ppd, s.frequencies[0], b - 90.0, s.sigma_x_deg, s.sigma_y_deg)
             for b in s.bar_orientations
         ]
         return sum(parts) / len(parts)
@@ -325,8 +325,8 @@ def modelfest_stimulus(
         For an id outside :data:`SUPPORTED_MODELFEST_IDS` (the message lists them).
     """
     w = modelfest_waveform(stimulus_id, data_root=data_root)
-    c, _ = _contrast_array(contrast, 1.0)
-    return _images_from_wave(w, c, MODELFEST_MEAN, dtype, device)
+    c, _ = contrast_array(contrast, 1.0)
+    return images_from_wave(w, c, MODELFEST_MEAN, dtype, device)
 
 
 def predict_modelfest(
@@ -391,7 +391,7 @@ def predict_modelfest(
     folder = str(data.folder)
 
     def make(sid: int) -> Callable[[float], torch.Tensor]:
-        return _WaveStimulus(_waveform_cached(sid, folder), MODELFEST_MEAN)
+        return WaveStimulus(_waveform_cached(sid, folder), MODELFEST_MEAN)
 
     human = data.human(ids)
     res, _ = predict_thresholds(

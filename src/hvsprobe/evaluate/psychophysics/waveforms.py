@@ -6,14 +6,16 @@ the right, y up, in degrees; orientations are wave-vector directions (0 = vertic
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import torch
 
+from ...stimuli.geometry import cos_sin_deg
+from ...stimuli.patterns import gaussian_window, grating_wave, luminance
 
-def _coords_deg(size: int, ppd: float) -> tuple[np.ndarray, np.ndarray]:
+
+def coords_deg(size: int, ppd: float) -> tuple[np.ndarray, np.ndarray]:
     """x (right) and y (up) in degrees relative to the image centre, as broadcastable arrays."""
     idx = np.arange(size, dtype=np.float64)
     x = ((idx - (size - 1) / 2.0) / ppd)[None, :]
@@ -21,21 +23,19 @@ def _coords_deg(size: int, ppd: float) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _gabor_wave(
+def gabor_wave(
     size: int, ppd: float, freq: float, wave_deg: float, sigma_u: float, sigma_v: float
 ) -> np.ndarray:
     """Cosine-phase Gabor with peak 1: carrier along the wave vector, envelope sigma_u across
-    the bars (along the wave vector) and sigma_v along the bars (degrees)."""
-    x, y = _coords_deg(size, ppd)
-    t = math.radians(wave_deg)
-    ct, st = round(math.cos(t), 15), round(math.sin(t), 15)
-    u = x * ct + y * st
-    v = y * ct - x * st
-    env = np.exp(-0.5 * ((u / sigma_u) ** 2 + (v / sigma_v) ** 2))
-    return env * np.cos(2.0 * math.pi * freq * u)
+    the bars (along the wave vector) and sigma_v along the bars (degrees).  Drawn by the
+    package's one grating renderer, :func:`hvsprobe.stimuli.grating_wave`."""
+    cos_t, sin_t = cos_sin_deg(np.array([wave_deg]))
+    f_cpp = freq / ppd
+    window = gaussian_window((size, size), wave_deg, sigma_u * ppd, sigma_v * ppd)
+    return grating_wave((size, size), f_cpp * cos_t, f_cpp * sin_t, 0.0, window=window)[0]
 
 
-def _contrast_array(contrast: object, cmax: float) -> tuple[np.ndarray, bool]:
+def contrast_array(contrast: object, cmax: float) -> tuple[np.ndarray, bool]:
     scalar = np.ndim(contrast) == 0
     c = np.atleast_1d(np.asarray(contrast, dtype=np.float64)).reshape(-1)
     if c.size == 0:
@@ -45,15 +45,15 @@ def _contrast_array(contrast: object, cmax: float) -> tuple[np.ndarray, bool]:
     return c, scalar
 
 
-def _images_from_wave(
+def images_from_wave(
     w: np.ndarray, c: np.ndarray, mean: float, dtype: torch.dtype, device: Any
 ) -> torch.Tensor:
-    lum = np.clip(mean * (1.0 + c[:, None, None] * w[None]), 0.0, 1.0)
+    lum = luminance(w[None], c, mean)
     t = torch.from_numpy(lum).to(dtype=dtype)
     return t.unsqueeze(1).expand(-1, 3, -1, -1).contiguous().to(device or "cpu")
 
 
-class _WaveStimulus:
+class WaveStimulus:
     """``c -> mean * (1 + c * w)`` as a stimulus function, with a batched variant."""
 
     def __init__(self, w: np.ndarray, mean: float) -> None:
@@ -64,6 +64,6 @@ class _WaveStimulus:
         return self.batch(np.array([contrast]))
 
     def batch(self, contrasts: np.ndarray) -> torch.Tensor:
-        return _images_from_wave(
+        return images_from_wave(
             self.w, np.asarray(contrasts, dtype=np.float64), self.mean, torch.float32, None
         )
