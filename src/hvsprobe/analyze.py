@@ -34,7 +34,14 @@ from ._io import write_json_atomic, write_text_atomic
 from ._preflight import check_device, check_output_dir
 from .backbones import Backbone, as_backbone, get_backbone
 from .errors import UserError
-from .probe import PRECISIONS, _checked_layers, _identity, cached_probe, probe_config
+from .probe import (
+    PRECISIONS,
+    _checked_layers,
+    _identity,
+    cached_probe,
+    check_route,
+    probe_config,
+)
 from .response import ResponseConfig
 from .results_folder import ResultsWriter, check_replaceable
 from .scores import ChannelScores, ScoreConfig, compute_scores
@@ -184,6 +191,7 @@ def analyze(
         bb = as_backbone(backbone)
     timings["load_backbone_s"] = time.perf_counter() - t0
     names = _checked_layers(bb, grid, layers)
+    check_route(bb, grid, names, response)  # e.g. a ViT on the torus: refused before any work
     out = Path(out) if out is not None else Path("hvsprobe-results") / results_folder_name(bb)
     out = check_replaceable(out)
     say(

@@ -46,6 +46,7 @@ from .response import (
     circular_padding,
     interior_masks,
     plan_torus,
+    refuse_torus,
     render_torus,
     torus_unit,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "PRECISIONS",
     "default_channels_last",
     "best_stimulus_whole_map",
+    "check_route",
     "probe",
     "probe_config",
     "probe_paper_protocol",
@@ -96,6 +98,9 @@ def probe_config(
         "backbone": backbone.name,
         "weights": backbone.weights,
         "weights_sha256": backbone.weights_sha256,
+        "weights_origin": backbone.weights_origin,
+        "input_norm": backbone.input_norm,
+        **_token_record(backbone, layers),
         "layers": list(layers),
         "grid": grid.to_dict(),
         "response": resp.to_dict(),
@@ -104,6 +109,24 @@ def probe_config(
         "memory_format": "channels_last" if channels_last else "contiguous",
         "hvsprobe_version": __version__,
     }
+
+
+def _token_record(backbone: Backbone, layers: Sequence[str]) -> dict[str, Any]:
+    """What the results say about token layers and a fixed input size (empty for a CNN).
+
+    ``token_layers``: per token layer (``N x L x C`` read as ``C x h x w``) the extra
+    (class/register) tokens dropped; ``fixed_input_size``: the one input side the network
+    takes, at which it is probed (the field of view is then ``size / ppd`` degrees).
+    """
+    out: dict[str, Any] = {}
+    layers = list(layers)
+    tokens = backbone.token_layers(layers) if layers else {}
+    if tokens:
+        out["token_layers"] = {name: {"extra_tokens_dropped": e} for name, e in tokens.items()}
+    fixed = backbone.fixed_input_size(layers) if layers else None
+    if fixed is not None:
+        out["fixed_input_size"] = fixed
+    return out
 
 
 def _identity(cfg: dict[str, Any]) -> str:
@@ -135,6 +158,13 @@ def _checked_layers(
     """``layers`` (default: the backbone's) in network order, checked against the grid size."""
     names = backbone.check_layers(layers if layers is not None else backbone.default_layers)
     h, w = grid.size
+    fixed = backbone.fixed_input_size(names)
+    if fixed is not None and (h, w) != (fixed, fixed):
+        raise ValueError(
+            f"{backbone.name} takes only {fixed} x {fixed} px inputs (up to layer {names[-1]}); "
+            f"probe it at its native size: --size {fixed} (the grid's pixels per degree then "
+            f"set the field of view, {fixed} / ppd degrees)"
+        )
     need = backbone.min_input_size(names)
     if min(h, w) < need:
         raise ValueError(
@@ -328,8 +358,8 @@ def _make_runner(
                 f"response='torus' needs full-field gratings, the grid is kind={grid.kind!r}; "
                 "use response='whole_map' (or 'interior' for gabor patches)"
             )
-        unit = _network_torus_unit(backbone, names)
-        check_torus(backbone, names, unit)
+        unit = check_route(backbone, grid, names, resp)
+        assert unit is not None
         plan = plan_torus(grid.frequencies, grid.orientations, grid.ppd, unit, resp)
         cfg["response"]["torus"] = plan.summary()
         return lambda start, cl, precision: _torus_batches(
@@ -337,6 +367,11 @@ def _make_runner(
         )
     if resp.method == "interior":
         h, w = grid.size
+        if backbone.fixed_input_size(names) is not None:
+            raise TorusError(
+                f"{backbone.name} takes only {h} px inputs: the interior route renders larger "
+                "stimuli; use --response whole_map (response='whole_map')"
+            )
         size = (int(math.ceil(h * resp.interior_scale)), int(math.ceil(w * resp.interior_scale)))
         masks = interior_masks(backbone, names, size)
         cfg["response"]["interior"] = {
@@ -350,6 +385,39 @@ def _make_runner(
     return lambda start, cl, precision: _grid_batches(
         backbone, grid, names, None, batch_size, start, cl, precision, dev
     )
+
+
+def check_route(
+    backbone: Backbone,
+    grid: StimulusGrid,
+    layers: Sequence[str],
+    response: str | ResponseConfig | None = None,
+) -> int | None:
+    """Refuse, before any stimulus runs, a network the response route cannot measure.
+
+    The torus route needs a network that commutes with translation: a fixed input size
+    (an absolute position embedding) or a failed translation check (:func:`check_torus`)
+    ends in one :class:`~hvsprobe.response.TorusError` line naming the module suspected.
+    Returns the torus unit (``None`` for the other routes).
+
+    Examples
+    --------
+    >>> import hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"])
+    >>> check_route(bb, StimulusGrid.default(size=32, n_frequencies=3), ["1"])
+    1
+    """
+    resp = ResponseConfig.coerce(response)
+    names = list(layers)
+    if resp.method != "torus":
+        return None
+    if backbone.fixed_input_size(names) is not None:
+        raise refuse_torus(backbone, f"it takes only {grid.size[0]} px inputs")
+    unit = _network_torus_unit(backbone, names)
+    check_torus(backbone, names, unit)
+    return unit
 
 
 def _network_torus_unit(backbone: Backbone, names: list[str]) -> int:

@@ -2,8 +2,8 @@
 
 ``load_model("path/to/file.py:build")`` (or ``"package.module:function"``) imports the module,
 calls the function to build the network, optionally loads a checkpoint with restricted
-unpickling (``torch.load(weights_only=True)``) and wraps the result. ``tv:NAME`` and
-``timm:NAME`` build through torchvision or timm when they are installed (never required).
+unpickling (``torch.load(weights_only=True)``) and wraps the result. ``torchvision:NAME``
+(``tv:NAME``) and ``timm:NAME`` build through those libraries (:mod:`hvsprobe.backbones.zoo`).
 """
 
 from __future__ import annotations
@@ -248,35 +248,13 @@ def _import(where: str) -> ModuleType:
         ) from exc
 
 
-def _build_external(library: str, name: str, kwargs: dict[str, Any]) -> nn.Module:
-    """``tv:NAME`` / ``timm:NAME`` through the installed library (weights as it provides)."""
-    package = "torchvision" if library == "tv" else "timm"
-    try:
-        lib = importlib.import_module(package)
-    except ImportError:
-        raise ValueError(
-            f"{library}:{name} needs {package}, which is not installed; install it yourself "
-            "(matching your torch) or give MODULE:FUNCTION"
-        ) from None
-    try:
-        model: nn.Module = (
-            lib.models.get_model(name, **kwargs)
-            if library == "tv"
-            else lib.create_model(name, **kwargs)
-        )
-        return model
-    except (KeyError, ValueError, RuntimeError) as exc:
-        raise ValueError(f"{package} cannot build {name!r}: {exc}") from exc
-
-
 def _call_builder(spec: str, kwargs: dict[str, Any]) -> tuple[nn.Module, str]:
     where, sep, func = spec.rpartition(":")
     if not sep or not where or not func:
         raise ValueError(
-            f"model {spec!r} must be MODULE:FUNCTION, FILE.py:FUNCTION, tv:NAME or timm:NAME"
+            f"model {spec!r} must be MODULE:FUNCTION, FILE.py:FUNCTION, torchvision:NAME or "
+            "timm:NAME"
         )
-    if where in ("tv", "timm"):
-        return _build_external(where, func, kwargs), func
     module = _import(where)
     fn = getattr(module, func, None)
     if not callable(fn):
@@ -366,8 +344,9 @@ def load_model(
     layers: Sequence[str] | None = None,
     input_norm: InputNorm | None = "imagenet",
     name: str | None = None,
+    weights: str | None = None,
 ) -> Backbone:
-    """Build ``MODULE:FUNCTION`` (or ``tv:NAME`` / ``timm:NAME``) and wrap it as a backbone.
+    """Build ``MODULE:FUNCTION`` (or ``torchvision:NAME`` / ``timm:NAME``) as a backbone.
 
     Parameters
     ----------
@@ -380,6 +359,10 @@ def load_model(
         State dict to load (:func:`load_checkpoint`).
     layers, input_norm, name
         As in :func:`wrap`; the name defaults to ``"<module>.<function>"``.
+    weights : str, optional
+        For ``torchvision:NAME`` / ``timm:NAME`` only (:func:`hvsprobe.backbones.zoo.load_zoo_model`):
+        ``"random:SEED"`` (default ``random:0``), ``"pretrained"`` or a file; their input
+        normalisation is the model's own unless ``input_norm`` is given.
 
     Returns
     -------
@@ -391,6 +374,20 @@ def load_model(
     >>> import hvsprobe
     >>> bb = hvsprobe.load_model("torch.nn:Identity")  # doctest: +SKIP
     """
+    from .zoo import is_zoo_spec, load_zoo_model
+
+    if is_zoo_spec(spec):
+        return load_zoo_model(
+            spec,
+            weights or "random:0",
+            layers=layers,
+            model_args=model_args,
+            checkpoint=checkpoint,
+            name=name,
+            input_norm=None if input_norm == "imagenet" else input_norm,
+        )
+    if weights is not None:
+        raise ValueError("weights= applies to torchvision:NAME and timm:NAME; use checkpoint=")
     kwargs = dict(model_args or {})
     model, default_name = _call_builder(spec, kwargs)
     origin = f"built by {spec}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"

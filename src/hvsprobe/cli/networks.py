@@ -14,7 +14,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SPEC",
         help="your network instead of a registered BACKBONE: MODULE:FUNCTION, "
-        "FILE.py:FUNCTION, tv:NAME or timm:NAME (docs/models.md); this or BACKBONE is required",
+        "FILE.py:FUNCTION, torchvision:NAME or timm:NAME (docs/models.md; --weights "
+        "random:SEED, pretrained or FILE for the last two); this or BACKBONE is required",
     )
     p.add_argument(
         "--model-arg",
@@ -47,14 +48,24 @@ def model_from_args(args: argparse.Namespace, layers: Sequence[str] | None = Non
         if args.model_arg or args.checkpoint is not None or args.input_norm != "imagenet":
             raise ValueError("--model-arg, --checkpoint and --input-norm apply to --model only")
         return None
-    if getattr(args, "weights", None) is not None:
-        raise ValueError("--weights applies to registered backbones; use --checkpoint with --model")
+    from ..backbones.zoo import is_zoo_spec
+
+    weights = getattr(args, "weights", None)
+    if is_zoo_spec(args.model):
+        if weights is None and args.checkpoint is None:  # `layers` needs no trained weights
+            weights = "pretrained" if hasattr(args, "weights") else "random:0"
+    elif weights is not None:
+        raise ValueError(
+            "--weights applies to registered backbones and torchvision:/timm: models; "
+            "use --checkpoint with --model MODULE:FUNCTION"
+        )
     return load_model(
         args.model,
         model_args=parse_model_args(args.model_arg),
         checkpoint=args.checkpoint,
         layers=layers,
         input_norm=parse_input_norm(args.input_norm),
+        weights=weights,
     )
 
 
