@@ -1,0 +1,167 @@
+"""``hvsprobe sweep``: in-process and on a local Ray cluster alike, resumable, with a leaderboard."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from hvsprobe.cli import main
+from hvsprobe.sweep import read_sweep, run_sweep
+from test_report_browser import CHROMIUM, _check_in_harness  # noqa: I001  (tests/ on sys.path)
+
+DATA = Path(__file__).parent / "data"
+SRC = Path(__file__).parent.parent / "src"
+ANALYSIS = """[analysis]
+size = 32
+ppd = 16
+n_frequencies = 3
+n_orientations = 4
+n_phases = 2
+response = "{response}"
+"""
+THREE = """
+[[model]]
+model = "alexnet"
+weights = "random:0"
+layers = ["relu1", "relu2"]
+
+[[model]]
+model = "resnet_tiny.py:build"
+layers = "all"
+
+[[model]]
+model = "vit_tiny.py:build"
+layers = "all"
+"""
+#: the only entries that differ between two runs of one analysis: wall-clock times
+TIMING_KEYS = ("timings", "probe_run")
+
+
+def _sweep_file(folder: Path, models: str, response: str = "whole_map") -> Path:
+    for name in ("resnet_tiny.py", "vit_tiny.py", "sweep_slow.py"):
+        (folder / name).write_text((DATA / name).read_text())
+    path = folder / "models.toml"
+    path.write_text(ANALYSIS.format(response=response) + models)
+    return path
+
+
+def _contents(out: Path) -> dict[str, bytes]:
+    """Every file under ``out`` (timings removed from summary.json, nothing else)."""
+    files = {}
+    for p in sorted(out.rglob("*")):
+        if p.is_file():
+            data = p.read_bytes()
+            if p.name == "summary.json":
+                d = json.loads(data)
+                for k in TIMING_KEYS:
+                    d.pop(k, None)
+                data = json.dumps(d, sort_keys=True).encode()
+            files[str(p.relative_to(out))] = data
+    return files
+
+
+@pytest.fixture
+def one_thread():
+    """The in-process run on one thread, as each Ray task is (OMP_NUM_THREADS=1 there)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_sweep_in_process_and_on_a_local_ray_cluster_agree(tmp_path, one_thread):
+    ray = pytest.importorskip("ray", reason="ray is in the test extra: pip install -e .[test]")
+    spec = _sweep_file(tmp_path, THREE)
+    local = run_sweep(spec, tmp_path / "local")
+    assert [r["status"] for r in local] == ["done"] * 3
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {
+        "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}})  # fmt: skip
+    try:
+        remote = run_sweep(spec, tmp_path / "ray", ray_address="local")
+    finally:
+        ray.shutdown()
+    assert [r["status"] for r in remote] == ["done"] * 3
+    a, b = _contents(tmp_path / "local"), _contents(tmp_path / "ray")
+    assert sorted(a) == sorted(b)
+    assert "leaderboard.html" in a and "figures/leaderboard.png" in a
+    different = [k for k in a if a[k] != b[k]]
+    assert different == [], different
+    # the ViT's results: one channel per embedding dimension, its tokens recorded
+    vit = json.loads(a["vit_tiny.build-default/tuning.json"])["config"]
+    assert vit["layers"] == ["blocks.0", "blocks.1"]
+    assert vit["token_layers"]["blocks.0"] == {"extra_tokens_dropped": 1}
+
+
+def test_a_killed_sweep_finishes_only_what_was_missing(tmp_path):
+    models = """
+[[model]]
+model = "sweep_slow.py:build"
+name = "fast-a"
+
+[[model]]
+model = "sweep_slow.py:build"
+name = "slow-b"
+model_args = { delay = 0.3 }
+
+[[model]]
+model = "sweep_slow.py:build"
+name = "fast-c"
+"""
+    spec = _sweep_file(tmp_path, models)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "hvsprobe.cli", "sweep", str(spec), "--out", str(out)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (out / ".slow-b.hvsprobe-run").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert (out / "fast-a" / "summary.json").is_file()
+    assert not (out / "slow-b").exists() and not (out / "fast-c").exists()
+    first = (out / "fast-a" / "tuning.npz").stat().st_mtime_ns
+    results = run_sweep(spec, out)
+    assert [r["status"] for r in results] == ["skipped", "done", "done"]
+    assert (out / "fast-a" / "tuning.npz").stat().st_mtime_ns == first
+    assert [r["status"] for r in run_sweep(spec, out)] == ["skipped"] * 3
+
+
+def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path, capsys):
+    models = THREE.split("[[model]]")[1] + '\n[[model]]\nmodel = "missing.py:build"\n'
+    spec = _sweep_file(tmp_path, "[[model]]" + models)
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert "alexnet-random0                  done" in captured.out
+    assert "1 of 2 models failed: missing.build-default" in captured.err
+    assert (tmp_path / "out" / "alexnet-random0" / "summary.json").is_file()
+    assert (tmp_path / "out" / "leaderboard.html").is_file()
+
+
+def test_sweep_file_errors(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[model]]\nmodel = "alexnet"\nlayer = ["relu1"]\n')
+    with pytest.raises(ValueError, match="takes only"):
+        read_sweep(bad)
+    bad.write_text("[analysis]\nsize = 32\n")
+    with pytest.raises(ValueError, match="no \\[\\[model\\]\\]"):
+        read_sweep(bad)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium)")
+def test_leaderboard_opens_in_chromium_with_every_file_present(tmp_path):
+    spec = _sweep_file(tmp_path, THREE)
+    run_sweep(spec, tmp_path / "out")
+    page = tmp_path / "out" / "leaderboard.html"
+    res, run = _check_in_harness(page, tmp_path / "profile")
+    assert res["images"] == 1 and res["broken"] == []
+    assert res["links"] >= 3 and res["missing"] == [] and res["anchors"] == []
+    assert res["width"] <= 1280
+    assert [line for line in run.stderr.splitlines() if "CONSOLE" in line] == []
