@@ -187,13 +187,14 @@ def token_layout(shape: tuple[int, ...], height: int, width: int, extra: int | N
 
     ``h x w`` must have the input's aspect ratio and divide it (a whole patch size); the
     fewest extra tokens (at most :data:`MAX_EXTRA_TOKENS`) that make this so are taken, or
-    exactly ``extra`` when the model says (timm's ``num_prefix_tokens``).
+    exactly ``extra`` when the model says (timm's ``num_prefix_tokens``). The count is a
+    reading of the shape, so the results record it (``token_layers`` in ``tuning.json``).
 
     Examples
     --------
     >>> token_layout((1, 197, 192), 224, 224)  # ViT-Ti/16: a class token and 14 x 14 patches
     1
-    >>> token_layout((1, 10, 64), 32, 32)
+    >>> token_layout((1, 3, 64), 32, 32)  # no 2 x 2 grid or larger: not a token map
     -1
     """
     if len(shape) != 3:
@@ -233,7 +234,7 @@ def tokens_as_map(y: torch.Tensor, extra: int, height: int, width: int) -> torch
         raise ValueError(
             f"{n_tokens} tokens minus {extra} extra are no patch grid for a {height}x{width} input"
         )
-    return y[:, extra:, :].transpose(1, 2).unflatten(2, (h, w))
+    return y[:, extra:, :].transpose(1, 2).view(n_batch, c, h, w)  # splitting L: a view
 
 
 def _first_param(model: nn.Module) -> torch.Tensor | None:
