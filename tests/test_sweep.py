@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -14,6 +17,7 @@ import pytest
 import torch
 
 from hvsprobe.cli import main
+from hvsprobe.report.compare import leaderboard, load_network
 from hvsprobe.sweep import read_sweep, run_sweep
 from test_report_browser import CHROMIUM, _check_in_harness  # noqa: I001  (tests/ on sys.path)
 
@@ -68,20 +72,24 @@ def _contents(out: Path) -> dict[str, bytes]:
     return files
 
 
-@pytest.fixture
-def one_thread():
-    """The in-process run on one thread, as each Ray task is (OMP_NUM_THREADS=1 there)."""
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """THREE run in-process on one thread, as each Ray task runs (OMP_NUM_THREADS=1 there)."""
+    folder = tmp_path_factory.mktemp("sweep")
+    spec = _sweep_file(folder, THREE)
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    try:
+        results = run_sweep(spec, folder / "local")
+    finally:
+        torch.set_num_threads(before)
+    assert [r["status"] for r in results] == ["done"] * 3
+    return spec, folder / "local"
 
 
-def test_sweep_in_process_and_on_a_local_ray_cluster_agree(tmp_path, one_thread):
+def test_sweep_in_process_and_on_a_local_ray_cluster_agree(swept, tmp_path):
     ray = pytest.importorskip("ray", reason="ray is in the test extra: pip install -e .[test]")
-    spec = _sweep_file(tmp_path, THREE)
-    local = run_sweep(spec, tmp_path / "local")
-    assert [r["status"] for r in local] == ["done"] * 3
+    spec, local = swept
     ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {
         "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}})  # fmt: skip
     try:
@@ -89,7 +97,7 @@ def test_sweep_in_process_and_on_a_local_ray_cluster_agree(tmp_path, one_thread)
     finally:
         ray.shutdown()
     assert [r["status"] for r in remote] == ["done"] * 3
-    a, b = _contents(tmp_path / "local"), _contents(tmp_path / "ray")
+    a, b = _contents(local), _contents(tmp_path / "ray")
     assert sorted(a) == sorted(b)
     assert "leaderboard.html" in a and "figures/leaderboard.png" in a
     different = [k for k in a if a[k] != b[k]]
@@ -98,6 +106,32 @@ def test_sweep_in_process_and_on_a_local_ray_cluster_agree(tmp_path, one_thread)
     vit = json.loads(a["vit_tiny.build-default/tuning.json"])["config"]
     assert vit["layers"] == ["blocks.0", "blocks.1"]
     assert vit["token_layers"]["blocks.0"] == {"extra_tokens_dropped": 1}
+
+
+def test_leaderboard_numbers_follow_from_the_scores(swept):
+    _spec, out = swept
+    folders = [
+        out / n for n in ("alexnet-random0", "resnet_tiny.build-default", "vit_tiny.build-default")
+    ]
+    rows = {r["network"]: r for r in leaderboard([load_network(f) for f in folders], n_boot=200)}
+    row = rows["resnet_tiny.build (custom)"]
+    with open(out / "resnet_tiny.build-default" / "scores.csv", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    medians, shares = {}, {}
+    for layer in ("stem", "layer1", "layer2"):
+        mine = [r for r in table if r["layer"] == layer]
+        ok = [r for r in mine if r["selectable"] == "1" and r["dead"] == "0"]
+        products = [float(r["mu1"] or "nan") * float(r["mu2"] or "nan") for r in ok]
+        medians[layer] = statistics.median(p for p in products if math.isfinite(p))
+        shares[layer] = len(ok) / len(mine)
+    assert [x["layer"] for x in row["layers"]] == ["stem", "layer1", "layer2"]
+    assert [x["depth"] for x in row["layers"]] == [1 / 3, 2 / 3, 1.0]  # 0 is the input
+    for x in row["layers"]:
+        assert x["median"][0] == pytest.approx(medians[x["layer"]], rel=1e-6)
+        assert x["share"][0] == pytest.approx(shares[x["layer"]])
+        assert x["median"][1] <= x["median"][0] <= x["median"][2]
+    assert row["best_layer"] == max(medians, key=medians.get)
+    assert rows["alexnet (random:0)"]["control"] and not row["control"]
 
 
 def test_a_killed_sweep_finishes_only_what_was_missing(tmp_path):
@@ -156,10 +190,8 @@ def test_sweep_file_errors(tmp_path):
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium)")
-def test_leaderboard_opens_in_chromium_with_every_file_present(tmp_path):
-    spec = _sweep_file(tmp_path, THREE)
-    run_sweep(spec, tmp_path / "out")
-    page = tmp_path / "out" / "leaderboard.html"
+def test_leaderboard_opens_in_chromium_with_every_file_present(swept, tmp_path):
+    page = swept[1] / "leaderboard.html"
     res, run = _check_in_harness(page, tmp_path / "profile")
     assert res["images"] == 1 and res["broken"] == []
     assert res["links"] >= 3 and res["missing"] == [] and res["anchors"] == []

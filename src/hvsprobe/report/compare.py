@@ -471,7 +471,8 @@ def leaderboard(
 ) -> list[dict[str, Any]]:
     """One row per model: its layers against relative depth and its most human-like layer.
 
-    Per layer: the median μ1·μ2 of the selectable channels (the comparison's measure,
+    Relative depth counts the input as 0 and the last probed layer as 1 (layer ``i`` of
+    ``n``: ``(i + 1) / n``). Per layer: the median μ1·μ2 of the selectable channels (the comparison's measure,
     :data:`MEASURE`) and the share of the layer's channels that are selectable, each with a
     95 % percentile bootstrap interval over channels (``seed`` for every layer). The most
     human-like layer is the one with the highest median. Rows are ordered by that median,
@@ -487,7 +488,9 @@ def leaderboard(
     rows = []
     for net in networks:
         layers = []
-        for name, depth in net.depths.items():
+        names = net.scores.layers
+        for i, name in enumerate(names):
+            depth = (i + 1) / len(names)  # 0 is the input, 1 the last probed layer
             t = net.scores.layer(name)
             sel = _selectable(t)
             product = np.asarray(t["mu1"], dtype=np.float64) * np.asarray(t["mu2"], np.float64)
@@ -557,8 +560,8 @@ def leaderboard_figure(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     axes[0].set_ylabel("median μ1·μ2 of selectable channels")
     axes[1].set_ylabel("% of channels selectable")
     for ax in axes:
-        ax.set_xlabel("relative depth (0 = first probed layer, 1 = last)")
-        ax.set_xlim(-0.05, 1.05)
+        ax.set_xlabel("relative depth (0 = input, 1 = last probed layer)")
+        ax.set_xlim(0.0, 1.05)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=3)
     return figs.save_figure(fig, path)
 
@@ -604,7 +607,9 @@ def build_leaderboard(
         [
             k + 1,
             r["network"],
-            r["control_of"] and f"random control of {r['control_of']}" or "trained",
+            (f"random control of {r['control_of']}" if r["control_of"] else "random control")
+            if r["control"]
+            else "trained",
             r["best_layer"] or "—",
             "—" if not math.isfinite(r["best_depth"]) else f"{r['best_depth']:.2f}",
             _ci(r["best"]),
