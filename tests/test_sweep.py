@@ -6,6 +6,8 @@ import csv
 import json
 import math
 import os
+import re
+import shlex
 import signal
 import statistics
 import subprocess
@@ -197,3 +199,25 @@ def test_leaderboard_opens_in_chromium_with_every_file_present(swept, tmp_path):
     assert res["links"] >= 3 and res["missing"] == [] and res["anchors"] == []
     assert res["width"] <= 1280
     assert [line for line in run.stderr.splitlines() if "CONSOLE" in line] == []
+
+
+def test_the_sweep_example_of_docs_models_md(tmp_path, capsys):
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
+    body = doc.split("\n## Many models\n", 1)[1].split("\n## ", 1)[0]
+    toml = re.findall(r"```toml\n(.*?)```", body, flags=re.S)[0]
+    command = re.findall(r"```bash\n(.*?)```", body, flags=re.S)[0].splitlines()[0]
+    (tmp_path / "vit_tiny.py").write_text((DATA / "vit_tiny.py").read_text())
+    (tmp_path / "models.toml").write_text(toml)
+    argv = shlex.split(command)[1:]
+    argv[argv.index("models.toml")] = str(tmp_path / "models.toml")
+    argv[argv.index("--out") + 1] = str(tmp_path / "sweep")
+    assert main(argv) == 0
+    names = ["alexnet-random0", "alexnet-control-seed1", "vit_tiny.build-default"]
+    assert all((tmp_path / "sweep" / n / "summary.json").is_file() for n in names)
+    rows = leaderboard([load_network(tmp_path / "sweep" / n) for n in names], n_boot=100)
+    # no trained AlexNet here: the two random-weight controls follow the trained model
+    assert [r["control"] for r in rows] == [False, True, True]
+    assert rows[0]["network"].startswith("vit_tiny") and rows[0]["best_layer"] in (
+        "blocks.0",
+        "blocks.1",
+    )

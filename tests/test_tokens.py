@@ -6,6 +6,7 @@ import csv
 import importlib.util
 import json
 import re
+import shlex
 from collections import Counter
 from pathlib import Path
 
@@ -101,3 +102,25 @@ def test_a_missing_model_library_is_one_line_naming_the_extra(capsys):
         ["layers", "--model", "timm:resnet18"],
         r"needs timm.*pip install hvsprobe\[timm\]",
     )
+
+
+def doc_blocks(section: str, lang: str) -> list[str]:
+    """The ``lang`` code blocks of ``## section`` in docs/models.md."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
+    body = doc.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{lang}\n(.*?)```", body, flags=re.S)
+
+
+def test_the_vision_transformer_example_of_docs_models_md(tmp_path, monkeypatch, capsys):
+    lines = doc_blocks("A vision transformer", "bash")[0].strip().splitlines()
+    line = lines[0].replace("tests/data/", f"{VIT_FILE.parent}/")
+    argv = shlex.split(line)[1:]
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 0
+    assert (tmp_path / "zoo" / "vit_tiny" / "scores.csv").is_file()
+    capsys.readouterr()
+    torus = [a for a in argv if a != "whole_map" and a != "--response"]
+    torus[torus.index("--out") + 1] = "zoo/torus"
+    assert main(torus) == 2
+    expected = doc_blocks("A vision transformer", "text")[0].strip()
+    assert capsys.readouterr().err.strip() == expected

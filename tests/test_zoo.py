@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shlex
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
@@ -82,3 +84,21 @@ def test_torchvision_vit_tokens_and_refusal(tmp_path):
     assert bb.token_layers(["encoder.layers.encoder_layer_1"]) == {
         "encoder.layers.encoder_layer_1": 1
     }
+
+
+def _doc_lines(section: str) -> list[str]:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
+    body = doc.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"```bash\n(.*?)```", body, flags=re.S)[0]
+    return [line for line in block.strip().splitlines() if line.startswith("hvsprobe ")]
+
+
+def test_the_model_by_name_examples_of_docs_models_md(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    lines = _doc_lines("A model by name") + _doc_lines("A vision transformer")[1:]
+    assert len(lines) == 3
+    for line in lines:
+        assert main(shlex.split(line)[1:]) == 0, line
+    assert _counts(tmp_path / "zoo" / "resnet18-random0") == {"layer1": 64, "layer2.0.conv1": 128}
+    assert _counts(tmp_path / "zoo" / "vit_tiny_patch16_224") == {"blocks.3": 192}
+    assert "stages.0" in capsys.readouterr().out  # the layers of ConvNeXt-atto

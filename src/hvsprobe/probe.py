@@ -328,7 +328,16 @@ def probe(
         if resp.method != "whole_map":
             ckpt.save()  # the main pass is kept while the short border pass runs
             t_border = time.perf_counter()
-            best = best_stimulus_whole_map(backbone, grid, responses, cl, precision, dev)
+            best = best_stimulus_whole_map(
+                backbone,
+                grid,
+                responses,
+                cl,
+                precision,
+                dev,
+                batch_size=int(batch_size),
+                progress=progress,
+            )
             border_s = time.perf_counter() - t_border
     run = ckpt.finish()
     run.border_pass_s = border_s
@@ -519,13 +528,30 @@ def best_stimulus_whole_map(
     channels_last: bool = False,
     precision: str = "fp32",
     device: str | torch.device | None = None,
+    *,
+    batch_size: int = 16,
+    progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Each channel's whole-map (paper) response to its best border-free stimulus.
 
     The best stimulus is the (frequency, orientation) of the largest phase-averaged
     response at the highest contrast. Every distinct best stimulus of every layer is
-    rendered at the grid's size with the network's own (zero) padding, all phases, and
+    rendered once at the grid's size with the network's own (zero) padding, all phases, and
     the whole-map means are averaged over phase.
+
+    The pass is organised for speed without changing what is computed: the distinct best
+    stimuli are grouped by the deepest layer that needs them, so each forward pass stops
+    there and records only the layers that need its stimuli; ``batch_size`` images
+    (several stimuli, all their phases) go through the network together. The per-image
+    means are those of one stimulus at a time (``docs/performance.md``, border pass).
+
+    Parameters
+    ----------
+    batch_size : int
+        Images per forward pass (rounded down to whole stimuli of ``n_phases`` images, at
+        least one stimulus).
+    progress : bool
+        Show a progress bar over the distinct stimuli.
 
     Returns
     -------
@@ -547,18 +573,51 @@ def best_stimulus_whole_map(
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     n_f, n_o, n_p, n_k = grid.shape
     names = list(responses)
+    order = {name: i for i, name in enumerate(backbone.check_layers(names))}
     best = {}
     for name, arr in responses.items():
         r = arr.astype(np.float64).mean(axis=3)[..., -1].reshape(arr.shape[0], -1)
         best[name] = np.argmax(r, axis=1)
-    pairs = np.unique(np.concatenate(list(best.values())))
+    needed: dict[int, set[str]] = {}
+    for name, b in best.items():
+        for flat_fo in np.unique(b).tolist():
+            needed.setdefault(int(flat_fo), set()).add(name)
+    # stimuli grouped by the deepest layer they need: each forward stops there
+    groups: dict[int, list[int]] = {}
+    for flat_fo, layers in sorted(needed.items()):
+        groups.setdefault(max(order[n] for n in layers), []).append(flat_fo)
+    per_batch = max(1, int(batch_size) // n_p)
     table: dict[int, dict[str, np.ndarray]] = {}
-    for flat_fo in pairs.tolist():
-        i, j = divmod(int(flat_fo), n_o)
-        idx = [((i * n_o + j) * n_p + p) * n_k + (n_k - 1) for p in range(n_p)]
-        images = grid.render(np.asarray(idx), device=dev)
-        means = _layer_means(backbone, images, names, None, channels_last, precision, dev)
-        table[flat_fo] = {k: v.astype(np.float64).mean(axis=1) for k, v in means.items()}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(needed), unit="stim", desc=f"border pass {backbone.name}")
+    for _deepest, pairs in sorted(groups.items()):
+        for start in range(0, len(pairs), per_batch):
+            chunk = pairs[start : start + per_batch]
+            wanted: set[str] = set()
+            for fo in chunk:
+                wanted |= needed[fo]
+            chunk_layers = sorted(wanted, key=order.__getitem__)
+            idx = [
+                ((i * n_o + j) * n_p + p) * n_k + (n_k - 1)
+                for i, j in (divmod(fo, n_o) for fo in chunk)
+                for p in range(n_p)
+            ]
+            images = grid.render(np.asarray(idx), device=dev)
+            means = _layer_means(
+                backbone, images, chunk_layers, None, channels_last, precision, dev
+            )
+            for c, fo in enumerate(chunk):
+                cols = slice(c * n_p, (c + 1) * n_p)
+                table[fo] = {
+                    k: v[:, cols].astype(np.float64).mean(axis=1) for k, v in means.items()
+                }
+            if bar is not None:
+                bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
     out = {}
     for name, b in best.items():
         c = b.size
