@@ -14,8 +14,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SPEC",
         help="your network instead of a registered BACKBONE: MODULE:FUNCTION, "
-        "FILE.py:FUNCTION, torchvision:NAME or timm:NAME (docs/models.md; --weights "
-        "random:SEED, pretrained or FILE for the last two); this or BACKBONE is required",
+        "FILE.py:FUNCTION, torchvision:NAME or timm:NAME (docs/models.md); this or BACKBONE "
+        "is required",
     )
     p.add_argument(
         "--model-arg",
