@@ -102,3 +102,22 @@ def test_the_model_by_name_examples_of_docs_models_md(tmp_path, monkeypatch, cap
     assert _counts(tmp_path / "zoo" / "resnet18-random0") == {"layer1": 64, "layer2.0.conv1": 128}
     assert _counts(tmp_path / "zoo" / "vit_tiny_patch16_224") == {"blocks.3": 192}
     assert "stages.0" in capsys.readouterr().out  # the layers of ConvNeXt-atto
+
+
+def test_a_sweep_of_library_models_with_all_blocks(tmp_path):
+    from hvsprobe.sweep import run_sweep
+
+    spec = tmp_path / "models.toml"
+    spec.write_text(
+        '[analysis]\nn_frequencies = 3\nn_orientations = 2\nn_phases = 1\nresponse = "whole_map"\n'
+        '[[model]]\nmodel = "timm:vit_tiny_patch16_224"\nweights = "random:0"\nlayers = "all"\n'
+        '[[model]]\nmodel = "torchvision:resnet18"\nweights = "random:0"\nlayers = "all"\n'
+    )
+    results = run_sweep(spec, tmp_path / "out")
+    assert [r["status"] for r in results] == ["done", "done"], results
+    vit = _counts(tmp_path / "out" / "vit_tiny_patch16_224-random0")
+    assert vit == {f"blocks.{i}": 192 for i in range(12)}  # ViT-Ti: 12 blocks of width 192
+    r18 = _counts(tmp_path / "out" / "resnet18-random0")
+    widths = {"layer1": 64, "layer2": 128, "layer3": 256, "layer4": 512}
+    assert r18 == {f"{s}.{b}": w for s, w in widths.items() for b in (0, 1)}  # 8 BasicBlocks
+    assert (tmp_path / "out" / "leaderboard.html").is_file()
