@@ -52,6 +52,7 @@ def test_vit_from_a_file_gives_maps_with_its_embedding_width(tmp_path):
         "blocks.1": {"extra_tokens_dropped": 1},
     }
     assert cfg["fixed_input_size"] == 32
+    assert cfg["field_of_view_deg"] == 32 / 16  # --size 32 at --ppd 16
 
 
 def test_token_map_holds_the_patch_tokens_in_row_major_order():

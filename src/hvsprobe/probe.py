@@ -100,7 +100,7 @@ def probe_config(
         "weights_sha256": backbone.weights_sha256,
         "weights_origin": backbone.weights_origin,
         "input_norm": backbone.input_norm,
-        **_token_record(backbone, layers),
+        **_token_record(backbone, layers, grid),
         "layers": list(layers),
         "grid": grid.to_dict(),
         "response": resp.to_dict(),
@@ -111,12 +111,13 @@ def probe_config(
     }
 
 
-def _token_record(backbone: Backbone, layers: Sequence[str]) -> dict[str, Any]:
+def _token_record(backbone: Backbone, layers: Sequence[str], grid: StimulusGrid) -> dict[str, Any]:
     """What the results say about token layers and a fixed input size (empty for a CNN).
 
     ``token_layers``: per token layer (``N x L x C`` read as ``C x h x w``) the extra
     (class/register) tokens dropped; ``fixed_input_size``: the one input side the network
-    takes, at which it is probed (the field of view is then ``size / ppd`` degrees).
+    takes, at which it is probed, and ``field_of_view_deg``: that side over the grid's pixels
+    per degree (the ppd decides the field of view of such a model).
     """
     out: dict[str, Any] = {}
     layers = list(layers)
@@ -126,6 +127,7 @@ def _token_record(backbone: Backbone, layers: Sequence[str]) -> dict[str, Any]:
     fixed = backbone.fixed_input_size(layers) if layers else None
     if fixed is not None:
         out["fixed_input_size"] = fixed
+        out["field_of_view_deg"] = fixed / float(grid.ppd)
     return out
 
 
