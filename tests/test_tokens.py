@@ -14,8 +14,10 @@ import pytest
 import torch
 
 import hvsprobe
+import hvsprobe.analyze
+import hvsprobe.stimuli
 from hvsprobe.cli import main
-from hvsprobe.response import TorusError, check_torus, torus_unit
+from hvsprobe.response import TorusError, check_torus, torus_unit, translation_suspects
 
 VIT_FILE = Path(__file__).parent / "data" / "vit_tiny.py"
 GRID = ["--size", "32", "--ppd", "16", "--n-frequencies", "3", "--n-orientations", "4"]
@@ -125,3 +127,27 @@ def test_the_vision_transformer_example_of_docs_models_md(tmp_path, monkeypatch,
     assert main(torus) == 2
     expected = doc_blocks("A vision transformer", "text")[0].strip()
     assert capsys.readouterr().err.strip() == expected
+
+
+class AddsAMap(torch.nn.Module):
+    """A CNN that adds a learned 32 x 32 map to its input: fixed size, not shift-equivariant."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias_map = torch.nn.Parameter(torch.randn(1, 3, 32, 32))
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.act = torch.nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.conv(x + self.bias_map))
+
+
+def test_a_fixed_size_map_added_to_the_input_is_named(tmp_path, capsys):
+    bb = hvsprobe.wrap(AddsAMap(), ["act"], name="adds")
+    assert bb.fixed_input_size(["act"]) == 32
+    grid = hvsprobe.stimuli.StimulusGrid.default(ppd=16, size=32, n_frequencies=3)
+    with pytest.raises(TorusError, match=r"suspected: bias_map \(a fixed-size parameter added"):
+        hvsprobe.analyze.analyze(bb, grid=grid, out=tmp_path / "x", progress=False)
+    assert not list(tmp_path.iterdir())
+    flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 12))
+    assert translation_suspects(flat) == [("1", "a Linear over the flattened map")]
