@@ -151,3 +151,11 @@ def test_a_fixed_size_map_added_to_the_input_is_named(tmp_path, capsys):
     assert not list(tmp_path.iterdir())
     flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 12))
     assert translation_suspects(flat) == [("1", "a Linear over the flattened map")]
+
+
+def test_layers_of_a_fixed_size_vit_are_listed_at_its_own_size(capsys):
+    assert main(["layers", "--model", f"{VIT_FILE}:build", "--model-arg", "dim=20"]) == 0
+    out = capsys.readouterr().out
+    assert "sizes and strides for a 32 x 32 input" in out
+    row = next(line.split() for line in out.splitlines() if line.startswith("blocks.1 "))
+    assert row[2:] == ["Block", "20", "4x4", "8"]  # width 20, 32 px / patch 8 = 4 x 4 tokens

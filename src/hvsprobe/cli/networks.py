@@ -96,7 +96,13 @@ def build_layers(p: argparse.ArgumentParser) -> None:
         help="registered backbone name (see `hvsprobe backbones`); or give --model",
     )
     add_model_options(p)
-    p.add_argument("--size", type=int, default=224, help="input side of the dry run, in pixels")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="input side of the dry run, in pixels (default: 224, or the one size a model "
+        "with a fixed input size takes)",
+    )
 
 
 def run_layers(args: argparse.Namespace) -> int:
@@ -104,9 +110,13 @@ def run_layers(args: argparse.Namespace) -> int:
     from ..backbones import list_layers
 
     model = model_from_args(args)
-    infos = list_layers(model if model is not None else args.backbone, size=args.size)
+    size = args.size
+    if size is None:  # a ViT whose position embedding fixes its input: its own size
+        fixed = model.fixed_input_size(model.layer_names[-1:]) if model is not None else None
+        size = fixed or 224
+    infos = list_layers(model if model is not None else args.backbone, size=size)
     name = model.name if model is not None else args.backbone
-    print(f"{name}: {len(infos)} layers; sizes and strides for a {args.size} x {args.size} input")
+    print(f"{name}: {len(infos)} layers; sizes and strides for a {size} x {size} input")
     print(f"{'layer':24s} {'module':24s} {'kind':16s} {'channels':>8s} {'size':>9s} {'stride':>7s}")
     for i in infos:
         size = f"{i.height}x{i.width}"
