@@ -25,9 +25,9 @@ import hvsprobe
 from conftest import make_toy_backbone
 from hvsprobe.analyze import check_analysis
 from hvsprobe.backbones import get_backbone
-from hvsprobe.backbones.custom import load_checkpoint, load_model, parse_input_norm
+from hvsprobe.backbones.custom import load_model, parse_input_norm
 from hvsprobe.backbones.safe_pickle import load_numpy_pickle
-from hvsprobe.backbones.weights import load_lpips_linear, read_weights_file
+from hvsprobe.backbones.weights import load_checkpoint, load_lpips_linear, read_weights_file
 from hvsprobe.errors import UserError
 from hvsprobe.metrics import (
     LPIPS,

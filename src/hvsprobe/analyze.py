@@ -35,7 +35,14 @@ from ._io import write_json_atomic, write_text_atomic
 from ._preflight import available_memory, check_device, check_memory, check_output_dir
 from .backbones import Backbone, as_backbone, get_backbone
 from .errors import UserError
-from .probe import PRECISIONS, cached_probe, checked_layers, probe_config, probe_identity
+from .probe import (
+    PRECISIONS,
+    cached_probe,
+    check_route,
+    checked_layers,
+    probe_config,
+    probe_identity,
+)
 from .response import ResponseConfig, TorusError, plan_torus
 from .results_folder import ResultsWriter, check_replaceable
 from .scores import ChannelScores, ScoreConfig, compute_scores
@@ -186,6 +193,7 @@ def analyze(
         bb = as_backbone(backbone)
     timings["load_backbone_s"] = time.perf_counter() - t0
     names = checked_layers(bb, grid, layers)
+    check_route(bb, grid, names, response)  # e.g. a ViT on the torus: refused before any work
     _check_layer_memory(bb, names, grid, response, batch_size)
     out = Path(out) if out is not None else Path("hvsprobe-results") / results_folder_name(bb)
     out = check_replaceable(out)

@@ -47,6 +47,7 @@ from .response import (
     circular_padding,
     interior_masks,
     plan_torus,
+    refuse_torus,
     render_torus,
     torus_unit,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "PRECISIONS",
     "default_channels_last",
     "best_stimulus_whole_map",
+    "check_route",
     "probe",
     "probe_config",
     "probe_paper_protocol",
@@ -98,6 +100,9 @@ def probe_config(
         "weights": backbone.weights,
         "weights_sha256": backbone.weights_sha256,
         **({"code_sha256": backbone.code_sha256} if backbone.code_sha256 else {}),
+        "weights_origin": backbone.weights_origin,
+        "input_norm": backbone.input_norm,
+        **_token_record(backbone, layers, grid),
         "layers": list(layers),
         "grid": grid.to_dict(),
         "response": resp.to_dict(),
@@ -108,11 +113,33 @@ def probe_config(
     }
 
 
+def _token_record(backbone: Backbone, layers: Sequence[str], grid: StimulusGrid) -> dict[str, Any]:
+    """What the results say about token layers and a fixed input size (empty for a CNN).
+
+    ``token_layers``: per token layer (``N x L x C`` read as ``C x h x w``) the extra
+    (class/register) tokens dropped; ``fixed_input_size``: the one input side the network
+    takes, at which it is probed, and ``field_of_view_deg``: that side over the grid's pixels
+    per degree (the ppd decides the field of view of such a model).
+    """
+    out: dict[str, Any] = {}
+    layers = list(layers)
+    tokens = backbone.token_layers(layers) if layers else {}
+    if tokens:
+        out["token_layers"] = {name: {"extra_tokens_dropped": e} for name, e in tokens.items()}
+    fixed = backbone.fixed_input_size(layers) if layers else None
+    if fixed is not None:
+        out["fixed_input_size"] = fixed
+        out["field_of_view_deg"] = fixed / float(grid.ppd)
+    return out
+
+
 def probe_identity(cfg: dict[str, Any]) -> str:
     """Cache key: the parts of the config that change the numbers."""
     keep = {k: cfg[k] for k in ("backbone", "weights_sha256", "layers", "grid", "precision")}
     if cfg.get("code_sha256"):  # a network from your own code: the code is its identity too
         keep["code_sha256"] = cfg["code_sha256"]
+    if cfg.get("input_norm") not in (None, "imagenet"):  # another normalisation, other numbers
+        keep["input_norm"] = cfg["input_norm"]
     resp = cfg.get("response")
     keep["response"] = (
         {k: v for k, v in resp.items() if k not in ("torus", "interior", "border_pass_s")}
@@ -139,6 +166,13 @@ def checked_layers(
     """``layers`` (default: the backbone's) in network order, checked against the grid size."""
     names = backbone.check_layers(layers if layers is not None else backbone.default_layers)
     h, w = grid.size
+    fixed = backbone.fixed_input_size(names)
+    if fixed is not None and (h, w) != (fixed, fixed):
+        raise ValueError(
+            f"{backbone.name} takes only {fixed} x {fixed} px inputs (up to layer {names[-1]}); "
+            f"probe it at its native size: --size {fixed} (the grid's pixels per degree then "
+            f"set the field of view, {fixed} / ppd degrees)"
+        )
     need = backbone.min_input_size(names)
     if min(h, w) < need:
         raise ValueError(
@@ -303,7 +337,16 @@ def probe(
         if resp.method != "whole_map":
             ckpt.save()  # the main pass is kept while the short border pass runs
             t_border = time.perf_counter()
-            best = best_stimulus_whole_map(backbone, grid, responses, cl, precision, dev)
+            best = best_stimulus_whole_map(
+                backbone,
+                grid,
+                responses,
+                cl,
+                precision,
+                dev,
+                batch_size=int(batch_size),
+                progress=progress,
+            )
             border_s = time.perf_counter() - t_border
     run = ckpt.finish()
     run.border_pass_s = border_s
@@ -354,8 +397,8 @@ def _make_runner(
                 f"response='torus' needs full-field gratings, the grid is kind={grid.kind!r}; "
                 "use response='whole_map' (or 'interior' for gabor patches)"
             )
-        unit = _network_torus_unit(backbone, names)
-        check_torus(backbone, names, unit)
+        unit = check_route(backbone, grid, names, resp)
+        assert unit is not None
         plan = plan_torus(grid.frequencies, grid.orientations, grid.ppd, unit, resp)
         cfg["response"]["torus"] = plan.summary()
         return lambda start, cl, precision: _torus_batches(
@@ -363,6 +406,11 @@ def _make_runner(
         )
     if resp.method == "interior":
         h, w = grid.size
+        if backbone.fixed_input_size(names) is not None:
+            raise TorusError(
+                f"{backbone.name} takes only {h} px inputs: the interior route renders larger "
+                "stimuli; use --response whole_map (response='whole_map')"
+            )
         size = (int(math.ceil(h * resp.interior_scale)), int(math.ceil(w * resp.interior_scale)))
         masks = interior_masks(backbone, names, size)
         cfg["response"]["interior"] = {
@@ -376,6 +424,39 @@ def _make_runner(
     return lambda start, cl, precision: _grid_batches(
         backbone, grid, names, None, batch_size, start, cl, precision, dev
     )
+
+
+def check_route(
+    backbone: Backbone,
+    grid: StimulusGrid,
+    layers: Sequence[str],
+    response: str | ResponseConfig | None = None,
+) -> int | None:
+    """Refuse, before any stimulus runs, a network the response route cannot measure.
+
+    The torus route needs a network that commutes with translation: a fixed input size
+    (an absolute position embedding) or a failed translation check (:func:`check_torus`)
+    ends in one :class:`~hvsprobe.response.TorusError` line naming the module suspected.
+    Returns the torus unit (``None`` for the other routes).
+
+    Examples
+    --------
+    >>> import hvsprobe
+    >>> from torch import nn
+    >>> from hvsprobe.stimuli import StimulusGrid
+    >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU()), ["1"])
+    >>> check_route(bb, StimulusGrid.default(size=32, n_frequencies=3), ["1"])
+    1
+    """
+    resp = ResponseConfig.coerce(response)
+    names = list(layers)
+    if resp.method != "torus":
+        return None
+    if backbone.fixed_input_size(names) is not None:
+        raise refuse_torus(backbone, f"it takes only {grid.size[0]} px inputs")
+    unit = _network_torus_unit(backbone, names)
+    check_torus(backbone, names, unit)
+    return unit
 
 
 def _network_torus_unit(backbone: Backbone, names: list[str]) -> int:
@@ -477,13 +558,30 @@ def best_stimulus_whole_map(
     channels_last: bool = False,
     precision: str = "fp32",
     device: str | torch.device | None = None,
+    *,
+    batch_size: int = 16,
+    progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Each channel's whole-map (paper) response to its best border-free stimulus.
 
     The best stimulus is the (frequency, orientation) of the largest phase-averaged
     response at the highest contrast. Every distinct best stimulus of every layer is
-    rendered at the grid's size with the network's own (zero) padding, all phases, and
+    rendered once at the grid's size with the network's own (zero) padding, all phases, and
     the whole-map means are averaged over phase.
+
+    The pass is organised for speed without changing what is computed: the distinct best
+    stimuli are grouped by the deepest layer that needs them, so each forward pass stops
+    there and records only the layers that need its stimuli; ``batch_size`` images
+    (several stimuli, all their phases) go through the network together. The per-image
+    means are those of one stimulus at a time (``docs/performance.md``, border pass).
+
+    Parameters
+    ----------
+    batch_size : int
+        Images per forward pass (rounded down to whole stimuli of ``n_phases`` images, at
+        least one stimulus).
+    progress : bool
+        Show a progress bar over the distinct stimuli.
 
     Returns
     -------
@@ -505,18 +603,51 @@ def best_stimulus_whole_map(
     dev = torch.device(device) if device is not None else next(backbone.parameters()).device
     n_f, n_o, n_p, n_k = grid.shape
     names = list(responses)
+    order = {name: i for i, name in enumerate(backbone.check_layers(names))}
     best = {}
     for name, arr in responses.items():
         r = arr.astype(np.float64).mean(axis=3)[..., -1].reshape(arr.shape[0], -1)
         best[name] = np.argmax(r, axis=1)
-    pairs = np.unique(np.concatenate(list(best.values())))
+    needed: dict[int, set[str]] = {}
+    for name, b in best.items():
+        for flat_fo in np.unique(b).tolist():
+            needed.setdefault(int(flat_fo), set()).add(name)
+    # stimuli grouped by the deepest layer they need: each forward stops there
+    groups: dict[int, list[int]] = {}
+    for flat_fo, layers in sorted(needed.items()):
+        groups.setdefault(max(order[n] for n in layers), []).append(flat_fo)
+    per_batch = max(1, int(batch_size) // n_p)
     table: dict[int, dict[str, np.ndarray]] = {}
-    for flat_fo in pairs.tolist():
-        i, j = divmod(int(flat_fo), n_o)
-        idx = [((i * n_o + j) * n_p + p) * n_k + (n_k - 1) for p in range(n_p)]
-        images = grid.render(np.asarray(idx), device=dev)
-        means = _layer_means(backbone, images, names, None, channels_last, precision, dev)
-        table[flat_fo] = {k: v.astype(np.float64).mean(axis=1) for k, v in means.items()}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(needed), unit="stim", desc=f"border pass {backbone.name}")
+    for _deepest, pairs in sorted(groups.items()):
+        for start in range(0, len(pairs), per_batch):
+            chunk = pairs[start : start + per_batch]
+            wanted: set[str] = set()
+            for fo in chunk:
+                wanted |= needed[fo]
+            chunk_layers = sorted(wanted, key=order.__getitem__)
+            idx = [
+                ((i * n_o + j) * n_p + p) * n_k + (n_k - 1)
+                for i, j in (divmod(fo, n_o) for fo in chunk)
+                for p in range(n_p)
+            ]
+            images = grid.render(np.asarray(idx), device=dev)
+            means = _layer_means(
+                backbone, images, chunk_layers, None, channels_last, precision, dev
+            )
+            for c, fo in enumerate(chunk):
+                cols = slice(c * n_p, (c + 1) * n_p)
+                table[fo] = {
+                    k: v[:, cols].astype(np.float64).mean(axis=1) for k, v in means.items()
+                }
+            if bar is not None:
+                bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
     out = {}
     for name, b in best.items():
         c = b.size

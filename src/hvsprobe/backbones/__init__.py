@@ -11,14 +11,16 @@ verified by :mod:`hvsprobe.backbones.weights`) and with seeded random weights as
 from __future__ import annotations
 
 from .base import IMAGENET_MEAN, IMAGENET_STD, Backbone, LayerInfo
-from .custom import as_backbone, list_layers, load_checkpoint, load_model, wrap
+from .custom import as_backbone, list_layers, load_model
 from .registry import BackboneSpec, backbone_info, get_backbone, list_backbones, parse_weights
 from .weights import (
     WeightsNotFoundError,
     cache_dir,
+    load_checkpoint,
     load_lpips_linear,
     state_dict_sha256,
 )
+from .wrapping import wrap
 
 __all__ = [
     "IMAGENET_MEAN",

@@ -199,6 +199,7 @@ class Backbone(nn.Module):
             self._norm_fn = payload
         self._survey_size = survey_size
         self._surveys: dict[int | None, Survey] = {}
+        self._fixed: dict[tuple[str, str], int | None] = {}
         self._sha: tuple[Any, str] | None = None
         #: sha256 of the code that defines the network (set by ``wrap``/``load_model``: the
         #: source files of its own module classes, the builder's file and arguments); part of
@@ -271,8 +272,9 @@ class Backbone(nn.Module):
                 try:
                     self._surveys[key] = survey(self.model, self.normalize(probe_input(self, s)))
                     break
-                except RuntimeError as exc:
-                    _refuse_input_channels(self.name, exc)
+                except (RuntimeError, AssertionError) as exc:  # timm/torchvision size asserts
+                    if isinstance(exc, RuntimeError):
+                        _refuse_input_channels(self.name, exc)
                     errors.append(f"{s} px: {str(exc).splitlines()[0]}")
                 except (MemoryError, KeyboardInterrupt):
                     raise
@@ -422,8 +424,48 @@ class Backbone(nn.Module):
         Cached per weights identity, architecture and module (never per display name).
         """
         names = self.check_layers(layers)
+        fixed = self.fixed_input_size(names)
+        if fixed is not None:
+            return fixed
         key = (self.weights_sha256, self._structure())
         return max(_min_size(self, key, self.module_name(n)) for n in names)
+
+    def token_layers(self, layers: Sequence[str] | str) -> dict[str, int]:
+        """Layers among ``layers`` whose tokens are read as maps -> extra tokens dropped.
+
+        Examples
+        --------
+        >>> from torch import nn
+        >>> import hvsprobe
+        >>> hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), ["1"]).token_layers("1")
+        {}
+        """
+        tokens = self._survey().tokens
+        names = self.check_layers(layers)
+        return {n: tokens[self.module_name(n)] for n in names if self.module_name(n) in tokens}
+
+    def fixed_input_size(self, layers: Sequence[str] | str) -> int | None:
+        """The one square input side the network takes up to ``layers``, or ``None``.
+
+        A model whose position embedding (or a Linear over the flattened map, or any
+        fixed-size parameter added to a map) fixes its input size runs at the dry run's size
+        but not at twice it; such a model is probed at its native size only.
+
+        Examples
+        --------
+        >>> from torch import nn
+        >>> import hvsprobe
+        >>> bb = hvsprobe.wrap(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), ["1"])
+        >>> bb.fixed_input_size(["1"]) is None
+        True
+        """
+        names = self.check_layers(layers)
+        deepest = self.module_name(names[-1])
+        key = ("fixed", deepest)
+        if key not in self._fixed:
+            size = self._survey().size
+            self._fixed[key] = None if _has_output(self, deepest, 2 * size) else size
+        return self._fixed[key]
 
     # -- running ---------------------------------------------------------------------
 
@@ -499,6 +541,7 @@ class Backbone(nn.Module):
             self.normalize(x),
             targets,
             copy=self._survey().modified,
+            tokens=self._survey().tokens,
             stop_early=not full,
             reduce=reduce,
         )
@@ -523,8 +566,8 @@ def _has_output(bb: Backbone, module: str, size: int) -> bool:
     try:
         x = bb.normalize(probe_input(bb, size))
         with torch.no_grad():
-            h = record(bb.model, x, {module: module})[module]
-    except RuntimeError:
+            h = record(bb.model, x, {module: module}, tokens=bb._survey().tokens)[module]
+    except (RuntimeError, AssertionError, ValueError):
         return False
     return h.shape[-1] >= 1 and h.shape[-2] >= 1
 

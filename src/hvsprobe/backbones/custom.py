@@ -2,8 +2,8 @@
 
 ``load_model("path/to/file.py:build")`` (or ``"package.module:function"``) imports the module,
 calls the function to build the network, optionally loads a checkpoint with restricted
-unpickling (``torch.load(weights_only=True)``) and wraps the result. ``tv:NAME`` and
-``timm:NAME`` build through torchvision or timm when they are installed (never required).
+unpickling (``torch.load(weights_only=True)``) and wraps the result. ``torchvision:NAME``
+(``tv:NAME``) and ``timm:NAME`` build through those libraries (:mod:`hvsprobe.backbones.zoo`).
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import torch
 from torch import nn
 
 from ..errors import UserError
 from .base import Backbone, InputNorm, LayerInfo
-from .weights import read_torch_weights
+from .weights import load_checkpoint
+from .wrapping import code_sha256, wrap
 
 __all__ = [
     "as_backbone",
@@ -40,123 +40,6 @@ __all__ = [
     "parse_model_args",
     "wrap",
 ]
-
-
-def wrap(
-    model: nn.Module,
-    layers: Sequence[str] | None = None,
-    *,
-    name: str | None = None,
-    input_norm: InputNorm | None = "imagenet",
-    aliases: Mapping[str, str] | None = None,
-    weights: str = "custom",
-    weights_origin: str = "",
-    survey_size: int | None = None,
-) -> Backbone:
-    """Make any ``nn.Module`` a backbone whose layers are its modules' outputs.
-
-    The model is frozen in place (``requires_grad_(False)``, eval mode). Its weights identity
-    (``weights_sha256``) is computed from its state dict and follows later changes.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        A network taking ``N x 3 x H x W`` images (after ``input_norm``).
-    layers : sequence of str, optional
-        Default layers: dotted module names as in ``model.named_modules()`` (see
-        :func:`list_layers`). Default: every activation module that runs once, else the
-        top-level children.
-    name : str, optional
-        Display name (default: the model's class name); results folders are named after it.
-    input_norm : str, (mean, std) or callable
-        ``"imagenet"`` (default), ``"none"`` ([0, 1] RGB goes in unchanged), ``(mean, std)``
-        with 3 values each, or a callable on the [0, 1] batch.
-    aliases : mapping, optional
-        Short names for modules, e.g. ``{"stage2": "layer2"}``.
-    weights : str
-        Label of the weights, e.g. ``"imagenet"`` or a checkpoint name.
-    weights_origin : str
-        Where the weights came from.
-    survey_size : int, optional
-        Input side for the dry run that lists the layers (default: the first of 32, 64, 224 that runs).
-
-    Returns
-    -------
-    Backbone
-        Accepted by :func:`~hvsprobe.probe.probe`, :func:`~hvsprobe.analyze.analyze` and
-        :class:`~hvsprobe.metrics.PerceptualDistance`.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from torch import nn
-    >>> import hvsprobe
-    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
-    >>> bb = hvsprobe.wrap(net, ["1"], name="tiny")
-    >>> bb.extract(torch.rand(1, 3, 16, 16), ["1", "2"])["2"].shape
-    torch.Size([1, 8, 8, 8])
-    """
-    if isinstance(model, Backbone):
-        raise TypeError(f"{model.name!r} is already a Backbone; wrap the nn.Module it holds")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"wrap() needs a torch.nn.Module, got {type(model).__name__}")
-    bb = Backbone(
-        name or type(model).__name__,
-        model,
-        layers=layers,
-        aliases=aliases,
-        input_norm=input_norm,
-        weights=weights,
-        weights_origin=weights_origin,
-        survey_size=survey_size,
-    )
-    bb.code_sha256 = code_sha256(model)
-    return bb
-
-
-def _source_file(obj: object) -> Path | None:
-    try:
-        where = inspect.getsourcefile(obj)  # type: ignore[arg-type]
-    except TypeError:  # built-in
-        return None
-    return Path(where) if where and Path(where).is_file() else None
-
-
-def code_sha256(
-    model: nn.Module, builder: object = None, args: Mapping[str, Any] | None = None
-) -> str:
-    """sha256 of the code that defines ``model``: the files it comes from and the arguments.
-
-    The source files of the module classes that are not torch's (a user's ``forward()``),
-    the file of ``builder`` (the function that built it) and ``args`` (its keyword
-    arguments, by ``repr``). Empty when none of that exists (a network of torch modules only,
-    wrapped directly). The weights are identified separately (``Backbone.weights_sha256``).
-
-    Examples
-    --------
-    >>> from torch import nn
-    >>> code_sha256(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()))
-    ''
-    """
-    files: set[Path] = set()
-    args = dict(args or {})
-    for cls in {type(m) for m in model.modules()}:
-        package = cls.__module__.partition(".")[0]
-        if package not in ("torch", "hvsprobe"):
-            found = _source_file(cls)
-            if found is not None:
-                files.add(found.resolve())
-    if builder is not None:
-        found = _source_file(builder)
-        if found is not None:
-            files.add(found.resolve())
-    if not files and not args:
-        return ""
-    h = hashlib.sha256()
-    for path in sorted(files):
-        h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    h.update(repr(sorted(args.items())).encode())
-    return h.hexdigest()
 
 
 def as_backbone(backbone: object) -> Backbone:
@@ -341,27 +224,6 @@ def _import(where: str) -> ModuleType:
         ) from exc
 
 
-def _build_external(library: str, name: str, kwargs: dict[str, Any]) -> nn.Module:
-    """``tv:NAME`` / ``timm:NAME`` through the installed library (weights as it provides)."""
-    package = "torchvision" if library == "tv" else "timm"
-    try:
-        lib = importlib.import_module(package)
-    except ImportError:
-        raise ValueError(
-            f"{library}:{name} needs {package}, which is not installed; install it yourself "
-            "(matching your torch) or give MODULE:FUNCTION"
-        ) from None
-    try:
-        model: nn.Module = (
-            lib.models.get_model(name, **kwargs)
-            if library == "tv"
-            else lib.create_model(name, **kwargs)
-        )
-        return model
-    except (KeyError, ValueError, RuntimeError) as exc:
-        raise ValueError(f"{package} cannot build {name!r}: {exc}") from exc
-
-
 def _first_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return lines[0] if lines else "(no message)"
@@ -383,10 +245,9 @@ def _call_builder(spec: str, kwargs: dict[str, Any]) -> tuple[nn.Module, str, ob
     where, sep, func = spec.rpartition(":")
     if not sep or not where or not func:
         raise ValueError(
-            f"model {spec!r} must be MODULE:FUNCTION, FILE.py:FUNCTION, tv:NAME or timm:NAME"
+            f"model {spec!r} must be MODULE:FUNCTION, FILE.py:FUNCTION, torchvision:NAME or "
+            "timm:NAME"
         )
-    if where in ("tv", "timm"):
-        return _build_external(where, func, kwargs), func, None
     module = _import(where)
     fn = getattr(module, func, None)
     if not callable(fn):
@@ -417,63 +278,6 @@ def _call_builder(spec: str, kwargs: dict[str, Any]) -> tuple[nn.Module, str, ob
     return model, f"{stem}.{func}", fn
 
 
-def load_checkpoint(model: nn.Module, path: str | os.PathLike[str]) -> None:
-    """Load a state dict into ``model`` with restricted unpickling (tensors and containers only).
-
-    The file may hold the state dict itself or a dict with it under ``"state_dict"``,
-    ``"model"`` or ``"model_state_dict"``; a ``"module."`` prefix (DataParallel) is removed.
-
-    Raises
-    ------
-    FileNotFoundError
-        No such file.
-    ValueError
-        Not loadable with ``weights_only=True``, no state dict in it, or keys/shapes that do not
-        fit the model.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import torch
-    >>> from torch import nn
-    >>> src, dst = nn.Conv2d(3, 4, 3), nn.Conv2d(3, 4, 3)
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     torch.save({"state_dict": src.state_dict()}, Path(d) / "ckpt.pt")
-    ...     load_checkpoint(dst, Path(d) / "ckpt.pt")
-    >>> torch.equal(src.weight, dst.weight)
-    True
-    """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    obj = read_torch_weights(path)  # restricted unpickling; any failure: "not a weights file"
-    state = obj
-    if isinstance(obj, Mapping):
-        for key in ("state_dict", "model", "model_state_dict"):
-            if isinstance(obj.get(key), Mapping):
-                state = obj[key]
-                break
-    if not isinstance(state, Mapping) or not all(
-        isinstance(v, torch.Tensor) for v in state.values()
-    ):
-        raise ValueError(f"checkpoint {path} holds no state dict of tensors")
-    if state and all(k.startswith("module.") for k in state):
-        state = {k.removeprefix("module."): v for k, v in state.items()}
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"checkpoint {path} does not fit the model: {str(exc).splitlines()[-1].strip()}"
-        ) from exc
-    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
-    if missing or unexpected:
-        raise ValueError(
-            f"checkpoint {path} does not fit the model (missing {missing[:5]}, "
-            f"unexpected {list(unexpected)[:5]})"
-        )
-
-
 def load_model(
     spec: str,
     *,
@@ -482,8 +286,9 @@ def load_model(
     layers: Sequence[str] | None = None,
     input_norm: InputNorm | None = "imagenet",
     name: str | None = None,
+    weights: str | None = None,
 ) -> Backbone:
-    """Build ``MODULE:FUNCTION`` (or ``tv:NAME`` / ``timm:NAME``) and wrap it as a backbone.
+    """Build ``MODULE:FUNCTION`` (or ``torchvision:NAME`` / ``timm:NAME``) as a backbone.
 
     Parameters
     ----------
@@ -496,6 +301,10 @@ def load_model(
         State dict to load (:func:`load_checkpoint`).
     layers, input_norm, name
         As in :func:`wrap`; the name defaults to ``"<module>.<function>"``.
+    weights : str, optional
+        For ``torchvision:NAME`` / ``timm:NAME`` only (:func:`hvsprobe.backbones.zoo.load_zoo_model`):
+        ``"random:SEED"`` (default ``random:0``), ``"pretrained"`` or a file; their input
+        normalisation is the model's own unless ``input_norm`` is given.
 
     Returns
     -------
@@ -507,6 +316,20 @@ def load_model(
     >>> import hvsprobe
     >>> bb = hvsprobe.load_model("torch.nn:Identity")  # doctest: +SKIP
     """
+    from .zoo import is_zoo_spec, load_zoo_model
+
+    if is_zoo_spec(spec):
+        return load_zoo_model(
+            spec,
+            weights or "random:0",
+            layers=layers,
+            model_args=model_args,
+            checkpoint=checkpoint,
+            name=name,
+            input_norm=None if input_norm == "imagenet" else input_norm,
+        )
+    if weights is not None:
+        raise ValueError("weights= applies to torchvision:NAME and timm:NAME; use checkpoint=")
     kwargs = dict(model_args or {})
     model, default_name, builder = _call_builder(spec, kwargs)
     origin = f"built by {spec}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"

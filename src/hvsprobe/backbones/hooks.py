@@ -7,10 +7,16 @@ hook) as soon as every requested output is recorded. :func:`survey` runs the who
 on a grey image and notes, for every module, how often it ran, what it produced and whether a
 later in-place operation changed that output (an in-place ReLU after a BatchNorm, as in
 torchvision's ResNets): such outputs are copied when recorded.
+
+Token models (vision transformers) produce ``N x L x C`` outputs with ``L = h * w`` patch
+tokens in row-major order, after ``e`` class/register tokens. The dry run finds ``e``
+(:func:`token_layout`) and :func:`record` hands such an output on as the ``N x C x h x w`` map
+of its patch tokens, the ``e`` extra tokens dropped (:attr:`Survey.tokens` records ``e``).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -19,7 +25,18 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["LayerInfo", "Survey", "record", "survey"]
+__all__ = [
+    "MAX_EXTRA_TOKENS",
+    "LayerInfo",
+    "Survey",
+    "record",
+    "survey",
+    "token_layout",
+    "tokens_as_map",
+]
+
+#: Most class/register tokens looked for ahead of the patch tokens of a token model.
+MAX_EXTRA_TOKENS = 16
 
 
 class _Stop(BaseException):  # noqa: N818 - control flow, not an error
@@ -95,6 +112,8 @@ class Survey:
         Module -> class name.
     modified : set of str
         Modules whose first output was changed in place later in the pass.
+    tokens : dict
+        Token modules (``N x L x C`` outputs read as maps) -> extra tokens dropped.
 
     Examples
     --------
@@ -111,6 +130,7 @@ class Survey:
     outputs: dict[str, tuple[int, ...] | str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
     modified: set[str] = field(default_factory=set)
+    tokens: dict[str, int] = field(default_factory=dict)
 
     def problem(self, module: str) -> str | None:
         """Why ``module``'s output cannot be recorded (``None`` when it can)."""
@@ -122,8 +142,13 @@ class Survey:
                 "module that runs once, such as its parent"
             )
         shape = self.outputs[module]
+        if module in self.tokens:
+            return None
         if not isinstance(shape, tuple) or len(shape) != 4:
-            return f"produced {_describe(shape)}, not an N x C x H x W feature map"
+            return (
+                f"produced {_describe(shape)}, not an N x C x H x W feature map (nor N x L x C "
+                "tokens with L = extra + h*w for this input)"
+            )
         return None
 
     def candidates(self) -> list[str]:
@@ -134,7 +159,11 @@ class Survey:
         """The :class:`LayerInfo` of a recordable module."""
         shape = self.outputs[module]
         assert isinstance(shape, tuple)
-        _, c, h, w = shape
+        if module in self.tokens:
+            _, n_tokens, c = shape
+            h = w = math.isqrt(n_tokens - self.tokens[module])
+        else:
+            _, c, h, w = shape
         return LayerInfo(
             name=name or module,
             module=module,
@@ -151,6 +180,61 @@ def _describe(out: object) -> str:
     if isinstance(out, tuple) and all(isinstance(s, int) for s in out):
         return f"a tensor of shape {tuple(out)}"
     return f"a {out}" if isinstance(out, str) else f"a {type(out).__name__}"
+
+
+def token_layout(shape: tuple[int, ...], height: int, width: int, extra: int | None = None) -> int:
+    """Extra tokens ahead of the ``h x w`` patch tokens of an ``N x L x C`` output, or -1.
+
+    ``h x w`` must have the input's aspect ratio and divide it (a whole patch size); the
+    fewest extra tokens (at most :data:`MAX_EXTRA_TOKENS`) that make this so are taken, or
+    exactly ``extra`` when the model says (timm's ``num_prefix_tokens``). The count is a
+    reading of the shape, so the results record it (``token_layers`` in ``tuning.json``).
+
+    Examples
+    --------
+    >>> token_layout((1, 197, 192), 224, 224)  # ViT-Ti/16: a class token and 14 x 14 patches
+    1
+    >>> token_layout((1, 3, 64), 32, 32)  # no 2 x 2 grid or larger: not a token map
+    -1
+    """
+    if len(shape) != 3:
+        return -1
+    n_tokens = shape[1]
+    tries = [extra] if extra is not None else range(MAX_EXTRA_TOKENS + 1)
+    for e in tries:
+        h, w = _patch_grid(n_tokens - e, height, width)
+        if h >= 2 and w >= 2 and height % h == 0 and width % w == 0:
+            return e
+    return -1
+
+
+def _patch_grid(n: int, height: int, width: int) -> tuple[int, int]:
+    """``(h, w)`` with ``h * w == n`` and ``h / w == height / width``, else ``(0, 0)``."""
+    if n <= 0:
+        return 0, 0
+    h = round(math.sqrt(n * height / width))
+    if h <= 0 or n % h or (n // h) * height != h * width:
+        return 0, 0
+    return h, n // h
+
+
+def tokens_as_map(y: torch.Tensor, extra: int, height: int, width: int) -> torch.Tensor:
+    """The ``N x C x h x w`` map of the patch tokens of ``y`` (``N x L x C``), a view.
+
+    Examples
+    --------
+    >>> y = torch.arange(2 * 5 * 3.0).view(2, 5, 3)  # 1 class token + 2 x 2 patches, 3 channels
+    >>> m = tokens_as_map(y, 1, 8, 8)
+    >>> m.shape, float(m[0, 2, 0, 1]) == float(y[0, 2, 2])
+    (torch.Size([2, 3, 2, 2]), True)
+    """
+    n_batch, n_tokens, c = y.shape
+    h, w = _patch_grid(n_tokens - extra, height, width)
+    if h == 0:
+        raise ValueError(
+            f"{n_tokens} tokens minus {extra} extra are no patch grid for a {height}x{width} input"
+        )
+    return y[:, extra:, :].transpose(1, 2).view(n_batch, c, h, w)  # splitting L: a view
 
 
 def _first_param(model: nn.Module) -> torch.Tensor | None:
@@ -215,6 +299,12 @@ def survey(model: nn.Module, x: torch.Tensor) -> Survey:
         for h in handles:
             h.remove()
     s.modified = {n for n, (t, v) in kept.items() if t._version != v}
+    prefix = getattr(model, "num_prefix_tokens", None)
+    for name, shape in s.outputs.items():
+        if isinstance(shape, tuple) and len(shape) == 3 and s.calls[name] == 1:
+            e = token_layout(shape, int(x.shape[-2]), int(x.shape[-1]), prefix)
+            if e >= 0:
+                s.tokens[name] = e
     return s
 
 
@@ -224,6 +314,7 @@ def record(
     targets: Mapping[str, str],
     *,
     copy: set[str] | frozenset[str] = frozenset(),
+    tokens: Mapping[str, int] | None = None,
     stop_early: bool = True,
     reduce: Callable[[torch.Tensor], torch.Tensor]
     | Mapping[str, Callable[[torch.Tensor], torch.Tensor]]
@@ -241,6 +332,9 @@ def record(
     copy : set of str
         Modules whose output a later in-place operation changes (:attr:`Survey.modified`):
         their output is cloned when recorded, unless the pass stops right there.
+    tokens : mapping, optional
+        Token modules (:attr:`Survey.tokens`) -> extra tokens: their ``N x L x C`` output is
+        read as the ``N x C x h x w`` map of its patch tokens (:func:`tokens_as_map`).
     stop_early : bool
         Stop the forward pass once every target is recorded (default). ``False`` runs the
         whole network.
@@ -278,6 +372,8 @@ def record(
             label = f"layer {targets[name]!r} ({name}, {type(module).__name__})"
             if name in out:
                 raise ValueError(f"{label} runs more than once per forward pass")
+            if tokens and name in tokens and isinstance(y, torch.Tensor) and y.dim() == 3:
+                y = tokens_as_map(y, tokens[name], int(x.shape[-2]), int(x.shape[-1]))
             if not isinstance(y, torch.Tensor) or y.dim() != 4:
                 shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
                 raise ValueError(

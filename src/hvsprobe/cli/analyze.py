@@ -24,7 +24,8 @@ def build_analyze(p: argparse.ArgumentParser) -> None:
         "--weights",
         default=None,
         help="'imagenet', 'random[:SEED]' or a weights file (registered backbones; "
-        "default: imagenet)",
+        "default: imagenet); for torchvision:/timm: models 'pretrained' (the library's "
+        "download), 'random[:SEED]' or a file (default: pretrained)",
     )
     add_model_options(p)
     p.add_argument(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..errors import run_guarded
-from . import analyze, battery, experiment, human, metrics, networks, report
+from . import analyze, battery, experiment, human, metrics, networks, report, sweep
 from .parser import CommandParser
 
 _DESCRIPTION = """\
@@ -56,6 +56,8 @@ _TABLE: tuple[tuple[str, str, _Build, _Run], ...] = (
      analyze.build_analyze, analyze.run_analyze),
     ("report", "report.html for a results folder; compare.html for several",
      report.build_report, report.run_report),
+    ("sweep", "analyse many models from a TOML file; a leaderboard page",
+     sweep.build_sweep, sweep.run_sweep),
     ("select", "a new channel selection from a results folder's scores",
      analyze.build_select, analyze.run_select),
     ("backbones", "list the registered backbones", networks.build_backbones, networks.run_backbones),

@@ -14,7 +14,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SPEC",
         help="your network instead of a registered BACKBONE: MODULE:FUNCTION, "
-        "FILE.py:FUNCTION, tv:NAME or timm:NAME (docs/models.md); this or BACKBONE is required",
+        "FILE.py:FUNCTION, torchvision:NAME or timm:NAME (docs/models.md); this or BACKBONE "
+        "is required",
     )
     p.add_argument(
         "--model-arg",
@@ -47,14 +48,24 @@ def model_from_args(args: argparse.Namespace, layers: Sequence[str] | None = Non
         if args.model_arg or args.checkpoint is not None or args.input_norm != "imagenet":
             raise ValueError("--model-arg, --checkpoint and --input-norm apply to --model only")
         return None
-    if getattr(args, "weights", None) is not None:
-        raise ValueError("--weights applies to registered backbones; use --checkpoint with --model")
+    from ..backbones.zoo import is_zoo_spec
+
+    weights = getattr(args, "weights", None)
+    if is_zoo_spec(args.model):
+        if weights is None and args.checkpoint is None:  # `layers` needs no trained weights
+            weights = "pretrained" if hasattr(args, "weights") else "random:0"
+    elif weights is not None:
+        raise ValueError(
+            "--weights applies to registered backbones and torchvision:/timm: models; "
+            "use --checkpoint with --model MODULE:FUNCTION"
+        )
     return load_model(
         args.model,
         model_args=parse_model_args(args.model_arg),
         checkpoint=args.checkpoint,
         layers=layers,
         input_norm=parse_input_norm(args.input_norm),
+        weights=weights,
     )
 
 
@@ -85,7 +96,13 @@ def build_layers(p: argparse.ArgumentParser) -> None:
         help="registered backbone name (see `hvsprobe backbones`); or give --model",
     )
     add_model_options(p)
-    p.add_argument("--size", type=int, default=224, help="input side of the dry run, in pixels")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="input side of the dry run, in pixels (default: 224, or the one size a model "
+        "with a fixed input size takes)",
+    )
 
 
 def run_layers(args: argparse.Namespace) -> int:
@@ -93,9 +110,13 @@ def run_layers(args: argparse.Namespace) -> int:
     from ..backbones import list_layers
 
     model = model_from_args(args)
-    infos = list_layers(model if model is not None else args.backbone, size=args.size)
+    size = args.size
+    if size is None:  # a ViT whose position embedding fixes its input: its own size
+        fixed = model.fixed_input_size(model.layer_names[-1:]) if model is not None else None
+        size = fixed or 224
+    infos = list_layers(model if model is not None else args.backbone, size=size)
     name = model.name if model is not None else args.backbone
-    print(f"{name}: {len(infos)} layers; sizes and strides for a {args.size} x {args.size} input")
+    print(f"{name}: {len(infos)} layers; sizes and strides for a {size} x {size} input")
     print(f"{'layer':24s} {'module':24s} {'kind':16s} {'channels':>8s} {'size':>9s} {'stride':>7s}")
     for i in infos:
         size = f"{i.height}x{i.width}"

@@ -32,7 +32,15 @@ from .html import fmt_share, rel_href, render, table
 from .inputs import CSFCurve, check_consistent, check_inputs, csf_for, response_method_text
 from .output import report_folder
 
-__all__ = ["Network", "bootstrap_median", "build_comparison", "load_network", "ranking"]
+__all__ = [
+    "Network",
+    "bootstrap_median",
+    "build_comparison",
+    "build_leaderboard",
+    "leaderboard",
+    "load_network",
+    "ranking",
+]
 
 #: The measure of the ranking table, in words.
 MEASURE = (
@@ -439,4 +447,206 @@ def build_comparison(
         write_text_atomic(work_dir / html_path.name, html)
     html_path = html_dir / html_path.name
     say(f"comparison: {html_path}")
+    return html_path
+
+
+# --------------------------------------------------------------------------------------------
+# the leaderboard of a sweep: one row per model, random-weight controls beside trained twins
+
+
+def _is_control(net: Network) -> bool:
+    return str(net.tuning.config.get("weights", "")).startswith("random")
+
+
+def _share_interval(flags: np.ndarray, *, n_boot: int, seed: int) -> tuple[float, float, float]:
+    """Share of ``True`` in ``flags`` and its percentile bootstrap interval over channels."""
+    v = np.asarray(flags, dtype=np.float64)
+    if v.size == 0:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, size=(int(n_boot), v.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    return float(v.mean()), float(lo), float(hi)
+
+
+def leaderboard(
+    networks: Sequence[Network], *, n_boot: int = 1000, seed: int = 0
+) -> list[dict[str, Any]]:
+    """One row per model: its layers against relative depth and its most human-like layer.
+
+    Relative depth counts the input as 0 and the last probed layer as 1 (layer ``i`` of
+    ``n``: ``(i + 1) / n``). Per layer: the median μ1·μ2 of the selectable channels (the comparison's measure,
+    :data:`MEASURE`) and the share of the layer's channels that are selectable, each with a
+    95 % percentile bootstrap interval over channels (``seed`` for every layer). The most
+    human-like layer is the one with the highest median. Rows are ordered by that median,
+    highest first, each random-weight control (weights ``random:*``) right after the
+    trained model of the same backbone.
+
+    Examples
+    --------
+    >>> rows = leaderboard([load_network("res/vgg16"), load_network("res/vgg16-r0")])  # doctest: +SKIP
+    >>> rows[0]["best_layer"], rows[1]["control_of"]  # doctest: +SKIP
+    ('relu3_1', 'vgg16 (imagenet)')
+    """
+    rows = []
+    for net in networks:
+        layers = []
+        names = net.scores.layers
+        for i, name in enumerate(names):
+            depth = (i + 1) / len(names)  # 0 is the input, 1 the last probed layer
+            t = net.scores.layer(name)
+            sel = _selectable(t)
+            product = np.asarray(t["mu1"], dtype=np.float64) * np.asarray(t["mu2"], np.float64)
+            med = bootstrap_median(product[sel], n_boot=n_boot, seed=seed)
+            share = _share_interval(sel, n_boot=n_boot, seed=seed)
+            layers.append({"layer": name, "depth": depth, "median": med, "share": share})
+        finite = [x for x in layers if math.isfinite(x["median"][0])]
+        best = max(finite, key=lambda x: x["median"][0]) if finite else None
+        rows.append(
+            {
+                "network": net.label,
+                "backbone": str(net.tuning.config.get("backbone", net.label)),
+                "weights": str(net.tuning.config.get("weights", "")),
+                "control": _is_control(net),
+                "control_of": "",
+                "folder": net.folder,
+                "layers": layers,
+                "best_layer": best["layer"] if best else "",
+                "best_depth": best["depth"] if best else math.nan,
+                "best": best["median"] if best else (math.nan, math.nan, math.nan),
+            }
+        )
+    trained = [r for r in rows if not r["control"]]
+    trained.sort(key=lambda r: (not math.isfinite(r["best"][0]), -np.nan_to_num(r["best"][0])))
+    ordered = []
+    for r in trained:
+        ordered.append(r)
+        for c in rows:
+            if c["control"] and c["backbone"] == r["backbone"] and not c["control_of"]:
+                c["control_of"] = r["network"]
+                ordered.append(c)
+    ordered += [c for c in rows if c["control"] and not c["control_of"]]
+    return ordered
+
+
+def _ci(v: tuple[float, float, float], digits: int = 3, pct: bool = False) -> str:
+    if not math.isfinite(v[0]):
+        return "—"
+    k = 100.0 if pct else 1.0
+    unit = " %" if pct else ""
+    return f"{k * v[0]:.{digits}f}{unit} [{k * v[1]:.{digits}f}, {k * v[2]:.{digits}f}]"
+
+
+def leaderboard_figure(rows: Sequence[dict[str, Any]], path: Path) -> Path:
+    """Median μ1·μ2 and share of selectable channels against relative depth, one line per model.
+
+    Trained models solid, random-weight controls dashed in their trained twin's colour.
+    """
+    fig = figs.new_figure(11.0, 3.8)
+    axes = fig.subplots(1, 2)
+    cmap = matplotlib.colormaps["tab10"]
+    colours: dict[str, Any] = {}
+    for r in rows:
+        key = r["control_of"] or r["network"]
+        colour = colours.setdefault(key, cmap(len(colours) % 10))
+        xs = [x["depth"] for x in r["layers"]]
+        style = "--" if r["control"] else "-"
+        for ax, values in (
+            (axes[0], [x["median"] for x in r["layers"]]),
+            (axes[1], [tuple(100.0 * v for v in x["share"]) for x in r["layers"]]),
+        ):
+            mid = [v[0] for v in values]
+            ax.plot(xs, mid, "o" + style, color=colour, lw=1.6, ms=4, label=r["network"])
+            ax.fill_between(
+                xs, [v[1] for v in values], [v[2] for v in values], color=colour, alpha=0.12, lw=0
+            )
+    axes[0].set_ylabel("median μ1·μ2 of selectable channels")
+    axes[1].set_ylabel("% of channels selectable")
+    for ax in axes:
+        ax.set_xlabel("relative depth (0 = input, 1 = last probed layer)")
+        ax.set_xlim(0.0, 1.05)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=3)
+    return figs.save_figure(fig, path)
+
+
+def build_leaderboard(
+    results_dirs: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> Path:
+    """Write ``leaderboard.html`` (and ``figures/leaderboard.png``) for a sweep's results folders.
+
+    Parameters
+    ----------
+    results_dirs : sequence of path
+        One or more folders written by ``hvsprobe analyze``.
+    out : path
+        Output folder.
+    n_boot, seed : int
+        Bootstrap resamples and seed of the intervals.
+
+    Returns
+    -------
+    Path
+        The HTML file.
+
+    Examples
+    --------
+    >>> build_leaderboard(["sweep/vgg16-imagenet", "sweep/vgg16-random0"], "sweep")  # doctest: +SKIP
+    PosixPath('sweep/leaderboard.html')
+    """
+    networks = [load_network(d) for d in results_dirs]
+    _labels(networks)
+    out = Path(out)
+    html_path = out / "leaderboard.html"
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    rows = leaderboard(networks, n_boot=n_boot, seed=seed)
+    with figs.report_style():
+        f_lb = leaderboard_figure(rows, fig_dir / "leaderboard.png")
+    models = [
+        [
+            k + 1,
+            r["network"],
+            (f"random control of {r['control_of']}" if r["control_of"] else "random control")
+            if r["control"]
+            else "trained",
+            r["best_layer"] or "—",
+            "—" if not math.isfinite(r["best_depth"]) else f"{r['best_depth']:.2f}",
+            _ci(r["best"]),
+            len(r["layers"]),
+        ]
+        for k, r in enumerate(rows)
+    ]
+    per_layer = [
+        [r["network"], x["layer"], f"{x['depth']:.2f}", _ci(x["median"]), _ci(x["share"], 1, True)]
+        for r in rows
+        for x in r["layers"]
+    ]
+    folders = [(r["network"], rel_href(Path(r["folder"]) / "summary.md", out)) for r in rows]
+    html = render(
+        "leaderboard.html.j2",
+        title=f"hvsprobe leaderboard: {len(rows)} models",
+        measure=MEASURE,
+        n_boot=int(n_boot),
+        seed=int(seed),
+        notes=_config_notes(networks),
+        folders=folders,
+        f_lb=rel_href(f_lb, out),
+        models_table=table(
+            ["rank", "model", "kind", "most human-like layer", "relative depth",
+             "median μ1·μ2 [95 % interval]", "layers"],
+            models,
+            numeric=[True, False, False, False, True, True, True],
+        ),
+        layers_table=table(
+            ["model", "layer", "relative depth", "median μ1·μ2 [95 % interval]",
+             "selectable [95 % interval]"],
+            per_layer,
+            numeric=[False, False, True, True, True],
+        ),
+    )  # fmt: skip
+    write_text_atomic(html_path, html)
     return html_path
