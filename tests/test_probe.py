@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import TOY_PPD, TOY_TUNING, make_toy_backbone
-from hvsprobe.backbones import get_backbone
+from hvsprobe.backbones import Backbone, get_backbone
 from hvsprobe.probe import cached_probe, probe
 from hvsprobe.scores import ScoreConfig, compute_scores
 from hvsprobe.stimuli import StimulusGrid
@@ -187,3 +187,22 @@ def test_bf16_probe_ranks_like_fp32():
     x, y = a.responses["relu2_2"].ravel(), b.responses["relu2_2"].ravel()
     assert np.corrcoef(x, y)[0, 1] > 0.99
     assert not np.array_equal(x, y)  # bf16 really ran
+
+
+def test_another_input_normalisation_is_probed_again(tmp_path):
+    """Same weights, other input_norm: other responses, so the cache must not hand back the old."""
+    feats = make_toy_backbone().model.features
+    toy = Backbone("toy", feats, ["conv1", "relu1"], weights="toy")
+    other = Backbone(
+        "toy", feats, ["conv1", "relu1"], weights="toy",
+        input_norm=((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
+    )  # fmt: skip
+    grid = StimulusGrid.default(
+        ppd=TOY_PPD, size=48, n_frequencies=3, n_orientations=2, n_phases=1, f_min=2, f_max=8
+    )
+    t1, _ = cached_probe(toy, grid, tmp_path, ["relu1"], progress=False)
+    t2, cached = cached_probe(other, grid, tmp_path, ["relu1"], progress=False)
+    assert not cached
+    fresh = probe(other, grid, ["relu1"], progress=False)
+    np.testing.assert_array_equal(t2.responses["relu1"], fresh.responses["relu1"])
+    assert not np.allclose(t1.responses["relu1"], t2.responses["relu1"])
