@@ -68,7 +68,34 @@ def _add_claim1(esub: argparse._SubParsersAction) -> None:
         "--cache-dir", default=None, help="per-channel distance caches (default: --out)"
     )
     e1.add_argument("--level", type=float, default=0.95, help="interval level")
-    e1.add_argument("--live-only", action="store_true", help="skip ModelFest and castleCSF (quick)")
+    e1.add_argument(
+        "--live-only", action="store_true", help="LIVE only (the same as --datasets live; quick)"
+    )
+    e1.add_argument(
+        "--datasets",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="human data sets: live, tid2013, kadid10k, csiq, csv, bapps-2afc, bapps-jnd, "
+        "modelfest, castlecsf (default: live modelfest castlecsf)",
+    )
+    e1.add_argument("--csv", default=None, help="the CSV file of the 'csv' data set")
+    e1.add_argument(
+        "--workers", type=int, default=1, help="local processes computing distance chunks"
+    )
+    e1.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="run the distance chunks as Ray tasks on this cluster ('local' starts one; "
+        "needs pip install 'hvsprobe[ray]')",
+    )
+    e1.add_argument("--chunk-rows", type=int, default=64, help="image pairs per cached chunk")
+    e1.add_argument(
+        "--weights",
+        default="imagenet",
+        help="backbone weights: imagenet or random:SEED (scores from BACKBONE-random-SEED)",
+    )
     e1.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
@@ -79,8 +106,20 @@ def run_experiment(args: argparse.Namespace) -> int:
 
         return run_sr(args)
     from ..experiments.claim1 import Claim1Config, run_claim1
+    from ..experiments.claim1_datasets import DEFAULT_DATASETS
 
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.chunk_rows < 1:
+        raise ValueError(f"--chunk-rows must be >= 1, got {args.chunk_rows}")
+    datasets = tuple(args.datasets) if args.datasets else DEFAULT_DATASETS
+    if args.csv and "csv" not in datasets:
+        datasets = (*datasets, "csv")
     cfg = Claim1Config(
+        datasets=datasets,
+        csv=args.csv,
+        weights=args.weights,
+        chunk_rows=args.chunk_rows,
         backbones=tuple(args.backbones),
         fractions=tuple(args.fractions),
         n_random=args.n_random,
@@ -94,7 +133,14 @@ def run_experiment(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         level=args.level,
     )
-    res = run_claim1(cfg, progress=not args.no_progress, log=lambda m: print(m, file=sys.stderr))
+    cfg.dataset_names()  # an unknown name fails before any work
+    res = run_claim1(
+        cfg,
+        progress=not args.no_progress,
+        log=lambda m: print(m, file=sys.stderr),
+        workers=args.workers,
+        ray_address=args.ray,
+    )
     print(
         f"claim1: {len(res.rows)} metric variants in {res.timings['total_s'] / 60:.1f} min -> {cfg.out}"
     )
