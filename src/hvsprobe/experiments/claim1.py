@@ -694,3 +694,9 @@ def _agreement(
                 }
             )
     return rows
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m hvsprobe.experiments.claim1 ...`
+    from .claim1_command import main
+
+    raise SystemExit(main())
