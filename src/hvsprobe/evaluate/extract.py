@@ -73,7 +73,8 @@ def unit_normalize_(f: torch.Tensor) -> torch.Tensor:
     from ..metrics.perceptual import DEFAULT_EPS
 
     scale = torch.linalg.vector_norm(f, dim=1, keepdim=True).square_().add_(DEFAULT_EPS).rsqrt_()
-    return f * scale
+    out: torch.Tensor = f * scale
+    return out
 
 
 def mean_square_diff_(f: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ __all__ = ["add_claim1_command", "main", "run_from_args"]
 
 def add_claim1_command(experiment_subparsers: Any) -> argparse.ArgumentParser:
     """Add ``claim1`` to the sub-parser group of an ``experiment`` command."""
-    e1 = experiment_subparsers.add_parser(
+    e1: argparse.ArgumentParser = experiment_subparsers.add_parser(
         "claim1",
         help="do higher-scoring channels predict human judgments better?",
         description="Claim 1: do higher-scoring channels predict human judgments better? "

@@ -233,7 +233,7 @@ def _subset_mean(
             r = rows[subsets[rows] == s]
             if r.size:
                 vals.append(per_row(r))
-        return np.mean(vals, axis=0)
+        return np.asarray(np.mean(vals, axis=0), dtype=np.float64)
 
     return stat
 
