@@ -126,7 +126,7 @@ def main() -> None:
     ap.add_argument("--bf16", action="store_true", help="also measure bf16 and its ranking check")
     ap.add_argument("--memory", nargs=2, type=int, default=None, metavar=("ROWS1", "ROWS2"))
     ap.add_argument("--work", default=None, help="folder for the generated data (default: tmp)")
-    ap.add_argument("--out", default=str(HERE / "claim1-extraction" / "results.json"))
+    ap.add_argument("--out", default=str(HERE / "claim1-extraction" / "results.json"), help="JSON")
     args = ap.parse_args()
     from evaluate_features import conv_peak, trunk_flops
 

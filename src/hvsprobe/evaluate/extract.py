@@ -260,6 +260,7 @@ def extract_channel_distances(
     progress: bool = True,
     label: str = "",
     after_chunk: Callable[[int], None] | None = None,
+    backbone: Any = None,
 ) -> ChannelDistances:
     """Compute (or find in ``cache_dir``) the per-channel distances of every pair.
 
@@ -284,6 +285,9 @@ def extract_channel_distances(
     after_chunk : callable, optional
         Called with the chunk number after each chunk file is written (tests use it to stop
         a run part-way).
+    backbone : Backbone, optional
+        The network of ``spec`` already built in this process (else built here); workers
+        and Ray tasks build their own from ``spec``.
 
     Returns
     -------
@@ -296,7 +300,7 @@ def extract_channel_distances(
 
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    bb = _network(spec)
+    bb = backbone if backbone is not None else _network(spec)
     plist = [(str(a), str(b)) for a, b in pairs]
     chunks = plan_chunks([a for a, _ in plist], chunk_rows)
     folder = Path(cache_dir) / config_hash(spec.key(bb.weights_sha256))

@@ -521,6 +521,7 @@ def _pair_values(
             ray_address=where[1],
             progress=progress,
             label=f"{ps.title} {bb_name}",
+            backbone=bb,
         )
         w = np.stack([dist.layer_weights(v[2]) for v in variants.values()], axis=1)
         out[name] = dist.combine(w)
