@@ -66,9 +66,21 @@ def _digests(out: Path) -> dict[str, str]:
     return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
+def _kadid_as_csv(data: Path, path: Path) -> Path:
+    """The KADID-10k fixture's rows as a generic CSV (absolute paths, MOS: higher is better)."""
+    from hvsprobe.evaluate.iqa import read_kadid10k
+
+    lines = ["ref,dist,score,higher_is_better,ref_id"]
+    for p in read_kadid10k(data / "iqa" / "KADID-10k").pairs:
+        lines.append(f"{p.ref_path},{p.dist_path},{p.score},true,{p.ref_id}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def test_every_data_set_end_to_end(roots: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert main(_args(roots, out, SETS)) == 0
+    table = _kadid_as_csv(roots[0], tmp_path / "mine.csv")
+    assert main(_args(roots, out, SETS, "--csv", str(table))) == 0
     page = (out / "claim1.md").read_text()
     for label in (
         "KADID-10k SRCC",
@@ -90,6 +102,9 @@ def test_every_data_set_end_to_end(roots: tuple[Path, Path], tmp_path: Path) -> 
     )
     rows = {r["variant"]: r for r in record["rows"] if r["backbone"] == "alexnet"}
     _check_against_direct_computation(roots[0], rows["all channels"])
+    for r in rows.values():  # the same pairs and scores read through the CSV reader
+        assert r["csv_srcc"] == r["kadid10k_srcc"]
+    assert "**alexnet, mine SRCC**" in page
 
 
 def _check_against_direct_computation(data: Path, row: dict) -> None:
@@ -165,6 +180,7 @@ def test_killed_resumed_two_workers_and_ray_give_the_same_bytes(
     assert killed.returncode == -9, killed.stderr
     assert not (tmp_path / "k" / "claim1.md").exists()
     assert len(list((tmp_path / "k" / "distances").rglob("*.npy"))) == 2  # chunks 0 and 1
+    assert not list((tmp_path / "k").rglob("*.tmp"))  # nothing half-written
     assert main(_args(roots, tmp_path / "k", sets)) == 0
     assert _digests(tmp_path / "k") == want
     assert main(_args(roots, tmp_path / "w2", sets, "--workers", "2")) == 0
