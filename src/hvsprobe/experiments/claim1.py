@@ -3,19 +3,23 @@
 For each backbone the experiment builds metrics from subsets of the channels of the LPIPS
 layers — the top k % by PE, by mu1 alone and by mu2 alone, the bottom k % by PE, ``n_random``
 seeded random k % subsets, every channel (LPIPS's unweighted baseline) and LPIPS's learned
-linear weights — for k in {10, 25, 50} %, and evaluates each on
+linear weights — for k in {10, 25, 50} %, and evaluates each on the human data sets of
+``Claim1Config.datasets`` (:mod:`.claim1_datasets`; default LIVE, ModelFest, castleCSF):
 
-* the LIVE subset (SRCC / PLCC against DMOS, 95 % bootstrap intervals over reference images),
+* rated images (LIVE, TID2013, KADID-10k, CSIQ, a CSV): SRCC / PLCC against the human score,
+  intervals over reference images;
+* BAPPS 2AFC agreement with the human votes and BAPPS JND mAP (means over source sets);
 * ModelFest detection thresholds and castleCSF sensitivities (one fitted criterion each:
-  Pearson r, Spearman rho, RMSE in log10 sensitivity),
+  Pearson r, Spearman rho, RMSE in log10 sensitivity);
 * agreement of mu1 / mu2 / PE with LPIPS's learned channel weights (Spearman, permutation p).
 
-Every subset metric is a weighted sum of per-channel distances (see
-:mod:`hvsprobe.metrics.decompose`), so one forward pass per image serves all of them. The
-per-channel distances are cached in the output folder, so an interrupted run resumes.
+Paired comparisons per data set and one pooled verdict per backbone and k across data sets
+come from :mod:`.claim1_stats` (rule: docs/evaluate.md).  Every subset metric is a weighted sum
+of per-channel distances (see :mod:`hvsprobe.metrics.decompose`), so one forward pass per image
+serves all of them; for image pairs the distances are streamed in content-keyed chunks
+(:mod:`hvsprobe.evaluate.extract`: resumable, ``workers`` processes or Ray tasks).
 Thresholds come from distance curves sampled at log-spaced contrasts and interpolated in
-log-log coordinates (:func:`hvsprobe.evaluate.psychophysics.fit_single_criterion`).
-"""
+log-log coordinates (:func:`hvsprobe.evaluate.psychophysics.fit_single_criterion`)."""
 
 from __future__ import annotations
 
