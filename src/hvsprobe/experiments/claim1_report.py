@@ -337,14 +337,20 @@ def _limits_lines(cfg, extra, data) -> list[str]:
         )
     out.append("- Random subsets are shown as a distribution (median; mean ± sd [min, max]).")
     if extra:
+        sets = []
+        if extra["modelfest_ids"]:
+            sets.append(f"ModelFest ({len(extra['modelfest_ids'])} stimuli)")
+        if extra["castle_rows"]:
+            sets.append(
+                f"castleCSF ({extra['castle_rows']} static foveal achromatic rows at "
+                f"10–1000 cd/m², {extra['castle_stimuli']} distinct stimuli; "
+                f"{extra['castle_excluded']} rows excluded)"
+            )
         out.append(
-            f"- ModelFest ({len(extra['modelfest_ids'])} stimuli) and castleCSF "
-            f"({extra['castle_rows']} static foveal achromatic rows at 10–1000 cd/m², "
-            f"{extra['castle_stimuli']} distinct stimuli; {extra['castle_excluded']} rows "
-            "excluded), where run: thresholds are where the distance between a mean-grey field "
-            "and the stimulus reaches one fitted criterion, interpolated in log-log coordinates "
-            f"between {int(cfg.contrasts[2])} contrasts from {cfg.contrasts[0]:g} to "
-            f"{cfg.contrasts[1]:g}. Bootstrap replicates refit the criterion on a grid of "
+            f"- {' and '.join(sets)}: thresholds are where the distance between a mean-grey "
+            "field and the stimulus reaches one fitted criterion, interpolated in log-log "
+            f"coordinates between {int(cfg.contrasts[2])} contrasts from {cfg.contrasts[0]:g} "
+            f"to {cfg.contrasts[1]:g}. Bootstrap replicates refit the criterion on a grid of "
             "256 candidate criteria."
         )
     else:
