@@ -163,12 +163,21 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_killed_resumed_two_workers_and_ray_give_the_same_bytes(
-    roots: tuple[Path, Path], tmp_path: Path
+SAME = ["kadid10k", "bapps-2afc"]
+
+
+@pytest.fixture(scope="module")
+def one_process(roots: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Digests of the page, tables and chunk files of an uninterrupted one-process run."""
+    out = tmp_path_factory.mktemp("one") / "out"
+    assert main(_args(roots, out, SAME)) == 0
+    return _digests(out)
+
+
+def test_killed_resumed_and_two_workers_give_the_same_bytes(
+    roots: tuple[Path, Path], tmp_path: Path, one_process: dict
 ) -> None:
-    sets = ["kadid10k", "bapps-2afc"]
-    assert main(_args(roots, tmp_path / "one", sets)) == 0
-    want = _digests(tmp_path / "one")
+    sets, want = SAME, one_process
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{TESTS}", "OMP_NUM_THREADS": "1"}
     killed = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_KILLED), *_args(roots, tmp_path / "k", sets)],
@@ -185,6 +194,11 @@ def test_killed_resumed_two_workers_and_ray_give_the_same_bytes(
     assert _digests(tmp_path / "k") == want
     assert main(_args(roots, tmp_path / "w2", sets, "--workers", "2")) == 0
     assert _digests(tmp_path / "w2") == want
+
+
+def test_a_local_two_cpu_ray_cluster_gives_the_same_bytes(
+    roots: tuple[Path, Path], tmp_path: Path, one_process: dict
+) -> None:
     ray = pytest.importorskip("ray")
     ray.init(
         num_cpus=2,
@@ -193,7 +207,7 @@ def test_killed_resumed_two_workers_and_ray_give_the_same_bytes(
         runtime_env={"env_vars": {"PYTHONPATH": f"{SRC}{os.pathsep}{TESTS}"}},
     )
     try:
-        assert main(_args(roots, tmp_path / "ray", sets, "--ray", "local")) == 0
+        assert main(_args(roots, tmp_path / "ray", SAME, "--ray", "local")) == 0
     finally:
         ray.shutdown()
-    assert _digests(tmp_path / "ray") == want
+    assert _digests(tmp_path / "ray") == one_process
