@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from PIL import Image
 from conftest import make_toy_backbone
 from hvsprobe.evaluate.iqa import IQADataset, IQAPair
 from hvsprobe.evaluate.paired import VERDICTS
-from hvsprobe.experiments.claim1 import Claim1Config, cached_pair_distances, machine_info
+from hvsprobe.experiments.claim1 import Claim1Config, machine_info
 from hvsprobe.experiments.claim1_report import render_markdown, with_history
 from hvsprobe.experiments.claim1_stats import compare_variants, criterion_grid_predictions
 
@@ -114,12 +113,23 @@ def _page(comparisons=(), live_only=True, extra=None):
             "live_srcc": 0.9,
         }
     )
-    data = {"live_rows": 133, "live_refs": 7, "live_root": "/x/LIVE"}
-    machine = {"cpu_count": 13, "torch_threads": 3, "load_average_at_start": [4.5, 1, 1]}
-    return render_markdown(rows, [], cfg, {"total_s": 60.0}, extra, comparisons, data, machine)
+    data = {
+        "datasets": [
+            {
+                "name": "live",
+                "title": "LIVE",
+                "rows": 133,
+                "units": 7,
+                "unit": "reference images",
+                "root": "/x/LIVE",
+            }
+        ],
+        "absent": [{"name": "kadid10k", "how": "`hvsprobe data fetch kadid10k`"}],
+    }
+    return render_markdown(rows, [], cfg, extra, comparisons, data)
 
 
-def test_page_states_counts_machine_and_three_word_verdicts() -> None:
+def test_page_states_counts_absent_sets_and_three_word_verdicts() -> None:
     comp = {
         "backbone": "vgg16",
         "dataset": "LIVE SRCC",
@@ -138,12 +148,13 @@ def test_page_states_counts_machine_and_three_word_verdicts() -> None:
         "p_value": None,
     }
     text = _page([comp])
-    assert "LIVE 133 rated images of 7 reference images" in text
-    assert "13 CPU cores" in text and "2-core" not in text
+    assert "LIVE 133 rows, 7 reference images" in text
+    assert "kadid10k — `hvsprobe data fetch kadid10k`" in text  # absent, with its command
+    assert "CPU cores" not in text and "claim1_run.json" in text  # run facts kept off the page
     assert "+0.050 [-0.010, +0.090] **not resolved by these data**" in text
     assert "beats 67 % of random subsets [33, 100]" in text
     assert "median 0.850; 0.850 ± 0.100 [0.750, 0.950]" in text  # the median the verdict quotes
-    assert "LIVE only" in text and "three human data sets" not in text
+    assert "Human data: LIVE (`--live-only`)" in text
     assert "ModelFest (stimuli —)" not in text and "no threshold data sets" in text
 
 
@@ -175,34 +186,6 @@ def _pairs(folder: Path) -> IQADataset:
         pairs.append(IQAPair(folder / "ref.png", folder / f"d{i}.png", float(i), "wn", "ref"))
     pairs.append(pairs[0]._replace(score=0.5))  # a byte-identical duplicate row
     return IQADataset("toy", pairs, False, "DMOS", folder)
-
-
-def test_pair_distance_cache_is_keyed_by_content(tmp_path: Path, monkeypatch) -> None:
-    import hvsprobe.experiments.claim1 as c1
-
-    bb = make_toy_backbone()
-    calls: list[int] = []
-    real = c1.live_channel_distances
-
-    def counting(backbone, layers, dataset, progress=True):
-        calls.append(len(dataset.pairs))
-        return real(backbone, layers, dataset, progress)
-
-    monkeypatch.setattr(c1, "live_channel_distances", counting)
-    ds = _pairs(tmp_path / "a")
-    cache = tmp_path / "cache.npz"
-    first = cached_pair_distances(cache, "cfg", bb, ["relu1"], ds, progress=False)
-    assert calls == [3]  # the duplicate row is computed once
-    assert first["relu1"].shape == (4, 7)
-    np.testing.assert_array_equal(first["relu1"][0], first["relu1"][3])
-    shutil.copytree(tmp_path / "a", tmp_path / "b")
-    moved = _pairs(tmp_path / "b")  # same pixels, another folder
-    timings: dict[str, float] = {}
-    again = cached_pair_distances(cache, "cfg", bb, ["relu1"], moved, False, timings)
-    assert calls == [3] and "cached_s" in timings
-    np.testing.assert_allclose(again["relu1"], first["relu1"])
-    cached_pair_distances(cache, "other config", bb, ["relu1"], moved, progress=False)
-    assert calls == [3, 3]
 
 
 def test_fast_live_distances_equal_the_decomposition(tmp_path: Path) -> None:

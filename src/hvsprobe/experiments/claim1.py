@@ -3,25 +3,29 @@
 For each backbone the experiment builds metrics from subsets of the channels of the LPIPS
 layers — the top k % by PE, by mu1 alone and by mu2 alone, the bottom k % by PE, ``n_random``
 seeded random k % subsets, every channel (LPIPS's unweighted baseline) and LPIPS's learned
-linear weights — for k in {10, 25, 50} %, and evaluates each on
+linear weights — for k in {10, 25, 50} %, and evaluates each on the human data sets of
+``Claim1Config.datasets`` (:mod:`.claim1_datasets`; default LIVE, ModelFest, castleCSF):
 
-* the LIVE subset (SRCC / PLCC against DMOS, 95 % bootstrap intervals over reference images),
+* rated images (LIVE, TID2013, KADID-10k, CSIQ, a CSV): SRCC / PLCC against the human score,
+  intervals over reference images;
+* BAPPS 2AFC agreement with the human votes and BAPPS JND mAP (means over source sets);
 * ModelFest detection thresholds and castleCSF sensitivities (one fitted criterion each:
-  Pearson r, Spearman rho, RMSE in log10 sensitivity),
+  Pearson r, Spearman rho, RMSE in log10 sensitivity);
 * agreement of mu1 / mu2 / PE with LPIPS's learned channel weights (Spearman, permutation p).
 
-Every subset metric is a weighted sum of per-channel distances (see
-:mod:`hvsprobe.metrics.decompose`), so one forward pass per image serves all of them. The
-per-channel distances are cached in the output folder, so an interrupted run resumes.
+Paired comparisons per data set and one pooled verdict per backbone and k across data sets
+come from :mod:`.claim1_stats` (rule: docs/evaluate.md).  Every subset metric is a weighted sum
+of per-channel distances (see :mod:`hvsprobe.metrics.decompose`), so one forward pass per image
+serves all of them; for image pairs the distances are streamed in content-keyed chunks
+(:mod:`hvsprobe.evaluate.extract`: resumable, ``workers`` processes or Ray tasks).
 Thresholds come from distance curves sampled at log-spaced contrasts and interpolated in
-log-log coordinates (:func:`hvsprobe.evaluate.psychophysics.fit_single_criterion`).
-"""
+log-log coordinates (:func:`hvsprobe.evaluate.psychophysics.fit_single_criterion`)."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,13 +36,12 @@ import torch
 from .. import __version__
 from .._io import atomic_path, config_hash
 from .claim1_data import HumanData, load_human_data
+from .claim1_datasets import ALL_DATASETS, DEFAULT_DATASETS, PairSet, pair_statistic
 from .claim1_report import write_outputs
-from .claim1_stats import compare_variants
+from .claim1_stats import compare_variants, pool_comparisons
 
-__all__ = ["Claim1Config", "LPIPS_LAYERS", "main", "run_claim1"]
+__all__ = ["Claim1Config", "LPIPS_LAYERS", "run_claim1"]
 
-# 2: data counts, machine, paired comparisons; "all channels" holds every channel
-SCHEMA_VERSION = 2
 LPIPS_LAYERS = {
     "vgg16": ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"],
     "alexnet": ["relu1", "relu2", "relu3", "relu4", "relu5"],
@@ -63,10 +66,31 @@ class Claim1Config:
     out: str = "hvsprobe-results/claim1"
     #: markdown page to write besides ``out/claim1.md``; none unless given explicitly
     doc: str | None = None
+    #: LIVE only (the same as ``datasets=("live",)``; kept for old command lines)
     live_only: bool = False
     level: float = 0.95
     #: folder of the per-channel distance caches (default: ``out``)
     cache_dir: str | None = None
+    #: human data sets (:data:`~.claim1_datasets.ALL_DATASETS`); default LIVE + thresholds
+    datasets: tuple[str, ...] = DEFAULT_DATASETS
+    #: the generic CSV data set's file (``datasets`` holding ``'csv'``)
+    csv: str | None = None
+    #: backbone weights: ``'imagenet'`` or ``'random:SEED'`` (scores folder ``BB-<weights>``)
+    weights: str = "imagenet"
+    #: rows per cached chunk of per-channel distances
+    chunk_rows: int = 64
+    #: precision of the trunk for the image pairs: ``'float32'`` or ``'bfloat16'``
+    dtype: str = "float32"
+
+    def dataset_names(self) -> tuple[str, ...]:
+        """The data sets of this run, in page order."""
+        names = ("live",) if self.live_only else tuple(dict.fromkeys(self.datasets))
+        unknown = [n for n in names if n not in ALL_DATASETS]
+        if unknown:
+            raise ValueError(
+                f"unknown data set(s) {', '.join(unknown)}; choose from {', '.join(ALL_DATASETS)}"
+            )
+        return tuple(n for n in ALL_DATASETS if n in names)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,123 +127,23 @@ def _cached(
 
 
 def live_channel_distances(
-    backbone, layers, dataset, progress=True, batch_size: int = 4
+    backbone: Any, layers: list[str], dataset: Any, progress: bool = True, batch_size: int = 4
 ) -> dict[str, np.ndarray]:
-    """``d[layer]``: (pairs x channels) for every pair of an IQA dataset.
+    """``d[layer]``: (pairs x channels) for every pair of an IQA dataset, in memory.
 
-    Each image is decoded once; the distorted images of one reference (and size) go through
-    the trunk ``batch_size`` at a time as ``channels_last`` tensors (oneDNN's native layout
-    on the CPU: no reorder at every layer), and the reference's normalised features are
-    computed once and broadcast against each batch.  ``benchmarks/evaluate_features.py``
-    measures this against the machine's convolution peak.
+    One chunk of :func:`hvsprobe.evaluate.extract.chunk_distances` over all pairs (each
+    reference's features computed once); the experiment itself streams chunks to a cache
+    (:func:`hvsprobe.evaluate.extract.extract_channel_distances`).
+    ``benchmarks/evaluate_features.py`` measures this against the machine's convolution peak.
     """
-    from tqdm.auto import tqdm
+    from ..evaluate.extract import ExtractionSpec, chunk_distances
 
-    from ..image_io import load_image
-
-    def feats(x: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = x.contiguous(memory_format=torch.channels_last)
-        with torch.no_grad():
-            return {n: _unit_normalize_(f) for n, f in backbone.iter_layers(x, layers)}
-
-    by_ref: dict[str, list[int]] = {}
-    for i, pair in enumerate(dataset.pairs):
-        by_ref.setdefault(str(pair.ref_path), []).append(i)
-    out = {n: np.zeros((len(dataset.pairs), backbone.channels[n])) for n in layers}
-    bar = tqdm(
-        total=len(dataset.pairs), desc=f"LIVE {backbone.name}", disable=not progress, unit="img"
-    )
-    with bar:
-        for ref_path, idx in by_ref.items():
-            ref = load_image(ref_path)
-            nref = feats(ref)
-            for start in range(0, len(idx), batch_size):
-                chunk = idx[start : start + batch_size]
-                imgs = torch.cat([load_image(dataset.pairs[i].dist_path) for i in chunk])
-                if imgs.shape[1:] != ref.shape[1:]:
-                    raise ValueError(
-                        f"{dataset.pairs[chunk[0]].dist_path}: size {tuple(imgs.shape[2:])} "
-                        f"differs from its reference {ref_path} ({tuple(ref.shape[2:])})"
-                    )
-                for n, f in feats(imgs).items():
-                    out[n][chunk] = _mean_square_diff_(f, nref[n])
-                bar.update(len(chunk))
-            del nref
-    return out
-
-
-def _unit_normalize_(f: torch.Tensor) -> torch.Tensor:
-    """``f / sqrt(sum_c f^2 + eps)`` with one full-size allocation.
-
-    The same values as :func:`hvsprobe.metrics.perceptual.unit_normalize` (tested), without
-    materialising ``f**2``: ``vector_norm`` reduces over the channels (contiguous in
-    ``channels_last``) and the scale is one small N x 1 x H x W tensor.  ``f`` itself is
-    left alone: the trunk computes the next stage from it.  Fresh full-size allocations are
-    much of what the previous version spent outside the convolutions.
-    """
-    from ..metrics.perceptual import DEFAULT_EPS
-
-    scale = torch.linalg.vector_norm(f, dim=1, keepdim=True).square_().add_(DEFAULT_EPS).rsqrt_()
-    return f * scale
-
-
-def _mean_square_diff_(f: torch.Tensor, ref: torch.Tensor) -> np.ndarray:
-    """``mean_hw (f - ref)^2`` per image and channel (N x C float64), overwriting ``f``."""
-    return f.sub_(ref).square_().mean(dim=(2, 3)).double().numpy()
-
-
-def cached_pair_distances(
-    path: Path,
-    key: str,
-    backbone,
-    layers: list[str],
-    dataset,
-    progress: bool = True,
-    timings: dict[str, float] | None = None,
-) -> dict[str, np.ndarray]:
-    """Per-channel distances of every pair, cached per pair by image *content*.
-
-    The cache file holds one row per pair key (sha256 of reference and distorted image, see
-    :func:`hvsprobe.evaluate.cache.pair_key`) for the configuration ``key`` (backbone weights,
-    layers, version); pairs already there are not recomputed, whatever folder their images
-    lie in.  The seconds spent computing the cached rows are kept, for the wall-time note.
-    """
-    from ..evaluate.cache import pair_key
-    from ..evaluate.iqa import IQADataset
-
-    keys = [pair_key(p.ref_path, p.dist_path) for p in dataset.pairs]
-    stored_keys: list[str] = []
-    stored: dict[str, np.ndarray] = {}
-    seconds = 0.0
-    if path.exists():
-        with np.load(path, allow_pickle=False) as data:
-            if str(data["__key__"]) == key:
-                stored = {n: data[n] for n in layers}
-                stored_keys = [str(k) for k in data["__pairs__"]]
-                seconds = float(data["__seconds__"])
-    known = set(stored_keys)
-    first_missing: dict[str, int] = {}
-    for i, k in enumerate(keys):
-        if k not in known and k not in first_missing:
-            first_missing[k] = i  # byte-identical pairs (LIVE duplicates) computed once
-    reused = sum(k in known for k in keys)
-    if timings is not None and reused and stored_keys:
-        timings["cached_s"] = timings.get("cached_s", 0.0) + seconds * reused / len(stored_keys)
-    if first_missing:
-        t0 = time.perf_counter()
-        todo = [dataset.pairs[i] for i in first_missing.values()]
-        new = live_channel_distances(
-            backbone, layers, IQADataset(dataset.name, todo, False, "", dataset.root), progress
-        )
-        seconds += time.perf_counter() - t0
-        stored_keys += list(first_missing)
-        stored = {n: np.concatenate([stored[n], new[n]]) if stored else new[n] for n in layers}
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez(
-                fh, __key__=key, __seconds__=seconds, __pairs__=np.array(stored_keys), **stored
-            )
-    row = {k: i for i, k in enumerate(stored_keys)}
-    return {n: stored[n][[row[k] for k in keys]] for n in layers}
+    del progress
+    spec = ExtractionSpec(backbone.name, "given", tuple(layers), batch_size)
+    pairs = [(str(p.ref_path), str(p.dist_path)) for p in dataset.pairs]
+    d = chunk_distances(spec, pairs, backbone)
+    edges = np.cumsum([0] + [int(backbone.channels[n]) for n in layers])
+    return {n: d[:, edges[j] : edges[j + 1]].astype(np.float64) for j, n in enumerate(layers)}
 
 
 def curve_channel_distances(backbone, layers, waves, mean, contrasts, progress=True, label=""):
@@ -295,10 +219,6 @@ def weight_variants(scores, layers, fractions, n_random, seed, lpips_lin=None):
 # evaluation of one weighting
 
 
-def _combine_live(d, w):
-    return sum(d[n] @ w[n] for n in w)
-
-
 def _combine_curves(d, w):
     return sum(np.einsum("skc,c->sk", d[n], w[n]) for n in w)
 
@@ -329,7 +249,7 @@ def _live_stats(values, human, groups, n_boot, seed):
 # the driver
 
 
-def _curve_spec(column, variants, d, contrasts, human, index) -> dict[str, Any]:
+def _curve_spec(column, variants, d, contrasts, human, index, seed) -> dict[str, Any]:
     """Bootstrap input of a threshold data set: grid predictions per variant, rows by stimulus."""
     from .claim1_stats import criterion_grid_predictions
 
@@ -344,7 +264,19 @@ def _curve_spec(column, variants, d, contrasts, human, index) -> dict[str, Any]:
         "values": values,
         "human": np.asarray(human, dtype=np.float64),
         "groups": np.asarray(index),
+        "seed": seed,
     }
+
+
+def dataset_seed(seed: int, name: str) -> int:
+    """The bootstrap seed of one data set: independent draws per data set (pooled verdict).
+
+    Examples
+    --------
+    >>> dataset_seed(0, "live"), dataset_seed(0, "tid2013")
+    (0, 1000003)
+    """
+    return int(seed) + 1000003 * ALL_DATASETS.index(name)
 
 
 def machine_info() -> dict[str, Any]:
@@ -376,15 +308,27 @@ class Claim1Result:
     data: dict[str, Any] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pooled: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_claim1(
-    config: Claim1Config | None = None, *, progress: bool = True, log=print
+    config: Claim1Config | None = None,
+    *,
+    progress: bool = True,
+    log: Callable[[str], Any] = print,
+    workers: int = 1,
+    ray_address: str | None = None,
 ) -> Claim1Result:
-    """Run the claim-1 experiment; write CSV/JSON/markdown; return the rows."""
+    """Run the claim-1 experiment; write CSV/JSON/markdown; return the rows.
+
+    ``workers`` and ``ray_address`` choose where the per-channel distances are computed
+    (:func:`hvsprobe.evaluate.extract.extract_channel_distances`); they change no result, so
+    they are not part of the recorded configuration.
+    """
     cfg = config or Claim1Config()
     out = Path(cfg.out)
     res = Claim1Result(machine=machine_info())
+    res.machine.update({"workers": workers, "ray": ray_address})
     t_start = time.perf_counter()
     contrasts = np.geomspace(cfg.contrasts[0], cfg.contrasts[1], int(cfg.contrasts[2]))
     hd = load_human_data(cfg)
@@ -392,15 +336,29 @@ def run_claim1(
     out.mkdir(parents=True, exist_ok=True)  # only once every input was found
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else out
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _image_baselines(cfg, hd.live, cache_dir, res)
+    if "live" in hd.pair_sets:
+        _image_baselines(cfg, hd.pair_sets["live"], cache_dir, res)
+    replicates: dict[tuple[str, str, float, str], tuple[float, np.ndarray, bool]] = {}
     for bb_name in cfg.backbones:
-        _run_backbone(cfg, bb_name, hd, contrasts, cache_dir, res, progress, log)
+        _run_backbone(
+            cfg,
+            bb_name,
+            hd,
+            contrasts,
+            cache_dir,
+            res,
+            progress,
+            log,
+            (workers, ray_address),
+            replicates,
+        )
+    res.pooled = pool_comparisons(replicates, level=cfg.level)
     res.timings["total_s"] = time.perf_counter() - t_start
-    write_outputs(res, cfg, out, contrasts, hd.extra(cfg.live_only))
+    write_outputs(res, cfg, out, contrasts, hd.extra())
     return res
 
 
-def _image_baselines(cfg: Claim1Config, live: Any, cache_dir: Path, res: Claim1Result) -> None:
+def _image_baselines(cfg: Claim1Config, live: PairSet, cache_dir: Path, res: Claim1Result) -> None:
     """SSIM (two variants) and PSNR on LIVE: the image-metric rows."""
     from ..evaluate.iqa import evaluate_iqa
     from ..metrics import get_metric
@@ -414,7 +372,7 @@ def _image_baselines(cfg: Claim1Config, live: Any, cache_dir: Path, res: Claim1R
         t0 = time.perf_counter()
         r = evaluate_iqa(
             metric,
-            live,
+            live.dataset,
             progress=False,
             n_boot=cfg.n_boot,
             seed=cfg.seed,
@@ -446,25 +404,37 @@ def _run_backbone(
     res: Claim1Result,
     progress: bool,
     log: Callable[[str], Any],
+    where: tuple[int, str | None],
+    replicates: dict[tuple[str, str, float, str], tuple[float, np.ndarray, bool]],
 ) -> None:
     """Every variant of one backbone: rows, paired comparisons, score/weight agreement."""
     layers = LPIPS_LAYERS[bb_name]
     scores, bb, lin = _backbone_scores(cfg, bb_name, res, progress, log)
-    d = _backbone_distances(cfg, bb_name, bb, layers, hd, contrasts, cache_dir, res, progress)
     t0 = time.perf_counter()
     variants = weight_variants(scores, layers, cfg.fractions, cfg.n_random, cfg.seed, lin)
-    res.rows += [_variant_row(cfg, bb_name, v, d, hd, contrasts) for v in variants.items()]
+    pair_values = _pair_values(
+        cfg, bb_name, bb, layers, hd, variants, cache_dir, res, progress, where
+    )
+    d = _curve_distances(cfg, bb_name, bb, layers, hd, contrasts, cache_dir, res, progress)
+    t0 = time.perf_counter()
+    rows = [_variant_row(cfg, bb_name, v) for v in variants.items()]
+    for name, values in pair_values.items():
+        _pair_rows(cfg, rows, variants, hd.pair_sets[name], values)
+    for row, (_, (_, _, w)) in zip(rows, variants.items(), strict=True):
+        _curve_row(row, w, d, hd, contrasts)
+    res.rows += rows
     res.timings[f"{bb_name}_evaluate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     res.comparisons += compare_variants(
         bb_name,
         variants,
         res.rows,
-        _paired_data(cfg, variants, d, hd, contrasts),
+        _paired_data(cfg, variants, d, hd, pair_values, contrasts),
         cfg.fractions,
         n_boot=cfg.n_boot,
         seed=cfg.seed,
         level=cfg.level,
+        replicates=replicates,
     )
     res.timings[f"{bb_name}_paired_stats_s"] = time.perf_counter() - t0
     if lin is not None:
@@ -505,21 +475,62 @@ def _backbone_scores(
     from ..scores import ChannelScores
 
     t0 = time.perf_counter()
-    rdir = Path(cfg.results_root) / f"{bb_name}-imagenet"
+    rdir = Path(cfg.results_root) / f"{bb_name}-{cfg.weights.replace(':', '-')}"
     if not (rdir / "scores.json").exists():
         log(f"[claim1] no scores for {bb_name}: running `hvsprobe analyze {bb_name}` into {rdir}")
         analyze(bb_name, out=rdir, progress=progress, log=log)
     scores = ChannelScores.load(rdir)
     res.timings[f"{bb_name}_analyze_s"] = time.perf_counter() - t0
     res.scores[bb_name] = scores_provenance(rdir, scores.config)
-    bb = get_backbone(bb_name)
+    bb = get_backbone(bb_name, cfg.weights)
     if scores.config.get("weights_sha256") != bb.weights_sha256:
-        raise ValueError(f"{rdir} was measured on other weights than the ImageNet {bb_name}")
-    lin = load_lpips_linear(bb_name) if bb_name in ("vgg16", "alexnet") else None
+        raise ValueError(f"{rdir} was measured on other weights than the {cfg.weights} {bb_name}")
+    imagenet = cfg.weights == "imagenet" and bb_name in ("vgg16", "alexnet")
+    lin = load_lpips_linear(bb_name) if imagenet else None
     return scores, bb, lin
 
 
-def _backbone_distances(
+def _pair_values(
+    cfg: Claim1Config,
+    bb_name: str,
+    bb: Any,
+    layers: list[str],
+    hd: HumanData,
+    variants: dict[str, Any],
+    cache_dir: Path,
+    res: Claim1Result,
+    progress: bool,
+    where: tuple[int, str | None],
+) -> dict[str, np.ndarray]:
+    """Per data set of image pairs: ``(pairs, V)`` distances of every variant.
+
+    The per-channel distances are streamed chunk by chunk from the content-keyed cache
+    ``<cache_dir>/distances`` (computed there first where missing).
+    """
+    from ..evaluate.extract import ExtractionSpec, extract_channel_distances
+
+    spec = ExtractionSpec(bb_name, cfg.weights, tuple(layers), dtype=cfg.dtype)
+    out: dict[str, np.ndarray] = {}
+    for name, ps in hd.pair_sets.items():
+        t0 = time.perf_counter()
+        dist = extract_channel_distances(
+            spec,
+            ps.pairs,
+            cache_dir / "distances",
+            chunk_rows=cfg.chunk_rows,
+            workers=where[0],
+            ray_address=where[1],
+            progress=progress,
+            label=f"{ps.title} {bb_name}",
+            backbone=bb,
+        )
+        w = np.stack([dist.layer_weights(v[2]) for v in variants.values()], axis=1)
+        out[name] = dist.combine(w)
+        res.timings[f"{bb_name}_{ps.key}_features_s"] = time.perf_counter() - t0
+    return out
+
+
+def _curve_distances(
     cfg: Claim1Config,
     bb_name: str,
     bb: Any,
@@ -530,78 +541,85 @@ def _backbone_distances(
     res: Claim1Result,
     progress: bool,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-channel distances on LIVE, ModelFest and castleCSF (cached in ``cache_dir``)."""
+    """Per-channel distance curves of ModelFest and castleCSF (cached in ``cache_dir``)."""
     from ..evaluate.psychophysics import MODELFEST_MEAN
 
     key_base = {"backbone": bb_name, "sha": bb.weights_sha256, "layers": layers, "v": __version__}
-    d: dict[str, dict[str, np.ndarray]] = {}
-    t0 = time.perf_counter()
-    d["live"] = cached_pair_distances(
-        cache_dir / f"cache-{bb_name}-iqa-pairs.npz",
-        config_hash(key_base),
-        bb,
-        layers,
-        hd.live,
-        progress,
-        res.timings,
-    )
-    res.timings[f"{bb_name}_live_features_s"] = time.perf_counter() - t0
-    if cfg.live_only:
-        return d
-    t0 = time.perf_counter()
     ckey = {**key_base, "contrasts": contrasts.tolist()}
-    d["modelfest"] = _cached(
-        cache_dir / f"cache-{bb_name}-modelfest.npz",
-        config_hash({**ckey, "ids": hd.mf_ids}),
-        lambda: curve_channel_distances(
-            bb, layers, hd.mf_waves, MODELFEST_MEAN, contrasts, progress, "ModelFest"
-        ),
-        res.timings,
-    )
-    res.timings[f"{bb_name}_modelfest_features_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    d["castle"] = _cached(
-        cache_dir / f"cache-{bb_name}-castle.npz",
-        config_hash(
-            {**ckey, "castle": sorted(map(str, hd.castle_keys)), "max": cfg.castle_max_size}
-        ),
-        lambda: curve_channel_distances(
-            bb, layers, hd.castle_waves, 0.5, contrasts, progress, "castleCSF"
-        ),
-        res.timings,
-    )
-    res.timings[f"{bb_name}_castle_features_s"] = time.perf_counter() - t0
+    d: dict[str, dict[str, np.ndarray]] = {}
+    if hd.mf_human is not None:
+        t0 = time.perf_counter()
+        d["modelfest"] = _cached(
+            cache_dir / f"cache-{bb_name}-modelfest.npz",
+            config_hash({**ckey, "ids": hd.mf_ids}),
+            lambda: curve_channel_distances(
+                bb, layers, hd.mf_waves, MODELFEST_MEAN, contrasts, progress, "ModelFest"
+            ),
+            res.timings,
+        )
+        res.timings[f"{bb_name}_modelfest_features_s"] = time.perf_counter() - t0
+    if hd.castle_human is not None:
+        t0 = time.perf_counter()
+        d["castle"] = _cached(
+            cache_dir / f"cache-{bb_name}-castle.npz",
+            config_hash(
+                {**ckey, "castle": sorted(map(str, hd.castle_keys)), "max": cfg.castle_max_size}
+            ),
+            lambda: curve_channel_distances(
+                bb, layers, hd.castle_waves, 0.5, contrasts, progress, "castleCSF"
+            ),
+            res.timings,
+        )
+        res.timings[f"{bb_name}_castle_features_s"] = time.perf_counter() - t0
     return d
 
 
 def _variant_row(
-    cfg: Claim1Config,
-    bb_name: str,
-    variant: tuple[str, tuple[str, float, dict[str, np.ndarray]]],
-    d: dict[str, dict[str, np.ndarray]],
-    hd: HumanData,
-    contrasts: np.ndarray,
+    cfg: Claim1Config, bb_name: str, variant: tuple[str, tuple[str, float, dict[str, np.ndarray]]]
 ) -> dict[str, Any]:
-    """One variant's row: LIVE statistics and, unless live-only, the fitted thresholds."""
+    """The identity of one variant's row (statistics are added per data set)."""
     name, (family, k, w) = variant
-    row: dict[str, Any] = {
+    return {
         "backbone": bb_name,
         "variant": name,
         "family": family,
         "k": k,
         "n_channels": int(sum(int(np.count_nonzero(v)) for v in w.values())),
     }
-    boot = 0 if family == "random" else cfg.n_boot
-    live_s = _live_stats(_combine_live(d["live"], w), hd.live_human, hd.live_groups, boot, cfg.seed)
-    row.update({f"live_{k2}": v for k2, v in live_s.items()})
-    if not cfg.live_only:
+
+
+def _pair_rows(
+    cfg: Claim1Config,
+    rows: list[dict[str, Any]],
+    variants: dict[str, Any],
+    ps: PairSet,
+    values: np.ndarray,
+) -> None:
+    """Add one image-pair data set's statistics to every variant's row."""
+    if ps.kind == "iqa":
+        for j, (row, (_, (family, _, _))) in enumerate(zip(rows, variants.items(), strict=True)):
+            boot = 0 if family == "random" else cfg.n_boot
+            st = _live_stats(values[:, j], ps.human, ps.groups, boot, cfg.seed)
+            row.update({f"{ps.key}_{k2}": v for k2, v in st.items()})
+        return
+    point = pair_statistic(ps, values)(np.arange(ps.n_rows))
+    for row, v in zip(rows, point, strict=True):
+        row[f"{ps.key}_{ps.statistic}"] = float(v)
+
+
+def _curve_row(row: dict[str, Any], w: Any, d: dict[str, Any], hd: HumanData, contrasts) -> None:
+    """Add the fitted-threshold statistics of ModelFest and castleCSF to a row."""
+    if "modelfest" in d:
         mf = _fit(contrasts, _combine_curves(d["modelfest"], w), hd.mf_human)
         row.update({f"modelfest_{k2}": v for k2, v in mf.items()})
+    if "castle" in d:
         curves = _combine_curves(d["castle"], w)[hd.castle_index]
         row.update(
             {f"castle_{k2}": v for k2, v in _fit(contrasts, curves, hd.castle_human).items()}
         )
-    return row
+
+
+_STAT_LABEL = {"srcc": "SRCC", "2afc": "2AFC agreement", "map": "mAP"}
 
 
 def _paired_data(
@@ -609,20 +627,27 @@ def _paired_data(
     variants: dict[str, Any],
     d: dict[str, dict[str, np.ndarray]],
     hd: HumanData,
+    pair_values: dict[str, np.ndarray],
     contrasts: np.ndarray,
 ) -> dict[str, dict[str, Any]]:
     """Per-row values of every variant for the paired comparisons, per data set."""
-    data = {
-        "LIVE SRCC": {
-            "column": "live_srcc",
+    names = list(variants)
+    data: dict[str, dict[str, Any]] = {}
+    for name, values in pair_values.items():
+        ps = hd.pair_sets[name]
+        spec: dict[str, Any] = {
+            "column": f"{ps.key}_{ps.statistic}",
             "higher": True,
-            "kind": "srcc",
-            "values": {n: -_combine_live(d["live"], w) for n, (_, _, w) in variants.items()},
-            "human": hd.live_human,
-            "groups": hd.live_groups,
+            "human": ps.human,
+            "groups": ps.groups,
+            "seed": dataset_seed(cfg.seed, name),
         }
-    }
-    if not cfg.live_only:
+        if ps.kind == "iqa":
+            spec.update({"kind": "srcc", "values": {n: -values[:, j] for j, n in enumerate(names)}})
+        else:
+            spec.update({"kind": "stat", "stat": pair_statistic(ps, values)})
+        data[f"{ps.title} {_STAT_LABEL[ps.statistic]}"] = spec
+    if "modelfest" in d:
         data["ModelFest RMSE"] = _curve_spec(
             "modelfest_rmse",
             variants,
@@ -630,9 +655,17 @@ def _paired_data(
             contrasts,
             hd.mf_human,
             np.arange(len(hd.mf_ids)),
+            dataset_seed(cfg.seed, "modelfest"),
         )
+    if "castle" in d:
         data["castleCSF RMSE"] = _curve_spec(
-            "castle_rmse", variants, d["castle"], contrasts, hd.castle_human, hd.castle_index
+            "castle_rmse",
+            variants,
+            d["castle"],
+            contrasts,
+            hd.castle_human,
+            hd.castle_index,
+            dataset_seed(cfg.seed, "castlecsf"),
         )
     return data
 
@@ -665,18 +698,7 @@ def _agreement(
     return rows
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``python -m hvsprobe.experiments.claim1 [--out DIR] [--doc PAGE] ...``.
+if __name__ == "__main__":  # pragma: no cover - `python -m hvsprobe.experiments.claim1 ...`
+    from .claim1_command import main
 
-    The options are those of ``hvsprobe experiment claim1`` (one parser, in
-    :mod:`hvsprobe.cli`); the page outside ``--out`` is written only with ``--doc``.
-    """
-    import sys
-
-    from ..cli import main as cli_main
-
-    return cli_main(["experiment", "claim1", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Claim 1's human data: the LIVE pairs, the ModelFest stimuli and the castleCSF rows it uses."""
+"""Claim 1's human data: the image-pair data sets, the ModelFest stimuli and castleCSF rows."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .claim1_datasets import ALL_DATASETS, PairSet, how_to_get, load_pair_set
 
 if TYPE_CHECKING:
     from .claim1 import Claim1Config
@@ -18,12 +20,10 @@ CASTLE_PPD = 60.0
 
 @dataclass
 class HumanData:
-    """What claim 1 compares its metrics with (psychophysics fields empty with ``live_only``)."""
+    """What claim 1 compares its metrics with: image-pair data sets and threshold sets."""
 
-    live: Any
-    live_human: np.ndarray
-    live_groups: np.ndarray
     counts: dict[str, Any]
+    pair_sets: dict[str, PairSet] = field(default_factory=dict)
     mf_ids: list[int] = field(default_factory=list)
     mf_waves: list[Any] = field(default_factory=list)
     mf_human: np.ndarray | None = None
@@ -34,9 +34,9 @@ class HumanData:
     castle_rows: int = 0
     castle_excluded: int = 0
 
-    def extra(self, live_only: bool) -> dict[str, Any] | None:
-        """The psychophysics counts stored with the results (``None`` with ``live_only``)."""
-        if live_only:
+    def extra(self) -> dict[str, Any] | None:
+        """The psychophysics counts stored with the results (``None`` without threshold sets)."""
+        if self.mf_human is None and self.castle_human is None:
             return None
         return {
             "castle_rows": self.castle_rows,
@@ -47,38 +47,65 @@ class HumanData:
 
 
 def load_human_data(cfg: Claim1Config) -> HumanData:
-    """Read LIVE (files checked) and, unless ``cfg.live_only``, ModelFest and castleCSF."""
-    from ..evaluate.iqa import read_live
+    """Read every data set of ``cfg.dataset_names()`` (files checked) before any work starts.
 
-    live = read_live(data_root=cfg.data_root)
-    live.check_files()
-    live_human = np.array([p.score for p in live.pairs]) * (1.0 if live.higher_is_better else -1.0)
-    live_groups = np.array([p.ref_id for p in live.pairs])
-    counts = {
-        "live_root": str(live.root),
-        "live_rows": len(live.pairs),
-        "live_refs": len(live.ref_ids),
-        "live_types": live.dist_types,
-    }
-    hd = HumanData(live, live_human, live_groups, counts)
-    if not cfg.live_only:
-        _load_psychophysics(hd, cfg)
+    Raises
+    ------
+    FileNotFoundError
+        For the first missing data set: one line naming it and the command that adds it.
+    """
+    names = cfg.dataset_names()
+    hd = HumanData({"datasets": [], "absent": []})
+    for name in names:
+        if name not in ("modelfest", "castlecsf"):
+            ps = load_pair_set(name, cfg.data_root, cfg.csv)
+            hd.pair_sets[name] = ps
+            hd.counts["datasets"].append({"name": name, "title": ps.title, **ps.info})
+    try:
+        if "modelfest" in names:
+            _load_modelfest(hd, cfg)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"data set modelfest: {err}") from None
+    try:
+        if "castlecsf" in names:
+            _load_castle(hd, cfg)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"data set castlecsf: {err}") from None
+    hd.counts["absent"] = [
+        {"name": n, "how": how_to_get(n)} for n in ALL_DATASETS if n not in names
+    ]
     return hd
 
 
-def _load_psychophysics(hd: HumanData, cfg: Claim1Config) -> None:
-    """ModelFest waveforms and thresholds; castleCSF's kept rows, their distinct stimuli."""
+def _load_modelfest(hd: HumanData, cfg: Claim1Config) -> None:
+    """ModelFest waveforms and thresholds."""
     from ..evaluate.psychophysics import SUPPORTED_MODELFEST_IDS, load_modelfest
-    from ..evaluate.psychophysics.castle_csf import _castle_plan, _castle_wave
-    from ..evaluate.psychophysics.modelfest import _waveform_cached
-    from ..human import load_castle_achromatic
+    from ..evaluate.psychophysics.modelfest import waveform_cached
 
     mf = load_modelfest(cfg.data_root)
     hd.mf_ids = list(SUPPORTED_MODELFEST_IDS)
-    hd.mf_waves = [_waveform_cached(i, str(mf.folder)) for i in hd.mf_ids]
+    hd.mf_waves = [waveform_cached(i, str(mf.folder)) for i in hd.mf_ids]
     hd.mf_human = mf.human(hd.mf_ids)
+    hd.counts["modelfest_stimuli"] = len(hd.mf_ids)
+    hd.counts["datasets"].append(
+        {
+            "name": "modelfest",
+            "title": "ModelFest",
+            "rows": len(hd.mf_ids),
+            "units": len(hd.mf_ids),
+            "unit": "stimuli",
+            "root": str(mf.folder),
+        }
+    )
+
+
+def _load_castle(hd: HumanData, cfg: Claim1Config) -> None:
+    """castleCSF's kept rows and their distinct stimuli."""
+    from ..evaluate.psychophysics.castle_csf import castle_plan, castle_wave
+    from ..human import load_castle_achromatic
+
     castle = load_castle_achromatic(cfg.data_root)
-    keep, sizes, excluded = _castle_plan(
+    keep, sizes, excluded = castle_plan(
         castle,
         ppd=CASTLE_PPD,
         luminance_range=(10.0, 1000.0),
@@ -98,15 +125,19 @@ def _load_psychophysics(hd: HumanData, cfg: Claim1Config) -> None:
         )
         if key not in hd.castle_keys:
             hd.castle_keys[key] = len(hd.castle_waves)
-            hd.castle_waves.append(_castle_wave(key[1], key[2], key[0], CASTLE_PPD, size))
+            hd.castle_waves.append(castle_wave(key[1], key[2], key[0], CASTLE_PPD, size))
         castle_index.append(hd.castle_keys[key])
     hd.castle_index = np.array(castle_index)
     hd.castle_human = castle["log10_sensitivity"][keep]
     hd.castle_rows, hd.castle_excluded = len(keep), len(excluded)
-    hd.counts.update(
+    hd.counts.update({"castle_rows": len(keep), "castle_stimuli": len(hd.castle_waves)})
+    hd.counts["datasets"].append(
         {
-            "modelfest_stimuli": len(hd.mf_ids),
-            "castle_rows": len(keep),
-            "castle_stimuli": len(hd.castle_waves),
+            "name": "castlecsf",
+            "title": "castleCSF",
+            "rows": len(keep),
+            "units": len(hd.castle_waves),
+            "unit": "stimuli",
+            "excluded": len(excluded),
         }
     )

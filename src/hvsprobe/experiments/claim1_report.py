@@ -13,15 +13,43 @@ import numpy as np
 from .._format import format_number
 from .._io import atomic_path, write_json_atomic, write_text_atomic
 
+#: version of claim1.json and claim1_run.json, written here
+# 2: data counts, machine, paired comparisons; "all channels" holds every channel
+# 3: any data set (columns <data set>_<statistic>), pooled verdicts; run facts in claim1_run.json
+SCHEMA_VERSION = 3
+
 if TYPE_CHECKING:
     from .claim1 import Claim1Config, Claim1Result
 
-# metric -> (column, higher is better, label)
-METRICS = (
-    ("live_srcc", True, "LIVE SRCC"),
-    ("modelfest_rmse", False, "ModelFest RMSE"),
-    ("castle_rmse", False, "castleCSF RMSE"),
-)
+
+def columns(data: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """``(column, header, with interval)`` of the per-variant table for the run's data sets.
+
+    Examples
+    --------
+    >>> columns({"datasets": [{"name": "bapps-jnd", "title": "BAPPS JND (val)"}]})
+    [('bapps_jnd_map', 'BAPPS JND (val) mAP', False)]
+    """
+    out: list[tuple[str, str, bool]] = []
+    for ds in data.get("datasets", []):
+        key, title = ds["name"].replace("-", "_"), ds["title"]
+        if ds["name"] == "modelfest":
+            out += [
+                ("modelfest_rmse", "ModelFest RMSE", False),
+                ("modelfest_r", "ModelFest r", False),
+            ]
+        elif ds["name"] == "castlecsf":
+            out += [("castle_rmse", "castleCSF RMSE", False), ("castle_r", "castleCSF r", False)]
+        elif ds["name"] == "bapps-2afc":
+            out.append((f"{key}_2afc", f"{title} 2AFC", False))
+        elif ds["name"] == "bapps-jnd":
+            out.append((f"{key}_map", f"{title} mAP", False))
+        else:
+            out += [
+                (f"{key}_srcc", f"{title} SRCC [95 % CI]", True),
+                (f"{key}_plcc", f"{title} PLCC", False),
+            ]
+    return out
 
 
 def _f(x: Any, nd: int = 3) -> str:
@@ -113,50 +141,67 @@ def _comparison_table(comparisons: list[dict[str, Any]], level: float) -> list[s
 
 
 def _data_sentence(data: dict[str, Any], extra: dict[str, Any] | None) -> str:
-    text = (
-        f"Data read by this run: LIVE {data.get('live_rows', '—')} rated images of "
-        f"{data.get('live_refs', '—')} reference images (`{data.get('live_root', '—')}`)"
-    )
-    if extra:
+    parts = []
+    for ds in data.get("datasets", []):
+        text = f"{ds['title']} {ds['rows']} rows, {ds['units']} {ds['unit']}"
+        if ds.get("excluded") is not None:
+            text += f", {ds['excluded']} rows excluded"
+        if ds.get("root") and ds["name"] not in ("modelfest", "castlecsf"):
+            text += f" (`{ds['root']}`)"
+        parts.append(text)
+    text = "Data read by this run: " + "; ".join(parts) + "."
+    absent = data.get("absent", [])
+    if absent:
         text += (
-            f"; ModelFest {len(extra['modelfest_ids'])} stimuli; castleCSF "
-            f"{extra['castle_rows']} rows ({extra['castle_stimuli']} distinct stimuli, "
-            f"{extra['castle_excluded']} rows excluded)"
+            " Absent from this run (and how to add each): "
+            + "; ".join(f"{a['name']} — {a['how']}" for a in absent)
+            + "."
         )
-    return text + "."
+    return text
 
 
-def _machine_sentence(timings: dict[str, float], machine: dict[str, Any]) -> str:
-    cores = machine.get("cpu_count")
-    load = machine.get("load_average_at_start")
-    text = (
-        f"Wall time of the run that wrote it: {timings.get('total_s', math.nan) / 60:.1f} min on "
-        f"a machine with {cores if cores else 'an unknown number of'} CPU cores "
-        f"({machine.get('torch_threads', '—')} torch threads"
-        + (f", load average {load[0]:.1f} at the start" if load else "")
-        + ")"
-    )
-    if timings.get("cached_s"):
-        text += (
-            "; it reused cached per-channel distances whose first computation took "
-            f"{timings['cached_s'] / 60:.1f} min more"
+def _pooled_lines(pooled: list[dict[str, Any]], level: float) -> list[str]:
+    """The pooled verdicts across data sets (rule: docs/evaluate.md)."""
+    if not pooled:
+        return []
+    out = [
+        "### Pooled over the data sets",
+        "",
+        'Rule fixed before these numbers were computed (docs/evaluate.md, "Claim 1 across data '
+        "sets\"): each data set's difference, oriented so that positive favours the top-k % by "
+        "PE, divided by the standard deviation of its own bootstrap replicates; the pooled value "
+        "is the equal-weight mean over data sets, with the "
+        f"{100 * level:g} % percentile interval of the same mean over independent per-data-set "
+        "replicates.",
+        "",
+        "| backbone | k | top-k % by PE vs | pooled z [interval] | verdict | data sets |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for p in pooled:
+        left = f" (left out: {p['left_out']})" if p.get("left_out") else ""
+        out.append(
+            f"| {p['backbone']} | {int(round(100 * p['k']))} % | {p['other']} | "
+            f"{p['z']:+.2f} [{p['low']:+.2f}, {p['high']:+.2f}] | **{p['verdict']}** | "
+            f"{p['n_datasets']}: {p['datasets']}{left} |"
         )
-    return (
-        text + ". Probing a backbone whose results folder is missing adds its `hvsprobe analyze` "
-        "time."
-    )
+    return [*out, ""]
 
 
 def render_markdown(
-    rows, agreement, cfg, timings, extra, comparisons=(), data=None, machine=None, scores=None
+    rows, agreement, cfg, extra, comparisons=(), data=None, scores=None, pooled=()
 ) -> str:
-    """The full claim-1 page (``scores``: per backbone, :func:`claim1.scores_provenance`)."""
-    data, machine, comparisons = data or {}, machine or {}, list(comparisons)
+    """The full claim-1 page (``scores``: per backbone, :func:`claim1.scores_provenance`).
+
+    Only results enter the page (no wall time or machine: those are in ``claim1_run.json``),
+    so reruns, resumed runs and runs with other workers write the same bytes.
+    """
+    data, comparisons = data or {}, list(comparisons)
     level = getattr(cfg, "level", 0.95)
-    out = _head_lines(cfg, timings, extra, comparisons, data, machine, level)
+    out = _head_lines(cfg, extra, comparisons, data, level)
+    out += _pooled_lines(list(pooled), level)
     if comparisons:
         out += ["### All paired comparisons", "", *_comparison_table(comparisons, level), ""]
-    out += _backbone_tables(rows, list(cfg.fractions))
+    out += _backbone_tables(rows, list(cfg.fractions), columns(data))
     out += _image_baseline_lines(rows)
     out += _agreement_lines(agreement)
     out += _limits_lines(cfg, extra, data)
@@ -164,15 +209,17 @@ def render_markdown(
     return "\n".join(out)
 
 
-def _head_lines(cfg, timings, extra, comparisons, data, machine, level) -> list[str]:
+def _head_lines(cfg, extra, comparisons, data, level) -> list[str]:
     """Title, provenance, what the metrics are, and the Verdict section."""
-    sets = "LIVE only (`--live-only`)" if cfg.live_only else "LIVE, ModelFest and castleCSF"
+    titles = [d["title"] for d in data.get("datasets", [])]
+    sets = ", ".join(titles) + (" (`--live-only`)" if cfg.live_only else "")
     return [
         "# Claim 1: do higher-scoring channels predict human judgments better?",
         "",
         "Generated by `hvsprobe experiment claim1` (module `hvsprobe.experiments.claim1`); every "
         "number on this page comes from `claim1.csv`, `claim1_comparisons.csv` and `claim1.json` "
-        "in the experiment's output folder. " + _machine_sentence(timings, machine),
+        "in the experiment's output folder; the wall time and the machine of the run are in its "
+        "`claim1_run.json`.",
         "",
         _data_sentence(data, extra),
         "",
@@ -180,15 +227,17 @@ def _head_lines(cfg, timings, extra, comparisons, data, machine, level) -> list[
         "spatial mean, sum over layers) on the five LPIPS layers of the backbone, restricted to a "
         "channel subset with weight 1: the top k % of each layer by PE, mu1 or mu2, the bottom k % "
         f"by PE, {cfg.n_random} seeded random k % subsets, all channels (every channel, also those "
-        "whose grating scores are NaN), or LPIPS's learned weights. Higher SRCC is better; lower "
-        "RMSE (log10 sensitivity, one fitted criterion) is better.",
+        "whose grating scores are NaN), or LPIPS's learned weights. Higher SRCC (rated images), "
+        "2AFC agreement with the human votes (BAPPS 2AFC, mean over source sets) and mAP (BAPPS "
+        "JND) are better; lower RMSE (log10 sensitivity, one fitted criterion) is better.",
         "",
         "## Verdict",
         "",
         f"Human data: {sets}. For each backbone and data set, the top-k % by PE is compared with "
         "the *median* random k % subset on the same rows (the tables print that median). The "
         f"interval is a paired percentile bootstrap ({cfg.n_boot} replicates, {100 * level:g} %) "
-        "that resamples LIVE reference images, ModelFest stimuli or castleCSF stimuli and "
+        "that resamples each data set's unit (reference images of rated-image sets, BAPPS "
+        "reference patches (2AFC) or pairs (JND), ModelFest or castleCSF stimuli) and "
         "recomputes every subset on the same draw. **supported**: the whole interval favours the "
         "top-k; **contradicted**: the whole interval favours the other; **not resolved by these "
         "data**: the interval contains 0.",
@@ -198,29 +247,26 @@ def _head_lines(cfg, timings, extra, comparisons, data, machine, level) -> list[
     ]
 
 
-def _backbone_tables(rows, fractions) -> list[str]:
+def _backbone_tables(rows, fractions, cols) -> list[str]:
     """One table per backbone: fixed variants, then per k the scored subsets and the randoms."""
     out: list[str] = []
     backbones = list(dict.fromkeys(r["backbone"] for r in rows if r["backbone"] != "-"))
-    header = (
-        "| variant | channels | LIVE SRCC [95 % CI] | LIVE PLCC | ModelFest RMSE | ModelFest r | "
-        "castleCSF RMSE | castleCSF r |"
-    )
-    sep = "|---|---:|---|---:|---:|---:|---:|---:|"
+    header = "| variant | channels | " + " | ".join(h for _, h, _ in cols) + " |"
+    sep = "|---|---:|" + "---|" * len(cols)
     for bb in backbones:
         out += [f"## {bb}", "", header, sep]
         fixed = [r for r in rows if r["backbone"] == bb and r["family"] in ("all", "lpips")]
         for r in fixed:
-            out.append(_table_row(r))
+            out.append(_table_row(r, cols))
         for k in fractions:
             pct = int(round(100 * k))
             for v in (f"top {pct}% pe", f"top {pct}% mu1", f"top {pct}% mu2", f"bottom {pct}% pe"):
                 r = _row(rows, bb, v)
                 if r:
-                    out.append(_table_row(r))
+                    out.append(_table_row(r, cols))
             rnd = _randoms(rows, bb, k)
             if rnd:
-                out.append(_random_row(rnd, pct))
+                out.append(_random_row(rnd, pct, cols))
         out.append("")
     return out
 
@@ -286,28 +332,35 @@ def _agreement_lines(agreement) -> list[str]:
 
 def _limits_lines(cfg, extra, data) -> list[str]:
     """The "How to read this, and its limits" section."""
-    return [
-        "## How to read this, and its limits",
-        "",
-        f"- LIVE: {data.get('live_rows', '—')} rated images of {data.get('live_refs', '—')} "
-        "reference images. The intervals resample reference images, so with few references they "
-        "are wide and coarse, and the permutation p-value cannot go below 2 / 2^(references). "
-        "Random subsets are shown as a distribution (median; mean ± sd [min, max]).",
-        *(
-            [
-                f"- ModelFest ({len(extra['modelfest_ids'])} stimuli) and castleCSF "
-                f"({extra['castle_rows']} static foveal achromatic rows at 10–1000 cd/m², "
-                f"{extra['castle_stimuli']} distinct stimuli; {extra['castle_excluded']} rows "
-                "excluded): thresholds are where the distance between a mean-grey field and the "
-                "stimulus reaches one fitted criterion, interpolated in log-log coordinates "
-                f"between {int(cfg.contrasts[2])} contrasts from {cfg.contrasts[0]:g} to "
-                f"{cfg.contrasts[1]:g}. Bootstrap replicates refit the criterion on a grid of "
-                "256 candidate criteria.",
-            ]
-            if extra
-            else ["- This run used LIVE only (`--live-only`): no threshold data sets."]
-        ),
-    ]
+    out = ["## How to read this, and its limits", ""]
+    for ds in data.get("datasets", []):
+        if ds["name"] in ("modelfest", "castlecsf"):
+            continue
+        out.append(
+            f"- {ds['title']}: {ds['rows']} rows, {ds['units']} {ds['unit']}. The intervals "
+            f"resample {ds['unit']}, so with few of them they are wide and coarse."
+        )
+    out.append("- Random subsets are shown as a distribution (median; mean ± sd [min, max]).")
+    if extra:
+        sets = []
+        if extra["modelfest_ids"]:
+            sets.append(f"ModelFest ({len(extra['modelfest_ids'])} stimuli)")
+        if extra["castle_rows"]:
+            sets.append(
+                f"castleCSF ({extra['castle_rows']} static foveal achromatic rows at "
+                f"10–1000 cd/m², {extra['castle_stimuli']} distinct stimuli; "
+                f"{extra['castle_excluded']} rows excluded)"
+            )
+        out.append(
+            f"- {' and '.join(sets)}: thresholds are where the distance between a mean-grey "
+            "field and the stimulus reaches one fitted criterion, interpolated in log-log "
+            f"coordinates between {int(cfg.contrasts[2])} contrasts from {cfg.contrasts[0]:g} "
+            f"to {cfg.contrasts[1]:g}. Bootstrap replicates refit the criterion on a grid of "
+            "256 candidate criteria."
+        )
+    else:
+        out.append("- This run used no threshold data sets.")
+    return out
 
 
 def _csf_sentence(csf: str | None, mu1: str | None) -> str:
@@ -351,19 +404,17 @@ def _scores_lines(scores: dict[str, dict[str, Any]]) -> list[str]:
     return [*out, ""]
 
 
-def _table_row(r) -> str:
-    ci = (
-        f" [{_f(r.get('live_srcc_lo'))}, {_f(r.get('live_srcc_hi'))}]"
-        if "live_srcc_lo" in r
-        else ""
-    )
-    return (
-        f"| {r['variant']} | {r['n_channels']} | {_f(r['live_srcc'])}{ci} | {_f(r.get('live_plcc'))} | "
-        f"{_f(r.get('modelfest_rmse'))} | {_f(r.get('modelfest_r'))} | {_f(r.get('castle_rmse'))} | {_f(r.get('castle_r'))} |"
-    )
+def _table_row(r, cols) -> str:
+    cells = []
+    for col, _, ci in cols:
+        text = _f(r.get(col))
+        if ci and f"{col}_lo" in r:
+            text += f" [{_f(r.get(f'{col}_lo'))}, {_f(r.get(f'{col}_hi'))}]"
+        cells.append(text)
+    return f"| {r['variant']} | {r['n_channels']} | " + " | ".join(cells) + " |"
 
 
-def _random_row(rnd, pct) -> str:
+def _random_row(rnd, pct, cols) -> str:
     def stat(col):
         v = np.array([r.get(col, math.nan) for r in rnd], dtype=float)
         v = v[np.isfinite(v)]
@@ -375,8 +426,9 @@ def _random_row(rnd, pct) -> str:
         )
 
     return (
-        f"| random {pct}% (n={len(rnd)}) | {rnd[0]['n_channels']} | {stat('live_srcc')} | {stat('live_plcc')} | "
-        f"{stat('modelfest_rmse')} | {stat('modelfest_r')} | {stat('castle_rmse')} | {stat('castle_r')} |"
+        f"| random {pct}% (n={len(rnd)}) | {rnd[0]['n_channels']} | "
+        + " | ".join(stat(c) for c, _, _ in cols)
+        + " |"
     )
 
 
@@ -433,12 +485,12 @@ def _section(text: str, heading: str) -> str | None:
 def write_outputs(res: Claim1Result, cfg: Claim1Config, out: Path, contrasts, extra) -> None:
     """Write the tables, the JSON record and the page (and ``cfg.doc`` with its history)."""
     from .. import __version__
-    from .claim1 import SCHEMA_VERSION
 
     _write_csv(out / "claim1.csv", res.rows, ("backbone", "variant", "family", "k", "n_channels"))
     _write_csv(
         out / "claim1_comparisons.csv", res.comparisons, ("backbone", "dataset", "k", "other")
     )
+    _write_csv(out / "claim1_pooled.csv", res.pooled, ("backbone", "k", "other"))
     write_json_atomic(
         out / "claim1.json",
         {
@@ -447,26 +499,33 @@ def write_outputs(res: Claim1Result, cfg: Claim1Config, out: Path, contrasts, ex
             "hvsprobe_version": __version__,
             "config": cfg.to_dict(),
             "data": res.data,
-            "machine": res.machine,
             "contrasts": contrasts.tolist(),
             "extra": extra,
-            "timings": res.timings,
             "rows": res.rows,
             "comparisons": res.comparisons,
+            "pooled": res.pooled,
             "agreement": res.agreement,
             "scores": res.scores,
+        },
+    )
+    write_json_atomic(
+        out / "claim1_run.json",
+        {
+            "kind": "claim1_run",
+            "schema_version": SCHEMA_VERSION,
+            "machine": res.machine,
+            "timings": res.timings,
         },
     )
     text = render_markdown(
         res.rows,
         res.agreement,
         cfg,
-        res.timings,
         extra,
         res.comparisons,
         res.data,
-        res.machine,
         scores=res.scores,
+        pooled=res.pooled,
     )
     write_text_atomic(out / "claim1.md", text)
     if cfg.doc:

@@ -27,9 +27,10 @@ from ..evaluate.paired import (
     group_bootstrap,
     random_control_from_replicates,
     swap_permutation_pvalue,
+    verdict,
 )
 
-__all__ = ["compare_variants", "criterion_grid_predictions"]
+__all__ = ["compare_variants", "criterion_grid_predictions", "pool_comparisons"]
 
 #: Comparisons of the top-k % by PE, in page order.
 OTHERS = ("random subsets", "bottom-k % by PE", "all channels", "LPIPS learned weights")
@@ -86,6 +87,7 @@ def compare_variants(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    replicates: dict[tuple[str, str, float, str], tuple[float, np.ndarray, bool]] | None = None,
 ) -> list[dict[str, Any]]:
     """All paired comparisons of one backbone, as flat records.
 
@@ -107,6 +109,9 @@ def compare_variants(
         The k values.
     n_boot, seed, level
         Bootstrap settings.
+    replicates : dict, optional
+        Filled with ``(backbone, data set, k, other) -> (diff, replicate diffs, higher)``
+        for the pooled verdict (:func:`pool_comparisons`).
 
     Returns
     -------
@@ -121,11 +126,16 @@ def compare_variants(
     for label, spec in data.items():
         col, higher = spec["column"], bool(spec["higher"])
         human, groups = np.asarray(spec["human"]), np.asarray(spec["groups"])
+        ds_seed = int(spec.get("seed", seed))
         if spec["kind"] == "srcc":
             x = np.stack([spec["values"][n] for n in names])
-            reps = bootstrap_srcc(x, human, groups, n_boot=n_boot, seed=seed)
+            reps = bootstrap_srcc(x, human, groups, n_boot=n_boot, seed=ds_seed)
+        elif spec["kind"] == "stat":
+            reps = group_bootstrap(spec["stat"], groups, n_boot=n_boot, seed=ds_seed)
         else:
-            reps = _rmse_replicates([spec["values"][n] for n in names], human, groups, n_boot, seed)
+            reps = _rmse_replicates(
+                [spec["values"][n] for n in names], human, groups, n_boot, ds_seed
+            )
         col_of = {n: i for i, n in enumerate(names)}
         n_groups = len(set(groups.tolist()))
         common = {"statistic": col, "n_rows": int(human.size), "n_groups": n_groups}
@@ -147,6 +157,14 @@ def compare_variants(
                     level=level,
                     **common,
                 )
+                if replicates is not None:
+                    with np.errstate(all="ignore"):
+                        med = np.nanmedian(reps[:, [col_of[n] for n in rnd]], axis=1)
+                    replicates[(backbone, label, k, OTHERS[0])] = (
+                        rc.difference.diff,
+                        reps[:, col_of[top]] - med,
+                        higher,
+                    )
                 out.append(
                     {
                         **base,
@@ -180,6 +198,12 @@ def compare_variants(
                     p_value=p,
                     **common,
                 )
+                if replicates is not None:
+                    replicates[(backbone, label, k, other)] = (
+                        d.diff,
+                        reps[:, col_of[top]] - reps[:, col_of[vname]],
+                        higher,
+                    )
                 out.append({**base, "other": other, **_flat(d)})
     return out
 
@@ -187,3 +211,86 @@ def compare_variants(
 def _flat(d: Any) -> dict[str, Any]:
     keys = ("statistic", "a", "b", "diff", "low", "high", "level", "p_value", "verdict")
     return {k: getattr(d, k) for k in (*keys, "n_rows", "n_groups", "n_failed")}
+
+
+def pool_comparisons(
+    replicates: Mapping[tuple[str, str, float, str], tuple[float, np.ndarray, bool]],
+    *,
+    level: float = 0.95,
+) -> list[dict[str, Any]]:
+    """One pooled verdict per (backbone, k, comparison) over the data sets that have it.
+
+    The rule of docs/evaluate.md ("Claim 1 across data sets"): each data set's difference is
+    oriented (positive favours the top-k % by PE) and divided by the standard deviation of
+    its own bootstrap replicates; the pooled value and its replicates are the equal-weight
+    means over data sets (whose replicates were drawn independently), and the verdict comes
+    from the percentile interval of the pooled replicates.
+
+    Parameters
+    ----------
+    replicates : mapping
+        ``(backbone, data set, k, other) -> (diff, replicate diffs (B,), higher is better)``
+        as filled by :func:`compare_variants`.
+    level : float
+        Interval level.
+
+    Returns
+    -------
+    list of dict
+        ``backbone, k, other, z, low, high, verdict, n_datasets, datasets, left_out`` (only
+        where two or more data sets have the comparison).
+
+    Examples
+    --------
+    >>> r = np.random.default_rng(0).normal(1.0, 0.1, 400)
+    >>> reps = {("b", "A", 0.1, "o"): (1.0, r, True), ("b", "B", 0.1, "o"): (-1.0, -r, False)}
+    >>> p = pool_comparisons(reps)[0]
+    >>> p["verdict"], p["n_datasets"], round(p["z"])
+    ('supported', 2, 10)
+    """
+    groups: dict[tuple[str, float, str], list[str]] = {}
+    for bb, ds, k, other in replicates:
+        groups.setdefault((bb, k, other), []).append(ds)
+    out: list[dict[str, Any]] = []
+    for (bb, k, other), names in groups.items():
+        zs, reps, used, left = [], [], [], []
+        for ds in names:
+            diff, r, higher = replicates[(bb, ds, k, other)]
+            sign = 1.0 if higher else -1.0
+            rr = sign * np.asarray(r, dtype=np.float64)
+            ok = rr[np.isfinite(rr)]
+            se = float(np.std(ok, ddof=1)) if ok.size > 1 else math.nan
+            if not (math.isfinite(se) and se > 0 and math.isfinite(diff)):
+                left.append(ds)
+                continue
+            zs.append(sign * diff / se)
+            reps.append(rr / se)
+            used.append(ds)
+        if len(names) < 2:
+            continue
+        rec: dict[str, Any] = {"backbone": bb, "k": k, "other": other, "level": level}
+        if used:
+            z = float(np.mean(zs))
+            zb = np.mean(np.stack(reps), axis=0)
+            ok = zb[np.isfinite(zb)]
+            alpha = (1.0 - level) / 2.0
+            lo, hi = (
+                (float(np.percentile(ok, 100 * alpha)), float(np.percentile(ok, 100 * (1 - alpha))))
+                if ok.size
+                else (math.nan, math.nan)
+            )
+        else:
+            z, lo, hi = math.nan, math.nan, math.nan
+        rec.update(
+            {
+                "z": z,
+                "low": lo,
+                "high": hi,
+                "verdict": verdict(lo, hi),
+                "n_datasets": len(used),
+                "datasets": "; ".join(used),
+                "left_out": "; ".join(left),
+            }
+        )
+        out.append(rec)
+    return out

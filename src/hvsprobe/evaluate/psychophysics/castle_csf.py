@@ -70,7 +70,7 @@ def castle_stimulus_size(
     return n + (n % 2)
 
 
-def _castle_wave(frequency: float, area: float, kind: str, ppd: float, size: int) -> np.ndarray:
+def castle_wave(frequency: float, area: float, kind: str, ppd: float, size: int) -> np.ndarray:
     if kind == "gabor":
         sigma = math.sqrt(area / math.pi)
         return gabor_wave(size, ppd, frequency, 0.0, sigma, sigma)
@@ -132,10 +132,10 @@ def castle_stimulus(
         raise ValueError(f"mean must lie in (0, 1), got {mean!r}")
     n = castle_stimulus_size(f, a, kind, ppd=ppd) if size is None else int(size)
     c, _ = contrast_array(contrast, min(1.0, (1.0 - mean) / mean))
-    return images_from_wave(_castle_wave(f, a, kind, ppd, n), c, mean, dtype, device)
+    return images_from_wave(castle_wave(f, a, kind, ppd, n), c, mean, dtype, device)
 
 
-def _castle_plan(
+def castle_plan(
     data: dict[str, np.ndarray],
     *,
     ppd: float,
@@ -201,7 +201,7 @@ def _distinct_stimuli(
         key = (str(data["stimulus"][i]), float(data["frequency"][i]), float(data["area"][i]), size)
         if key not in keys:
             keys[key] = len(fns)
-            w = _castle_wave(key[1], key[2], key[0], ppd, size)
+            w = castle_wave(key[1], key[2], key[0], ppd, size)
             fns.append(WaveStimulus(w, 0.5))
         index.append(keys[key])
     return fns, index
@@ -299,7 +299,7 @@ def predict_castle_csf(
     m = resolve_metric(metric)
     ppd = check_positive(ppd, "ppd")
     data = load_castle_achromatic(data_root)
-    keep, sizes, excluded = _castle_plan(
+    keep, sizes, excluded = castle_plan(
         data,
         ppd=ppd,
         luminance_range=(float(luminance_range[0]), float(luminance_range[1])),

@@ -224,7 +224,7 @@ def _render_modelfest(s: ModelFestStimulus, size: int, ppd: float) -> np.ndarray
 
 
 @functools.lru_cache(maxsize=64)
-def _waveform_cached(stimulus_id: int, folder: str) -> np.ndarray:
+def waveform_cached(stimulus_id: int, folder: str) -> np.ndarray:
     data = _load_modelfest_cached(folder)
     w = _render_modelfest(data.stimuli[stimulus_id], MODELFEST_SIZE, MODELFEST_PPD)
     w.setflags(write=False)
@@ -282,7 +282,7 @@ def modelfest_waveform(
     """
     data = load_modelfest(data_root)
     sid = _check_modelfest_id(stimulus_id, data)
-    return _waveform_cached(sid, str(data.folder))
+    return waveform_cached(sid, str(data.folder))
 
 
 def modelfest_stimulus(
@@ -391,7 +391,7 @@ def predict_modelfest(
     folder = str(data.folder)
 
     def make(sid: int) -> Callable[[float], torch.Tensor]:
-        return WaveStimulus(_waveform_cached(sid, folder), MODELFEST_MEAN)
+        return WaveStimulus(waveform_cached(sid, folder), MODELFEST_MEAN)
 
     human = data.human(ids)
     res, _ = predict_thresholds(
