@@ -39,6 +39,7 @@ __all__ = [
     "Interrupted",
     "ResultsFolderError",
     "UserError",
+    "is_allocation_failure",
     "WeightsNotFoundError",
     "describe_user_error",
     "exit_status",
@@ -129,6 +130,21 @@ _OS_HINTS = {
 _ALLOCATION_FAILURES = ("not enough memory", "can't allocate memory", "out of memory")
 
 
+def is_allocation_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocator running out of memory (reported as a resource error).
+
+    Examples
+    --------
+    >>> is_allocation_failure(RuntimeError("DefaultCPUAllocator: not enough memory: ..."))
+    True
+    >>> is_allocation_failure(RuntimeError("shape mismatch"))
+    False
+    """
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and any(m in str(exc) for m in _ALLOCATION_FAILURES)
+    )
+
+
 def _os_error_line(exc: OSError) -> str:
     """``'<path>: <what happened>; <what to do>'`` for an ``OSError``."""
     where = exc.filename
@@ -213,7 +229,7 @@ def describe_user_error(exc: BaseException) -> str | None:
         return f"the device ran out of memory ({_first_line(str(exc))}); use a smaller --batch-size"
     if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop from"):
         return f"{_first_line(str(exc))}: a loop of symbolic links; fix the link or the path"
-    if isinstance(exc, RuntimeError) and any(m in str(exc) for m in _ALLOCATION_FAILURES):
+    if isinstance(exc, RuntimeError) and is_allocation_failure(exc):
         return (
             f"out of memory ({_first_line(str(exc))[:200]}); use a smaller grid, batch size "
             "(--batch-size) or image (--size)"

@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._validation import check_choice
+from .errors import is_allocation_failure
 
 __all__ = [
     "RESPONSE_METHODS",
@@ -460,6 +461,8 @@ def check_torus(
             a = _run(backbone, x, layers)
             b = _run(backbone, shifted, layers)
     except (RuntimeError, AssertionError) as exc:
+        if is_allocation_failure(exc):
+            raise  # a resource error, not a network the torus cannot hold
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise refuse_torus(
             backbone, f"it fails on a {2 * unit} px periodic input: {first}"

@@ -5,6 +5,11 @@ component, a symbolic or hard link whose target leaves the destination, or a dev
 FIFO member makes the whole archive refused with :class:`UnsafeArchiveError`.  Members are
 then written one by one by this module (never by ``extractall``), so nothing can land
 outside the destination folder.
+
+Why not pooch's ``Unzip``/``Untar`` processors: they hand the archive to ``extractall``, which
+for tar archives on Python 3.11 applies no filter (links and ``..`` names can write outside
+the folder), they check nothing before writing, and pooch has no rar support (TID2013 ships as
+a rar archive).
 """
 
 from __future__ import annotations
