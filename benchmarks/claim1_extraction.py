@@ -93,11 +93,15 @@ def _pairs(folder: Path) -> list[tuple[str, str]]:
     return [(str(p.ref_path), str(p.dist_path)) for p in read_kadid10k(folder).pairs]
 
 
-def _extract(spec: Any, pairs: list[tuple[str, str]], cache: Path) -> tuple[float, Any]:
+def _extract(
+    spec: Any, pairs: list[tuple[str, str]], cache: Path, workers: int = 1
+) -> tuple[float, Any]:
     from hvsprobe.evaluate.extract import extract_channel_distances
 
     t0 = time.perf_counter()
-    d = extract_channel_distances(spec, pairs, cache, chunk_rows=16, progress=False)
+    d = extract_channel_distances(
+        spec, pairs, cache, chunk_rows=16, progress=False, workers=workers
+    )
     return time.perf_counter() - t0, d
 
 
@@ -123,6 +127,9 @@ def main() -> None:
     ap.add_argument("--backbone", default="vgg16")
     ap.add_argument("--weights", default="imagenet")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    # each chunk runs on one thread (evaluate.extract.one_thread), so the machine is used
+    # through processes; the timing includes starting them and building their networks
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--bf16", action="store_true", help="also measure bf16 and its ranking check")
     ap.add_argument("--memory", nargs=2, type=int, default=None, metavar=("ROWS1", "ROWS2"))
     ap.add_argument("--work", default=None, help="folder for the generated data (default: tmp)")
@@ -147,7 +154,7 @@ def main() -> None:
     peak = max(conv_peak(True)["gflops_per_s"] for _ in range(2))
     spec = ExtractionSpec(args.backbone, args.weights, layers)
     _extract(spec, pairs[:2], work / "warm-up")  # builds the network, warms oneDNN's kernels
-    secs, d32 = _extract(spec, pairs, work / "cache-fp32")
+    secs, d32 = _extract(spec, pairs, work / "cache-fp32", args.workers)
     peak_after = max(conv_peak(True)["gflops_per_s"] for _ in range(2))
     images = len(pairs) + args.refs
     rate = images * flops_img / secs / 1e9
@@ -158,6 +165,7 @@ def main() -> None:
         "refs": args.refs,
         "image_size": [384, 512],
         "threads": args.threads,
+        "workers": args.workers,
         "cpu_count": os.cpu_count(),
         "load_average": [round(v, 2) for v in os.getloadavg()],
         "trunk_gflop_per_image": flops_img / 1e9,
@@ -173,7 +181,7 @@ def main() -> None:
     if args.bf16:
         b16 = ExtractionSpec(args.backbone, args.weights, layers, dtype="bfloat16")
         _extract(b16, pairs[:2], work / "warm-up")
-        s16, d16 = _extract(b16, pairs, work / "cache-bf16")
+        s16, d16 = _extract(b16, pairs, work / "cache-bf16", args.workers)
         from scipy import stats
 
         a = np.concatenate([x for _, x in d32.iter_chunks()])
