@@ -8,6 +8,7 @@ Run ``python -m hvsprobe.battery.page --help``; every subject's results folder i
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -268,19 +269,18 @@ def write_page(args: argparse.Namespace) -> Path:
         ),
         "",
         "Battery time of each subject, as recorded in its results folder "
-        f"({platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs): "
+        f"({platform.machine()}, {os.cpu_count()} CPU cores; load average "
+        f"{os.getloadavg()[0]:.1f} when this page was written): "
         + ", ".join(f"{k} {v.timings['total_s'] / 60:.1f} min" for k, v in results.items())
         + f"; this command ran or reused them in {run_s / 60:.1f} min.",
         "",
-        "Channel subsets: chosen from `hvsprobe analyze` results folders "
-        f"(`{args.scores_vgg16}`, `{args.scores_alexnet}`: the five LPIPS layers, "
-        "ImageNet weights, a reduced grid of 12 frequencies x 6 orientations x 2 phases at "
-        "224 px); top / bottom 25 % of each layer by PE, 20 seeded random 25 % subsets, all "
-        "channels. Human data used to choose anything: **none** (PE comes from gratings and "
-        "the Barten CSF model). The score folders were made by `hvsprobe analyze vgg16 "
-        "--layers relu1_2 relu2_2 relu3_3 relu4_3 relu5_3 --n-frequencies 12 "
-        "--n-orientations 6 --n-phases 2 --out DIR` (and `alexnet --layers relu1 relu2 relu3 "
-        "relu4 relu5`, same grid).",
+        "Channel subsets: chosen from `hvsprobe analyze` results folders ("
+        + "; ".join(
+            score_folder_text(folder) for folder in (args.scores_vgg16, args.scores_alexnet)
+        )
+        + "); top / bottom 25 % of each of the five LPIPS layers by PE, 20 seeded random 25 % "
+        "subsets, all channels. Human data used to choose anything: **none** (PE comes from "
+        "gratings and the Barten CSF model).",
         "",
         "## Scores",
         "",
@@ -376,18 +376,55 @@ def write_page(args: argparse.Namespace) -> Path:
             f"measured fp32 conv peak {sp['peak_gflops']:.0f} GFLOP/s (a 256 -> 256 channel "
             f"3x3 conv on 8 x 56 x 56, best of 3, {sp['threads']} threads, same run). Ideal "
             f"time {sp['ideal_s']:.1f} s, measured {sp['wall_s']:.1f} s: "
-            f"**{sp['ratio']:.2f}x** the FLOP bound (goal: within 2x). The machine was shared "
-            "with other jobs, which slows both numbers. Only the masking test was timed at the "
-            "default size; the other tests forward the same kind of batches (about 13x as many "
-            "images in all: "
-            f"{first.timings['images_forwarded']} at this page's size for the first subject), "
-            "so the whole battery at 224 px would take about 13x as long at the same ratio.",
+            f"**{sp['ratio']:.2f}x** the FLOP bound (goal: within 2x).",
         ]
+        whole = results.get("vgg16 (imagenet)")
+        if default and whole is not None and whole.timings.get("images_forwarded"):
+            n_all = int(whole.timings["images_forwarded"])
+            ideal_all = n_all * sp["gflop_per_image"] / sp["peak_gflops"]
+            total = float(whole.timings["total_s"])
+            L += [
+                "",
+                "The whole battery on VGG-16 at this (default) display, from its results folder: "
+                f"{n_all} images forwarded, {n_all * sp['gflop_per_image'] / 1e3:.1f} TFLOP of "
+                f"convolutions; ideal time at the peak above {ideal_all:.1f} s, measured "
+                f"{total:.1f} s (rendering, subsets and statistics included): "
+                f"**{total / ideal_all:.2f}x** the FLOP bound (goal: within 2x).",
+            ]
+        elif not default:
+            L += [
+                "",
+                "Only the masking test was timed at the default display; this page's subjects "
+                "ran at the reduced size above.",
+            ]
     L.append("")
     from .._io import write_text_atomic
 
     write_text_atomic(out, "\n".join(L))
     return out
+
+
+def score_folder_text(folder: str | os.PathLike[str]) -> str:
+    """What a score folder holds, read from its ``tuning.json`` (never assumed).
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> grid = {"frequencies": [1.0, 2.0], "orientations": [0.0, 90.0], "phases": [0.0],
+    ...         "size": [224, 224], "ppd": 60.0}
+    >>> cfg = {"backbone": "vgg16", "weights": "imagenet", "layers": ["relu1_2"], "grid": grid}
+    >>> _ = (d / "tuning.json").write_text(json.dumps({"config": cfg}))
+    >>> score_folder_text(d).split(": ", 1)[1]
+    'vgg16 (imagenet weights), 1 probed layers, 2 frequencies x 2 orientations x 1 phases at 224 px'
+    """
+    cfg = json.loads((Path(folder) / "tuning.json").read_text(encoding="utf-8"))["config"]
+    g = cfg["grid"]
+    return (
+        f"`{folder}`: {cfg['backbone']} ({cfg['weights']} weights), {len(cfg['layers'])} probed "
+        f"layers, {len(g['frequencies'])} frequencies x {len(g['orientations'])} orientations "
+        f"x {len(g['phases'])} phases at {g['size'][0]} px"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
