@@ -140,8 +140,9 @@ def is_allocation_failure(exc: BaseException) -> bool:
     >>> is_allocation_failure(RuntimeError("shape mismatch"))
     False
     """
+    text = str(exc).lower()
     return isinstance(exc, MemoryError) or (
-        isinstance(exc, RuntimeError) and any(m in str(exc) for m in _ALLOCATION_FAILURES)
+        isinstance(exc, RuntimeError) and any(m in text for m in _ALLOCATION_FAILURES)
     )
 
 

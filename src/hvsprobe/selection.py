@@ -35,7 +35,7 @@ from ._io import check_schema, read_json, write_json_atomic
 from ._validation import check_choice
 from .scores import ChannelScores
 
-__all__ = ["DEFAULT_EXCLUDE", "STRATEGIES", "Selection", "select_channels"]
+__all__ = ["DEFAULT_EXCLUDE", "STRATEGIES", "Selection", "random_subsets", "select_channels"]
 
 SCHEMA_VERSION = 1
 STRATEGIES = ("top_fraction", "top_count", "threshold", "soft", "random_fraction", "all")
@@ -403,6 +403,41 @@ def select_channels(
         },
         provenance={"scores": scores.config, "excluded": excluded},
     )
+
+
+def random_subsets(
+    scores: ChannelScores,
+    fraction: float,
+    n: int,
+    *,
+    seed: int = 0,
+    layers: list[str] | None = None,
+) -> list[Selection]:
+    """``n`` seeded random ``fraction`` subsets of each layer: the control of every experiment.
+
+    Subset ``r`` is drawn with seed ``1000 * seed + r + int(1000 * fraction)``, so claim 1
+    and the battery compare against the same random subsets for the same seed and fraction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hvsprobe.scores import COLUMNS, FLAG_COLUMNS, ChannelScores
+    >>> cols = {c: np.zeros(8, dtype=bool) if c in FLAG_COLUMNS else np.zeros(8) for c in COLUMNS}
+    >>> cols["layer"], cols["channel"] = np.array(["a"] * 8, dtype=object), np.arange(8)
+    >>> subsets = random_subsets(ChannelScores(cols, config={"backbone": "tiny"}), 0.25, 3)
+    >>> [len(s.layers["a"]["channels"]) for s in subsets]
+    [2, 2, 2]
+    """
+    return [
+        select_channels(
+            scores,
+            strategy="random_fraction",
+            value=fraction,
+            layers=layers,
+            seed=seed * 1000 + r + int(1000 * fraction),
+        )
+        for r in range(n)
+    ]
 
 
 def _check_request(score: str, strategy: str, value: float, scope: str) -> None:

@@ -176,7 +176,7 @@ def subset_weightings(
     ``all`` (every channel). Weak and border-dominated channels are excluded from the
     rankings and random draws (:func:`hvsprobe.selection.select_channels`'s default).
     """
-    from ..selection import select_channels
+    from ..selection import random_subsets, select_channels
 
     def ones(sel: Any) -> dict[str, np.ndarray]:
         return {k: (sel.weight_vector(k) > 0).astype(np.float64) for k in layers}
@@ -194,14 +194,9 @@ def subset_weightings(
             )
             out[f"bottom {pct}% pe"] = ones(sel)
         elif kind == "random":
-            for r in range(n_random):
-                sel = select_channels(
-                    scores,
-                    strategy="random_fraction",
-                    value=fraction,
-                    layers=lay,
-                    seed=seed * 1000 + r + int(1000 * fraction),
-                )
+            for r, sel in enumerate(
+                random_subsets(scores, fraction, n_random, seed=seed, layers=lay)
+            ):
                 out[f"random {pct}% #{r}"] = ones(sel)
         elif kind == "all":
             sel = select_channels(scores, strategy="all", value=1.0, layers=lay)

@@ -230,10 +230,6 @@ def _chunk_distances(
     return out
 
 
-def _init_worker(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
 @dataclass
 class ChannelDistances:
     """The chunk files of one backbone on one data set, read back chunk by chunk.
@@ -385,7 +381,7 @@ def _run_processes(
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(workers, ctx, _init_worker, (1,)) as pool:  # see one_thread
+    with ProcessPoolExecutor(workers, ctx) as pool:  # chunk_distances pins one thread
         pending: dict[Future[np.ndarray], int] = {}
         queue = list(todo)
         while queue or pending:

@@ -178,7 +178,7 @@ def curve_channel_distances(backbone, layers, waves, mean, contrasts, progress=T
 
 def weight_variants(scores, layers, fractions, n_random, seed, lpips_lin=None):
     """Name -> (family, k, {layer: weight vector}) for every channel subset in the experiment."""
-    from ..selection import select_channels
+    from ..selection import random_subsets, select_channels
 
     def vectors(sel):
         return {n: sel.weight_vector(n) for n in layers}
@@ -203,14 +203,7 @@ def weight_variants(scores, layers, fractions, n_random, seed, lpips_lin=None):
             scores, score="pe", strategy="top_fraction", value=k, layers=layers, bottom=True
         )
         variants[f"bottom {pct}% pe"] = ("bottom_pe", k, vectors(sel))
-        for r in range(n_random):
-            sel = select_channels(
-                scores,
-                strategy="random_fraction",
-                value=k,
-                layers=layers,
-                seed=seed * 1000 + r + int(1000 * k),
-            )
+        for r, sel in enumerate(random_subsets(scores, k, n_random, seed=seed, layers=layers)):
             variants[f"random {pct}% #{r}"] = ("random", k, vectors(sel))
     return variants
 

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import torch
 
+from .._preflight import available_memory as host_available_memory
 from ..backbones import Backbone
 from ..errors import UserError
 
@@ -45,8 +46,9 @@ class MemoryNeedError(UserError):
 def available_memory(device: torch.device) -> int | None:
     """Bytes a computation on ``device`` may allocate now, or ``None`` when unknown.
 
-    The CPU's is ``MemAvailable`` of ``/proc/meminfo`` (Linux; ``None`` elsewhere), a CUDA
-    device's the free memory :func:`torch.cuda.mem_get_info` reports.
+    The CPU's is :func:`hvsprobe._preflight.available_memory` (the same reading as the probe's
+    check before a run), a CUDA device's the free memory :func:`torch.cuda.mem_get_info`
+    reports.
 
     Examples
     --------
@@ -60,14 +62,7 @@ def available_memory(device: torch.device) -> int | None:
         return int(free)
     if device.type != "cpu":
         return None
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+    return host_available_memory()
 
 
 def feature_elements(

@@ -38,6 +38,7 @@ from .._validation import (
 from ..backbones import Backbone, as_backbone, get_backbone
 from ..backbones.base import default_channels_last
 from ..backbones.weights import LPIPS_LAYERS
+from ..errors import is_allocation_failure
 from ..selection import Selection
 from .dtypes import accumulation_dtype, autocast_off, iter_layers_as, module_dtype
 from .memory import (
@@ -655,13 +656,9 @@ class PerceptualDistance(nn.Module):
                         )
                         total = term if total is None else total + term
         except (MemoryError, RuntimeError) as exc:
-            text = str(exc)
-            if not (
-                isinstance(exc, MemoryError)
-                or "can't allocate memory" in text
-                or "out of memory" in text.lower()
-            ):
+            if not is_allocation_failure(exc):
                 raise
+            text = str(exc)
             raise MemoryNeedError(
                 f"metric {self.name} ran out of memory on {x.shape[0]} pair(s) of "
                 f"{size[0]} x {size[1]} images ({text.splitlines()[0] if text else 'MemoryError'}); "
